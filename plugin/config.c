@@ -1,0 +1,758 @@
+#include "config.h"
+#include "cooldown.h"
+
+#include "utils/common/common.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_TIMEOUT_MS 5000
+#define MAX_CONNECT_TIMEOUT_MS 3000
+#define SECRET_LEN 64
+#define TASK_ID_LEN 24
+
+/* One line per mistake: the Task (when inside one), the option, the why. */
+static void config_error(const nt_task_t *task, const char *option,
+                         const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void config_error(const nt_task_t *task, const char *option,
+                         const char *fmt, ...) {
+  char why[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof(why), fmt, ap);
+  va_end(ap);
+  if (task != NULL)
+    NT_ERROR("Task \"%s\": option \"%s\": %s", task->name, option, why);
+  else
+    NT_ERROR("option \"%s\": %s", option, why);
+}
+
+void nt_config_init(nt_config_t *cfg) {
+  *cfg = (nt_config_t){
+      .timeout_ms = DEFAULT_TIMEOUT_MS,
+      .verify_peer = true,
+      .verify_host = true,
+      .queue_limit = 1000,
+      .max_attempts = 5,
+      .retry_interval = 1,
+      .max_retry_interval = 60,
+      .max_age = 600,
+  };
+}
+
+/* Value getters: each checks the number and types of the option's values. */
+
+static int get_string(const nt_task_t *task, const oconfig_item_t *ci,
+                      char **ret) {
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING) {
+    config_error(task, ci->key, "takes exactly one string argument");
+    return -1;
+  }
+  char *s = strdup(ci->values[0].value.string);
+  if (s == NULL) {
+    config_error(task, ci->key, "out of memory");
+    return -1;
+  }
+  free(*ret);
+  *ret = s;
+  return 0;
+}
+
+static int get_number(const nt_task_t *task, const oconfig_item_t *ci,
+                      double *ret) {
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER ||
+      !isfinite(ci->values[0].value.number)) {
+    config_error(task, ci->key, "takes exactly one number");
+    return -1;
+  }
+  *ret = ci->values[0].value.number;
+  return 0;
+}
+
+/* A positive whole number, e.g. milliseconds or a count. */
+static int get_positive(const nt_task_t *task, const oconfig_item_t *ci,
+                        long max, long *ret) {
+  double v;
+  if (get_number(task, ci, &v) != 0)
+    return -1;
+  if (v < 1 || v != floor(v) || v > (double)max) {
+    config_error(task, ci->key, "must be a whole number from 1 to %ld", max);
+    return -1;
+  }
+  *ret = (long)v;
+  return 0;
+}
+
+/* Seconds, fractions allowed; zero only where allow_zero. */
+static int get_seconds(const nt_task_t *task, const oconfig_item_t *ci,
+                       bool allow_zero, double *ret) {
+  double v;
+  if (get_number(task, ci, &v) != 0)
+    return -1;
+  if (v < 0 || (v == 0 && !allow_zero) || v > 365 * 86400.0) {
+    config_error(task, ci->key, "must be a number of seconds %s one year",
+                 allow_zero ? "from 0 to" : "above 0 and up to");
+    return -1;
+  }
+  *ret = v;
+  return 0;
+}
+
+static int get_bool(const nt_task_t *task, const oconfig_item_t *ci,
+                    bool *ret) {
+  if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_BOOLEAN) {
+    *ret = ci->values[0].value.boolean != 0;
+    return 0;
+  }
+  if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_STRING) {
+    const char *s = ci->values[0].value.string;
+    if (strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0 ||
+        strcasecmp(s, "on") == 0) {
+      *ret = true;
+      return 0;
+    }
+    if (strcasecmp(s, "false") == 0 || strcasecmp(s, "no") == 0 ||
+        strcasecmp(s, "off") == 0) {
+      *ret = false;
+      return 0;
+    }
+  }
+  config_error(task, ci->key, "takes one boolean (true or false)");
+  return -1;
+}
+
+/* Every value of a multi-valued option must be a string. */
+static int check_strings(const nt_task_t *task, const oconfig_item_t *ci) {
+  if (ci->values_num < 1) {
+    config_error(task, ci->key, "takes one or more string arguments");
+    return -1;
+  }
+  for (int i = 0; i < ci->values_num; i++) {
+    if (ci->values[i].type != OCONFIG_TYPE_STRING) {
+      config_error(task, ci->key, "takes one or more string arguments");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static bool is_hex(const char *s, size_t len) {
+  if (strlen(s) != len)
+    return false;
+  for (size_t i = 0; i < len; i++)
+    if (!isxdigit((unsigned char)s[i]))
+      return false;
+  return true;
+}
+
+/* The base URL: http or https, parseable; trailing slashes removed. */
+static int get_url(const nt_task_t *task, const oconfig_item_t *ci,
+                   char **ret) {
+  char *url = NULL;
+  if (get_string(task, ci, &url) != 0)
+    return -1;
+  size_t len = strlen(url);
+  while (len > 0 && url[len - 1] == '/')
+    url[--len] = '\0';
+  int status = -1;
+  CURLU *u = curl_url();
+  char *scheme = NULL;
+  if (u == NULL) {
+    config_error(task, ci->key, "out of memory");
+  } else if (strncasecmp(url, "http://", 7) != 0 &&
+             strncasecmp(url, "https://", 8) != 0) {
+    config_error(task, ci->key, "\"%s\" is not an http:// or https:// URL",
+                 url);
+  } else if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+             curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+             strchr(url, '?') != NULL || strchr(url, '#') != NULL ||
+             strpbrk(url, " \t\r\n") != NULL) {
+    config_error(task, ci->key, "\"%s\" is not a valid base URL", url);
+  } else {
+    status = 0;
+  }
+  curl_free(scheme);
+  curl_url_cleanup(u);
+  if (status != 0) {
+    free(url);
+    return -1;
+  }
+  free(*ret);
+  *ret = url;
+  return 0;
+}
+
+static void trim(char *s) {
+  size_t len = strlen(s);
+  while (len > 0 && isspace((unsigned char)s[len - 1]))
+    s[--len] = '\0';
+  size_t start = 0;
+  while (isspace((unsigned char)s[start]))
+    start++;
+  memmove(s, s + start, len - start + 1);
+}
+
+/* Reads a credential file. Its content never reaches a log line. */
+static char *read_secret_file(const nt_task_t *task, const char *option,
+                              const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    config_error(task, option, "cannot read \"%s\": %s", path,
+                 strerror(errno));
+    return NULL;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    config_error(task, option, "\"%s\" is not a regular file", path);
+    close(fd);
+    return NULL;
+  }
+  if (st.st_mode & (S_IRWXG | S_IRWXO))
+    NT_WARNING("Task \"%s\": option \"%s\": \"%s\" is readable by group or "
+               "others; chmod 600 it",
+               task->name, option, path);
+  char buf[4096];
+  size_t len = 0;
+  ssize_t n;
+  while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+    len += (size_t)n;
+  int err = errno;
+  close(fd);
+  if (n < 0) {
+    config_error(task, option, "cannot read \"%s\": %s", path, strerror(err));
+    return NULL;
+  }
+  if (len == sizeof(buf) - 1) {
+    config_error(task, option, "\"%s\" is too large for a credential", path);
+    return NULL;
+  }
+  buf[len] = '\0';
+  trim(buf);
+  char *value = strdup(buf);
+  explicit_bzero(buf, sizeof(buf));
+  if (value == NULL)
+    config_error(task, option, "out of memory");
+  return value;
+}
+
+/* Secret, SecretFile, AccessToken, AccessTokenFile: one kind per Task. */
+static int task_credential(nt_task_t *task, const oconfig_item_t *ci,
+                           nt_cred_kind_t kind, bool from_file) {
+  if (task->cred_option != NULL && strcasecmp(task->cred_option, ci->key)) {
+    config_error(task, ci->key, "conflicts with \"%s\": set exactly one of "
+                 "Secret, SecretFile, AccessToken, AccessTokenFile",
+                 task->cred_option);
+    return -1;
+  }
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING) {
+    config_error(task, ci->key, "takes exactly one string argument");
+    return -1;
+  }
+  const char *given = ci->values[0].value.string;
+  char *value = from_file ? read_secret_file(task, ci->key, given)
+                          : strdup(given);
+  if (value == NULL) {
+    if (!from_file)
+      config_error(task, ci->key, "out of memory");
+    return -1;
+  }
+  const char *where = from_file ? "the file's content" : "the value";
+  if (kind == NT_CRED_SECRET) {
+    if (!is_hex(value, SECRET_LEN)) {
+      config_error(task, ci->key, "%s is not a secret key: it must be exactly "
+                   "64 hexadecimal characters", where);
+      goto fail;
+    }
+    for (char *p = value; *p; p++)
+      *p = (char)tolower((unsigned char)*p);
+  } else {
+    bool ok = value[0] != '\0';
+    for (const char *p = value; ok && *p; p++)
+      ok = isgraph((unsigned char)*p);
+    if (!ok) {
+      config_error(task, ci->key, "%s is not a token: it must be non-empty, "
+                   "without spaces or control characters", where);
+      goto fail;
+    }
+  }
+  char *option = strdup(ci->key);
+  if (option == NULL) {
+    config_error(task, ci->key, "out of memory");
+    goto fail;
+  }
+  free(task->cred_option);
+  task->cred_option = option;
+  if (task->credential != NULL) {
+    explicit_bzero(task->credential, strlen(task->credential));
+    free(task->credential);
+  }
+  task->credential = value;
+  task->cred_kind = kind;
+  return 0;
+fail:
+  explicit_bzero(value, strlen(value));
+  free(value);
+  return -1;
+}
+
+static const struct {
+  const char *option;
+  nt_field_t field;
+} filter_options[] = {
+    {"Host", NT_FIELD_HOST},
+    {"Plugin", NT_FIELD_PLUGIN},
+    {"PluginInstance", NT_FIELD_PLUGIN_INSTANCE},
+    {"Type", NT_FIELD_TYPE},
+    {"TypeInstance", NT_FIELD_TYPE_INSTANCE},
+    {"Message", NT_FIELD_MESSAGE},
+};
+
+static int task_filter(nt_task_t *task, const oconfig_item_t *ci,
+                       nt_field_t field) {
+  if (check_strings(task, ci) != 0)
+    return -1;
+  for (int i = 0; i < ci->values_num; i++) {
+    char err[256];
+    if (nt_match_add(&task->match, field, ci->values[i].value.string, err,
+                     sizeof(err)) != 0) {
+      config_error(task, ci->key, "%s", err);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int task_severity(nt_task_t *task, const oconfig_item_t *ci) {
+  if (check_strings(task, ci) != 0)
+    return -1;
+  for (int i = 0; i < ci->values_num; i++) {
+    if (nt_match_add_severity(&task->match, ci->values[i].value.string) != 0) {
+      config_error(task, ci->key,
+                   "\"%s\" is not a severity: use FAILURE, WARNING or OKAY",
+                   ci->values[i].value.string);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int task_add_template(nt_task_t *task, const char *option,
+                             const char *text) {
+  char err[256];
+  nt_template_t *t = nt_template_parse(text, err, sizeof(err));
+  if (t == NULL) {
+    config_error(task, option, "%s", err);
+    return -1;
+  }
+  nt_template_t **args =
+      realloc(task->args, (task->args_num + 1) * sizeof(*args));
+  if (args == NULL) {
+    nt_template_free(t);
+    config_error(task, option, "out of memory");
+    return -1;
+  }
+  args[task->args_num++] = t;
+  task->args = args;
+  return 0;
+}
+
+static int task_argument(nt_task_t *task, const oconfig_item_t *ci) {
+  if (check_strings(task, ci) != 0)
+    return -1;
+  for (int i = 0; i < ci->values_num; i++)
+    if (task_add_template(task, ci->key, ci->values[i].value.string) != 0)
+      return -1;
+  return 0;
+}
+
+/* The order of collectd's own NotificationExec headers. */
+static const char *const default_arguments[] = {
+    "%{severity}", "%{time}", "%{host}",          "%{plugin}",
+    "%{plugin_instance}", "%{type}", "%{type_instance}", "%{message}",
+};
+
+static void task_free(nt_task_t *task) {
+  if (task == NULL)
+    return;
+  free(task->name);
+  free(task->cred_option);
+  if (task->credential != NULL) {
+    explicit_bzero(task->credential, strlen(task->credential));
+    free(task->credential);
+  }
+  nt_match_free(&task->match);
+  for (size_t i = 0; i < task->args_num; i++)
+    nt_template_free(task->args[i]);
+  free(task->args);
+  free(task->own.url);
+  free(task->own.customer);
+  if (task->request_url != NULL) {
+    explicit_bzero(task->request_url, strlen(task->request_url));
+    free(task->request_url);
+  }
+  free(task->redacted_url);
+  curl_slist_free_all(task->headers);
+  nt_cooldown_free(task->cooldowns);
+  free(task);
+}
+
+static int task_option(nt_task_t *task, const oconfig_item_t *c) {
+  const char *key = c->key;
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(filter_options); i++)
+    if (strcasecmp(key, filter_options[i].option) == 0)
+      return task_filter(task, c, filter_options[i].field);
+  if (strcasecmp(key, "TaskID") == 0) {
+    char *id = NULL;
+    if (get_string(task, c, &id) != 0)
+      return -1;
+    if (!is_hex(id, TASK_ID_LEN)) {
+      config_error(task, key, "\"%s\" is not a task id: it must be exactly "
+                   "24 hexadecimal characters", id);
+      free(id);
+      return -1;
+    }
+    memcpy(task->task_id, id, TASK_ID_LEN + 1);
+    free(id);
+    return 0;
+  }
+  if (strcasecmp(key, "Secret") == 0)
+    return task_credential(task, c, NT_CRED_SECRET, false);
+  if (strcasecmp(key, "SecretFile") == 0)
+    return task_credential(task, c, NT_CRED_SECRET, true);
+  if (strcasecmp(key, "AccessToken") == 0)
+    return task_credential(task, c, NT_CRED_TOKEN, false);
+  if (strcasecmp(key, "AccessTokenFile") == 0)
+    return task_credential(task, c, NT_CRED_TOKEN, true);
+  if (strcasecmp(key, "Severity") == 0)
+    return task_severity(task, c);
+  if (strcasecmp(key, "Argument") == 0)
+    return task_argument(task, c);
+  if (strcasecmp(key, "Cooldown") == 0)
+    return get_seconds(task, c, true, &task->cooldown);
+  if (strcasecmp(key, "URL") == 0)
+    return get_url(task, c, &task->own.url);
+  if (strcasecmp(key, "Customer") == 0)
+    return get_string(task, c, &task->own.customer);
+  if (strcasecmp(key, "Timeout") == 0)
+    return get_positive(task, c, 86400000, &task->own.timeout_ms);
+  if (strcasecmp(key, "ConnectTimeout") == 0)
+    return get_positive(task, c, 86400000, &task->own.connect_timeout_ms);
+  config_error(task, key, "unknown option in a <Task> block (a Task may "
+               "override only URL, Customer, Timeout and ConnectTimeout)");
+  return -1;
+}
+
+static int task_block(nt_config_t *cfg, const oconfig_item_t *ci) {
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING) {
+    NT_ERROR("<Task> takes exactly one string argument: the Task's name");
+    return -1;
+  }
+  const char *name = ci->values[0].value.string;
+  size_t len = strlen(name);
+  if (len == 0 || len >= DATA_MAX_NAME_LEN || strchr(name, '/') != NULL) {
+    NT_ERROR("<Task \"%.*s\">: a Task's name must be 1 to %d bytes without "
+             "'/'",
+             80, name, DATA_MAX_NAME_LEN - 1);
+    return -1;
+  }
+  for (size_t i = 0; i < cfg->tasks_num; i++) {
+    if (strcmp(cfg->tasks[i]->name, name) == 0) {
+      NT_ERROR("<Task \"%s\">: a Task of that name is already configured",
+               name);
+      return -1;
+    }
+  }
+  nt_task_t *task = calloc(1, sizeof(*task));
+  if (task == NULL || (task->name = strdup(name)) == NULL) {
+    NT_ERROR("<Task \"%s\">: out of memory", name);
+    free(task);
+    return -1;
+  }
+  int status = 0;
+  for (int i = 0; status == 0 && i < ci->children_num; i++)
+    status = task_option(task, &ci->children[i]);
+  if (status == 0 && task->task_id[0] == '\0') {
+    config_error(task, "TaskID", "missing: every Task needs the id of the "
+                 "TheEye task it runs");
+    status = -1;
+  }
+  if (status == 0 && task->cred_kind == NT_CRED_NONE) {
+    config_error(task, "Secret", "missing: set one of Secret, SecretFile, "
+                 "AccessToken, AccessTokenFile");
+    status = -1;
+  }
+  for (size_t i = 0; status == 0 && task->args_num == 0 &&
+                     i < STATIC_ARRAY_SIZE(default_arguments);
+       i++)
+    status = task_add_template(task, "Argument", default_arguments[i]);
+  nt_task_t **tasks = NULL;
+  if (status == 0) {
+    tasks = realloc(cfg->tasks, (cfg->tasks_num + 1) * sizeof(*tasks));
+    if (tasks == NULL) {
+      NT_ERROR("<Task \"%s\">: out of memory", name);
+      status = -1;
+    }
+  }
+  if (status != 0) {
+    task_free(task);
+    return -1;
+  }
+  tasks[cfg->tasks_num++] = task;
+  cfg->tasks = tasks;
+  return 0;
+}
+
+static int global_header(nt_config_t *cfg, const oconfig_item_t *ci) {
+  char *header = NULL;
+  if (get_string(NULL, ci, &header) != 0)
+    return -1;
+  const char *colon = strchr(header, ':');
+  if (colon == NULL || colon == header || strpbrk(header, "\r\n") != NULL) {
+    config_error(NULL, ci->key, "\"%s\" is not a header line \"Name: value\"",
+                 header);
+    free(header);
+    return -1;
+  }
+  char **headers =
+      realloc(cfg->headers, (cfg->headers_num + 1) * sizeof(*headers));
+  if (headers == NULL) {
+    config_error(NULL, ci->key, "out of memory");
+    free(header);
+    return -1;
+  }
+  headers[cfg->headers_num++] = header;
+  cfg->headers = headers;
+  return 0;
+}
+
+static int global_option(nt_config_t *cfg, const oconfig_item_t *c) {
+  const char *key = c->key;
+  long n;
+  if (strcasecmp(key, "Task") == 0)
+    return task_block(cfg, c);
+  if (strcasecmp(key, "URL") == 0)
+    return get_url(NULL, c, &cfg->url);
+  if (strcasecmp(key, "Customer") == 0)
+    return get_string(NULL, c, &cfg->customer);
+  if (strcasecmp(key, "Timeout") == 0)
+    return get_positive(NULL, c, 86400000, &cfg->timeout_ms);
+  if (strcasecmp(key, "ConnectTimeout") == 0)
+    return get_positive(NULL, c, 86400000, &cfg->connect_timeout_ms);
+  if (strcasecmp(key, "VerifyPeer") == 0)
+    return get_bool(NULL, c, &cfg->verify_peer);
+  if (strcasecmp(key, "VerifyHost") == 0)
+    return get_bool(NULL, c, &cfg->verify_host);
+  if (strcasecmp(key, "CACert") == 0)
+    return get_string(NULL, c, &cfg->cacert);
+  if (strcasecmp(key, "CAPath") == 0)
+    return get_string(NULL, c, &cfg->capath);
+  if (strcasecmp(key, "ClientCert") == 0)
+    return get_string(NULL, c, &cfg->client_cert);
+  if (strcasecmp(key, "ClientKey") == 0)
+    return get_string(NULL, c, &cfg->client_key);
+  if (strcasecmp(key, "ClientKeyPass") == 0)
+    return get_string(NULL, c, &cfg->client_key_pass);
+  if (strcasecmp(key, "Proxy") == 0)
+    return get_string(NULL, c, &cfg->proxy);
+  if (strcasecmp(key, "Header") == 0)
+    return global_header(cfg, c);
+  if (strcasecmp(key, "QueueLimit") == 0) {
+    if (get_positive(NULL, c, 10000000, &n) != 0)
+      return -1;
+    cfg->queue_limit = (size_t)n;
+    return 0;
+  }
+  if (strcasecmp(key, "MaxAttempts") == 0) {
+    if (get_positive(NULL, c, 1000, &n) != 0)
+      return -1;
+    cfg->max_attempts = (unsigned)n;
+    return 0;
+  }
+  if (strcasecmp(key, "RetryInterval") == 0)
+    return get_seconds(NULL, c, false, &cfg->retry_interval);
+  if (strcasecmp(key, "MaxRetryInterval") == 0)
+    return get_seconds(NULL, c, false, &cfg->max_retry_interval);
+  if (strcasecmp(key, "MaxAge") == 0)
+    return get_seconds(NULL, c, false, &cfg->max_age);
+  if (strcasecmp(key, "DryRun") == 0)
+    return get_bool(NULL, c, &cfg->dry_run);
+  config_error(NULL, key, "unknown option in <Plugin notify_theeye>");
+  return -1;
+}
+
+int nt_config_block(nt_config_t *cfg, const oconfig_item_t *ci) {
+  cfg->blocks_seen = true;
+  for (int i = 0; i < ci->children_num; i++)
+    if (global_option(cfg, &ci->children[i]) != 0)
+      return -1;
+  return 0;
+}
+
+int nt_url_escape(nt_buf_t *out, const char *s) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+      nt_buf_append(out, (const char *)p, 1);
+    } else {
+      char esc[3] = {'%', hex[*p >> 4], hex[*p & 0xF]};
+      nt_buf_append(out, esc, 3);
+    }
+  }
+  return out->failed ? -1 : 0;
+}
+
+/* The request URL of §2, with the credential or a placeholder for logs. */
+static char *route_url(const nt_task_t *task, bool redact) {
+  nt_buf_t b = NT_BUF_INIT;
+  const char *secret = redact ? "<secret>" : task->credential;
+  nt_buf_puts(&b, task->eff.url);
+  if (task->cred_kind == NT_CRED_TOKEN) {
+    nt_buf_puts(&b, "/job");
+  } else if (task->eff.customer != NULL) {
+    nt_buf_puts(&b, "/job/secret/");
+    if (redact)
+      nt_buf_puts(&b, secret);
+    else
+      nt_url_escape(&b, secret);
+  } else {
+    nt_buf_puts(&b, "/task/");
+    nt_url_escape(&b, task->task_id);
+    nt_buf_puts(&b, "/secret/");
+    if (redact)
+      nt_buf_puts(&b, secret);
+    else
+      nt_url_escape(&b, secret);
+    nt_buf_puts(&b, "/job");
+  }
+  if (task->eff.customer != NULL) {
+    nt_buf_puts(&b, "?customer=");
+    nt_url_escape(&b, task->eff.customer);
+  }
+  return nt_buf_steal(&b, NULL);
+}
+
+static struct curl_slist *request_headers(const nt_config_t *cfg,
+                                          const nt_task_t *task) {
+  static const char *const fixed[] = {
+      "Content-Type: application/json", "Accept: application/json",
+      "Expect:", /* no 100-continue round trip */
+  };
+  struct curl_slist *list = NULL;
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(fixed) + cfg->headers_num; i++) {
+    const char *h =
+        i < STATIC_ARRAY_SIZE(fixed) ? fixed[i]
+                                     : cfg->headers[i - STATIC_ARRAY_SIZE(fixed)];
+    struct curl_slist *next = curl_slist_append(list, h);
+    if (next == NULL)
+      goto fail;
+    list = next;
+  }
+  if (task->cred_kind == NT_CRED_TOKEN) {
+    nt_buf_t b = NT_BUF_INIT;
+    nt_buf_printf(&b, "Authorization: Bearer %s", task->credential);
+    char *auth = nt_buf_steal(&b, NULL);
+    struct curl_slist *next = auth ? curl_slist_append(list, auth) : NULL;
+    if (auth != NULL) {
+      explicit_bzero(auth, strlen(auth));
+      free(auth);
+    }
+    if (next == NULL)
+      goto fail;
+    list = next;
+  }
+  return list;
+fail:
+  curl_slist_free_all(list);
+  return NULL;
+}
+
+static int task_finalize(nt_config_t *cfg, nt_task_t *task) {
+  task->eff.url = task->own.url ? task->own.url : cfg->url;
+  if (task->eff.url == NULL) {
+    NT_ERROR("Task \"%s\": no URL: set URL in <Plugin notify_theeye> or in "
+             "the Task",
+             task->name);
+    return -1;
+  }
+  task->eff.customer = task->own.customer ? task->own.customer : cfg->customer;
+  task->eff.timeout_ms =
+      task->own.timeout_ms ? task->own.timeout_ms : cfg->timeout_ms;
+  if (task->own.connect_timeout_ms)
+    task->eff.connect_timeout_ms = task->own.connect_timeout_ms;
+  else if (cfg->connect_timeout_ms && !task->own.timeout_ms)
+    task->eff.connect_timeout_ms = cfg->connect_timeout_ms;
+  else
+    task->eff.connect_timeout_ms = task->eff.timeout_ms < MAX_CONNECT_TIMEOUT_MS
+                                       ? task->eff.timeout_ms
+                                       : MAX_CONNECT_TIMEOUT_MS;
+  task->request_url = route_url(task, false);
+  task->redacted_url = route_url(task, true);
+  task->headers = request_headers(cfg, task);
+  if (task->cooldown > 0)
+    task->cooldowns = nt_cooldown_create(task->cooldown, NT_COOLDOWN_CAPACITY);
+  if (task->request_url == NULL || task->redacted_url == NULL ||
+      task->headers == NULL || (task->cooldown > 0 && !task->cooldowns)) {
+    NT_ERROR("Task \"%s\": out of memory", task->name);
+    return -1;
+  }
+  size_t lane = 0;
+  while (lane < cfg->lanes_num && strcmp(cfg->lane_urls[lane], task->eff.url))
+    lane++;
+  if (lane == cfg->lanes_num) {
+    char **urls = realloc(cfg->lane_urls, (lane + 1) * sizeof(*urls));
+    if (urls == NULL) {
+      NT_ERROR("Task \"%s\": out of memory", task->name);
+      return -1;
+    }
+    urls[lane] = task->eff.url;
+    cfg->lane_urls = urls;
+    cfg->lanes_num++;
+  }
+  task->lane = lane;
+  return 0;
+}
+
+int nt_config_finalize(nt_config_t *cfg) {
+  if (!cfg->blocks_seen) {
+    NT_ERROR("no <Plugin notify_theeye> block in the configuration: nothing "
+             "to do");
+    return -1;
+  }
+  if (cfg->tasks_num == 0) {
+    NT_ERROR("no <Task> configured in <Plugin notify_theeye>");
+    return -1;
+  }
+  for (size_t i = 0; i < cfg->tasks_num; i++)
+    if (task_finalize(cfg, cfg->tasks[i]) != 0)
+      return -1;
+  return 0;
+}
+
+void nt_config_free(nt_config_t *cfg) {
+  for (size_t i = 0; i < cfg->tasks_num; i++)
+    task_free(cfg->tasks[i]);
+  free(cfg->tasks);
+  free(cfg->lane_urls);
+  free(cfg->url);
+  free(cfg->customer);
+  free(cfg->cacert);
+  free(cfg->capath);
+  free(cfg->client_cert);
+  free(cfg->client_key);
+  free(cfg->client_key_pass);
+  free(cfg->proxy);
+  for (size_t i = 0; i < cfg->headers_num; i++)
+    free(cfg->headers[i]);
+  free(cfg->headers);
+  nt_config_init(cfg);
+}

@@ -1,0 +1,27 @@
+/* Cooldown: at most one job per notification identity and window. */
+#ifndef NT_COOLDOWN_H
+#define NT_COOLDOWN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "collectd.h"
+#include "plugin.h"
+
+#define NT_COOLDOWN_CAPACITY 10000
+
+typedef struct nt_cooldown_s nt_cooldown_t;
+
+nt_cooldown_t *nt_cooldown_create(double seconds, size_t capacity);
+void nt_cooldown_free(nt_cooldown_t *c);
+
+/* True when the notification's identity (host, plugin, plugin instance,
+ * type, type instance, severity) has no open window: one opens at now.
+ * False when it is suppressed; a suppressed match does not extend the
+ * window. Safe to call from several threads. */
+bool nt_cooldown_admit(nt_cooldown_t *c, const notification_t *n, double now);
+
+/* Identities remembered, for tests. */
+size_t nt_cooldown_size(nt_cooldown_t *c);
+
+#endif

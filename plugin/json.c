@@ -1,0 +1,177 @@
+#include "json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+static const char replacement[] = "\xEF\xBF\xBD";
+
+/* Length of the valid sequence at s, or 0 with *bad set to the bytes of the
+ * maximal subpart to replace with one U+FFFD. */
+static size_t utf8_valid_length(const unsigned char *s, size_t len,
+                                size_t *bad) {
+  unsigned char c = s[0];
+  size_t need;
+  unsigned char lo = 0x80, hi = 0xBF; /* bounds of the second byte */
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xC2 && c <= 0xDF)
+    need = 1;
+  else if (c >= 0xE0 && c <= 0xEF) {
+    need = 2;
+    if (c == 0xE0)
+      lo = 0xA0; /* overlong */
+    else if (c == 0xED)
+      hi = 0x9F; /* surrogates */
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    need = 3;
+    if (c == 0xF0)
+      lo = 0x90; /* overlong */
+    else if (c == 0xF4)
+      hi = 0x8F; /* beyond U+10FFFF */
+  } else {
+    *bad = 1;
+    return 0;
+  }
+  for (size_t i = 1; i <= need; i++) {
+    if (i >= len || s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xBF)) {
+      *bad = i;
+      return 0;
+    }
+  }
+  return need + 1;
+}
+
+int nt_utf8_sanitize(const char *s, size_t len, nt_buf_t *out) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t start = 0, i = 0;
+  while (i < len) {
+    size_t bad = 0;
+    size_t n = utf8_valid_length(u + i, len - i, &bad);
+    if (n > 0) {
+      i += n;
+      continue;
+    }
+    nt_buf_append(out, s + start, i - start);
+    nt_buf_append(out, replacement, sizeof(replacement) - 1);
+    i += bad;
+    start = i;
+  }
+  nt_buf_append(out, s + start, len - start);
+  return out->failed ? -1 : 0;
+}
+
+static int gen_string(yajl_gen g, const char *s, size_t len) {
+  nt_buf_t clean = NT_BUF_INIT;
+  if (nt_utf8_sanitize(s, len, &clean) != 0) {
+    nt_buf_free(&clean);
+    return -1;
+  }
+  int status = yajl_gen_string(g, (const unsigned char *)(clean.data ? clean.data : ""),
+                               clean.len);
+  nt_buf_free(&clean);
+  return status == yajl_gen_status_ok ? 0 : -1;
+}
+
+#define KEY(g, k) yajl_gen_string(g, (const unsigned char *)k, sizeof(k) - 1)
+
+char *nt_json_body(const char *task_id, const char *const *args,
+                   const size_t *lens, size_t args_num, size_t *body_len) {
+  yajl_gen g = yajl_gen_alloc(NULL);
+  if (g == NULL)
+    return NULL;
+  char *body = NULL;
+  int bad = yajl_gen_map_open(g) != yajl_gen_status_ok ||
+            KEY(g, "task") != yajl_gen_status_ok ||
+            gen_string(g, task_id, strlen(task_id)) != 0 ||
+            KEY(g, "task_arguments") != yajl_gen_status_ok ||
+            yajl_gen_array_open(g) != yajl_gen_status_ok;
+  for (size_t i = 0; !bad && i < args_num; i++)
+    bad = gen_string(g, args[i], lens[i]) != 0;
+  if (!bad && yajl_gen_array_close(g) == yajl_gen_status_ok &&
+      yajl_gen_map_close(g) == yajl_gen_status_ok) {
+    const unsigned char *out;
+    size_t len;
+    if (yajl_gen_get_buf(g, &out, &len) == yajl_gen_status_ok) {
+      body = malloc(len + 1);
+      if (body != NULL) {
+        memcpy(body, out, len);
+        body[len] = '\0';
+        *body_len = len;
+      }
+    }
+  }
+  yajl_gen_free(g);
+  return body;
+}
+
+/* yajl_tree_parse wants a NUL-terminated copy. */
+static yajl_val parse_tree(const char *body, size_t len) {
+  char *copy = malloc(len + 1);
+  if (copy == NULL)
+    return NULL;
+  memcpy(copy, body, len);
+  copy[len] = '\0';
+  yajl_val tree = yajl_tree_parse(copy, NULL, 0);
+  free(copy);
+  return tree;
+}
+
+static const char *object_string(yajl_val obj, const char *key) {
+  const char *path[] = {key, NULL};
+  yajl_val v = yajl_tree_get(obj, path, yajl_t_string);
+  return v != NULL ? YAJL_GET_STRING(v) : NULL;
+}
+
+static void copy_printable(const char *src, char *dst, size_t size) {
+  size_t len = strlen(src), j = 0;
+  for (size_t i = 0; i < len && j + 1 < size; i++) {
+    unsigned char c = (unsigned char)src[i];
+    dst[j++] = (c >= 0x20 && c < 0x7F) ? (char)c : '?';
+  }
+  dst[j] = '\0';
+  if (len >= size && size > 4)
+    memcpy(dst + size - 4, "...", 4);
+}
+
+void nt_json_parse_job(const char *body, size_t len, nt_job_info_t *info) {
+  *info = (nt_job_info_t){0};
+  yajl_val tree = parse_tree(body, len);
+  if (tree == NULL)
+    return;
+  const char *id = YAJL_IS_OBJECT(tree) ? object_string(tree, "id") : NULL;
+  if (id != NULL) {
+    const char *lifecycle = object_string(tree, "lifecycle");
+    const char *state = object_string(tree, "state");
+    info->is_job = true;
+    copy_printable(id, info->id, sizeof(info->id));
+    copy_printable(lifecycle ? lifecycle : "", info->lifecycle,
+                   sizeof(info->lifecycle));
+    copy_printable(state ? state : "", info->state, sizeof(info->state));
+    info->rejected = (lifecycle != NULL && strcmp(lifecycle, "terminated") == 0) ||
+                     (state != NULL && strcmp(state, "error") == 0);
+  }
+  yajl_tree_free(tree);
+}
+
+void nt_json_error_message(const char *body, size_t len, char *msg,
+                           size_t size) {
+  yajl_val tree = parse_tree(body, len);
+  const char *text = NULL;
+  if (tree != NULL && YAJL_IS_STRING(tree))
+    text = YAJL_GET_STRING(tree);
+  else if (tree != NULL && YAJL_IS_OBJECT(tree))
+    text = object_string(tree, "message");
+  if (text != NULL) {
+    copy_printable(text, msg, size);
+  } else {
+    char *raw = strndup(body, len);
+    copy_printable(raw != NULL ? raw : "", msg, size);
+    free(raw);
+  }
+  if (tree != NULL)
+    yajl_tree_free(tree);
+}

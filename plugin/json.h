@@ -1,0 +1,37 @@
+/* The JSON of the wire: the job request body, and what the supervisor
+ * answers (a job, or an error message). */
+#ifndef NT_JSON_H
+#define NT_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+/* Appends s with every invalid UTF-8 sequence replaced by U+FFFD (the
+ * maximal-subpart rule of Unicode §3.9). */
+int nt_utf8_sanitize(const char *s, size_t len, nt_buf_t *out);
+
+/* {"task":"<task_id>","task_arguments":["...",...]}; args[i] holds lens[i]
+ * bytes of any content. Returns a malloc'ed, NUL-terminated body or NULL. */
+char *nt_json_body(const char *task_id, const char *const *args,
+                   const size_t *lens, size_t args_num, size_t *body_len);
+
+typedef struct {
+  bool is_job;       /* an object with a string "id" */
+  bool rejected;     /* lifecycle "terminated" or state "error" */
+  char id[64];       /* the job id, cut to fit */
+  char lifecycle[32];
+  char state[32];
+} nt_job_info_t;
+
+/* Parses a 2xx body. Never fails: a body without a job gives is_job false. */
+void nt_json_parse_job(const char *body, size_t len, nt_job_info_t *info);
+
+/* The message of an error body (a JSON string, or an object's "message"),
+ * else the body itself; made printable (control bytes and non-ASCII become
+ * '?'), cut to fit in size with "...". */
+void nt_json_error_message(const char *body, size_t len, char *msg,
+                           size_t size);
+
+#endif

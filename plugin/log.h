@@ -1,0 +1,32 @@
+/* Logging with the plugin's own prefix, and rate-limiting for failures that
+ * repeat during an outage. */
+#ifndef NT_LOG_H
+#define NT_LOG_H
+
+#include "collectd.h"
+#include "plugin.h"
+
+/* Written out explicitly: inside a notification callback collectd's P_*
+ * macros would print the name of the plugin that raised the notification. */
+#define NT_LOG(level, ...) plugin_log(level, "notify_theeye plugin: " __VA_ARGS__)
+#define NT_ERROR(...) NT_LOG(LOG_ERR, __VA_ARGS__)
+#define NT_WARNING(...) NT_LOG(LOG_WARNING, __VA_ARGS__)
+#define NT_NOTICE(...) NT_LOG(LOG_NOTICE, __VA_ARGS__)
+#define NT_INFO(...) NT_LOG(LOG_INFO, __VA_ARGS__)
+#define NT_DEBUG(...) NT_LOG(LOG_DEBUG, __VA_ARGS__)
+
+/* One kind of failure of one Task. The first occurrence is logged, then at
+ * most one line per interval, the interval doubling up to an hour. */
+typedef struct {
+  double next;      /* monotonic time from which the next line may go out */
+  double interval;  /* 0: not complaining */
+  unsigned skipped; /* occurrences not logged since the last line */
+} nt_complaint_t;
+
+void nt_complain(nt_complaint_t *c, double now, int level, const char *fmt,
+                 ...) __attribute__((format(printf, 4, 5)));
+/* Logs the line (and resets) only if there was a complaint. */
+void nt_release(nt_complaint_t *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,45 @@
+/* Which notifications a Task wants: severities and per-field filters. */
+#ifndef NT_MATCH_H
+#define NT_MATCH_H
+
+#include <regex.h>
+#include <stdbool.h>
+
+#include "collectd.h"
+#include "plugin.h"
+
+typedef enum {
+  NT_FIELD_HOST,
+  NT_FIELD_PLUGIN,
+  NT_FIELD_PLUGIN_INSTANCE,
+  NT_FIELD_TYPE,
+  NT_FIELD_TYPE_INSTANCE,
+  NT_FIELD_MESSAGE,
+  NT_FIELDS_NUM
+} nt_field_t;
+
+#define NT_SEV_FAILURE 0x1u
+#define NT_SEV_WARNING 0x2u
+#define NT_SEV_OKAY 0x4u
+
+typedef struct {
+  char *exact;   /* NULL for a regex */
+  regex_t regex; /* compiled when exact is NULL */
+} nt_pattern_t;
+
+typedef struct {
+  unsigned severities; /* NT_SEV_* bits; 0 means the default, FAILURE */
+  nt_pattern_t *patterns[NT_FIELDS_NUM];
+  size_t patterns_num[NT_FIELDS_NUM];
+} nt_match_t;
+
+/* Adds one value to a field's filter: "/re/" is an extended regex, anything
+ * else an exact value. On error writes why into err and returns -1. */
+int nt_match_add(nt_match_t *m, nt_field_t field, const char *value, char *err,
+                 size_t errlen);
+/* "FAILURE", "WARNING" or "OKAY", in any case. */
+int nt_match_add_severity(nt_match_t *m, const char *name);
+bool nt_match(const nt_match_t *m, const notification_t *n);
+void nt_match_free(nt_match_t *m);
+
+#endif

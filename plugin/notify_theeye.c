@@ -1,0 +1,178 @@
+/**
+ * notify_theeye: runs TheEye tasks when collectd raises notifications.
+ *
+ * This file is only the glue with collectd: it registers the callbacks and
+ * hands each step to the file named for it (config, dispatch, sender).
+ **/
+#include "collectd.h"
+
+#include "config.h"
+#include "clock.h"
+#include "dispatch.h"
+#include "log.h"
+#include "sender.h"
+
+#include "plugin.h"
+#include "utils/common/common.h"
+
+#include <curl/curl.h>
+
+#define SHUTDOWN_GRACE_MAX 5.0
+
+/* NEW until the configuration is complete (at init, or at the first
+ * notification another plugin raises before our init ran). */
+enum { ST_NEW, ST_READY, ST_FAILED, ST_STOPPED };
+
+typedef struct {
+  nt_config_t cfg;
+  nt_sender_t *sender;
+  pthread_mutex_t lock; /* serialises the move out of ST_NEW */
+  int state;            /* read without the lock on the notification path */
+} nt_plugin_t;
+
+static nt_plugin_t *plugin;
+
+static int get_state(void) {
+  return __atomic_load_n(&plugin->state, __ATOMIC_ACQUIRE);
+}
+
+static void set_state(int state) {
+  __atomic_store_n(&plugin->state, state, __ATOMIC_RELEASE);
+}
+
+static int nt_prepare(void) {
+  pthread_mutex_lock(&plugin->lock);
+  if (get_state() == ST_NEW) {
+    int state = ST_FAILED;
+    if (nt_config_finalize(&plugin->cfg) == 0) {
+      plugin->sender = nt_sender_create(&plugin->cfg);
+      if (plugin->sender != NULL)
+        state = ST_READY;
+      else
+        NT_ERROR("cannot set up the sender: out of memory");
+    }
+    set_state(state);
+  }
+  int state = get_state();
+  pthread_mutex_unlock(&plugin->lock);
+  return state == ST_READY ? 0 : -1;
+}
+
+static int nt_config_cb(oconfig_item_t *ci) {
+  /* Still single-threaded here: the one safe place for this. */
+  static bool curl_ready;
+  if (!curl_ready && curl_global_init(CURL_GLOBAL_ALL) != 0) {
+    NT_ERROR("curl_global_init failed");
+    return -1;
+  }
+  curl_ready = true;
+  return nt_config_block(&plugin->cfg, ci);
+}
+
+static int nt_init(void) {
+  if (nt_prepare() != 0)
+    return -1;
+  static bool started;
+  if (started)
+    return 0;
+  if (nt_sender_start(plugin->sender, plugin_thread_create) != 0) {
+    NT_ERROR("cannot start the sender thread");
+    set_state(ST_FAILED);
+    return -1;
+  }
+  started = true;
+  NT_INFO("%zu Task(s) for %zu supervisor(s)%s", plugin->cfg.tasks_num,
+          plugin->cfg.lanes_num, plugin->cfg.dry_run ? ", DryRun" : "");
+  return 0;
+}
+
+static int nt_notify(const notification_t *n, user_data_t *ud) {
+  (void)ud;
+  int state = get_state();
+  if (state == ST_NEW && nt_prepare() == 0)
+    state = ST_READY;
+  if (state != ST_READY)
+    return 0;
+  double now = nt_now();
+  if (n->host[0] != '\0') {
+    nt_dispatch(&plugin->cfg, plugin->sender, n, now);
+    return 0;
+  }
+  /* An empty host stands for this one, as everywhere in collectd. */
+  notification_t local = *n;
+  sstrncpy(local.host, hostname_g, sizeof(local.host));
+  nt_dispatch(&plugin->cfg, plugin->sender, &local, now);
+  return 0;
+}
+
+static void submit_value(const char *task, const char *type,
+                         const char *type_instance, value_t value) {
+  value_list_t vl = VALUE_LIST_INIT;
+  vl.values = &value;
+  vl.values_len = 1;
+  sstrncpy(vl.plugin, "notify_theeye", sizeof(vl.plugin));
+  sstrncpy(vl.plugin_instance, task, sizeof(vl.plugin_instance));
+  sstrncpy(vl.type, type, sizeof(vl.type));
+  if (type_instance != NULL)
+    sstrncpy(vl.type_instance, type_instance, sizeof(vl.type_instance));
+  plugin_dispatch_values(&vl);
+}
+
+static int nt_read(user_data_t *ud) {
+  (void)ud;
+  if (get_state() != ST_READY)
+    return 0;
+  for (size_t i = 0; i < plugin->cfg.tasks_num; i++) {
+    nt_task_t *task = plugin->cfg.tasks[i];
+    for (int s = 0; s < NT_STATS_NUM; s++)
+      submit_value(task->name, "derive", nt_stat_names[s],
+                   (value_t){.derive = (derive_t)nt_stats_get(&task->stats,
+                                                              (nt_stat_t)s)});
+    submit_value(task->name, "queue_length", NULL,
+                 (value_t){.gauge = (gauge_t)nt_sender_queue_length(
+                               plugin->sender, task)});
+  }
+  return 0;
+}
+
+static int nt_shutdown(void) {
+  int state = get_state();
+  set_state(ST_STOPPED);
+  if (state != ST_READY && state != ST_NEW)
+    return 0;
+  if (plugin->sender == NULL)
+    return 0;
+  double grace = (double)plugin->cfg.timeout_ms / 1000.0;
+  if (grace > SHUTDOWN_GRACE_MAX)
+    grace = SHUTDOWN_GRACE_MAX;
+  if (nt_sender_stop(plugin->sender, grace) != 0)
+    plugin->sender = NULL; /* its thread may still use it: never freed */
+  return 0;
+}
+
+/* The notification callback's free_func: collectd's very last call. */
+static void nt_free(void *arg) {
+  nt_plugin_t *p = arg;
+  nt_sender_free(p->sender);
+  nt_config_free(&p->cfg);
+  pthread_mutex_destroy(&p->lock);
+  free(p);
+  plugin = NULL;
+}
+
+void module_register(void) {
+  plugin = calloc(1, sizeof(*plugin));
+  if (plugin == NULL) {
+    NT_ERROR("out of memory");
+    return;
+  }
+  nt_config_init(&plugin->cfg);
+  pthread_mutex_init(&plugin->lock, NULL);
+  plugin_register_complex_config("notify_theeye", nt_config_cb);
+  plugin_register_init("notify_theeye", nt_init);
+  plugin_register_notification("notify_theeye", nt_notify,
+                               &(user_data_t){.data = plugin,
+                                              .free_func = nt_free});
+  plugin_register_complex_read(NULL, "notify_theeye", nt_read, 0, NULL);
+  plugin_register_shutdown("notify_theeye", nt_shutdown);
+}

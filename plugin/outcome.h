@@ -1,0 +1,52 @@
+/* What an answer means for a job (SPEC §2.4), and when to try again. */
+#ifndef NT_OUTCOME_H
+#define NT_OUTCOME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "json.h"
+
+/* What one HTTP exchange produced; filled by http.c. */
+typedef struct {
+  int curl_code;        /* CURLcode */
+  long status;          /* HTTP status, 0 without an answer */
+  unsigned writes;      /* times the request was written to the server */
+  double retry_after;   /* seconds from the answer, < 0 when absent */
+  char *body;           /* the response body, cut at a bound */
+  size_t body_len;
+  char error[256];      /* libcurl's explanation of a failure */
+} nt_http_result_t;
+
+typedef enum {
+  NT_SENT,          /* 2xx with a job */
+  NT_SENT_NO_JOB,   /* 2xx without a job in it */
+  NT_REJECTED,      /* 2xx, but the job was terminated at once */
+  NT_PERMANENT,     /* never retried */
+  NT_NOT_DELIVERED, /* the supervisor never processed it */
+  NT_MAYBE_DELIVERED,
+  NT_ABORTED, /* cut short by shutdown */
+} nt_outcome_t;
+
+/* For a 2xx, job (may be NULL) receives the parsed job. */
+nt_outcome_t nt_outcome_classify(const nt_http_result_t *r,
+                                 nt_job_info_t *job);
+const char *nt_outcome_name(nt_outcome_t o);
+
+/* How many attempts (times the supervisor may have seen the job) an
+ * exchange spent: every write, but for a "not delivered" answer the last
+ * one, which the supervisor is known not to have processed. */
+unsigned nt_outcome_attempts(nt_outcome_t o, const nt_http_result_t *r);
+
+/* min(interval * 2^(tries-1), max_interval): the nominal wait. */
+double nt_backoff_nominal(double interval, double max_interval,
+                          unsigned tries);
+/* Uniform in [nominal/2, nominal]; u is uniform in [0, 1). */
+double nt_backoff_jitter(double nominal, double u);
+
+/* The value of a Retry-After header: delay-seconds or an HTTP date, as
+ * seconds from now (never negative). -1 when it does not parse. */
+double nt_retry_after_parse(const char *value, time_t now);
+
+#endif

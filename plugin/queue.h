@@ -1,0 +1,57 @@
+/* The jobs waiting for delivery: one line per supervisor, in arrival order,
+ * bounded as a whole. Not thread-safe: the sender holds its lock around
+ * every call. */
+#ifndef NT_QUEUE_H
+#define NT_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct nt_job_s {
+  struct nt_job_s *next; /* in its lane */
+  void *task;            /* the nt_task_t it was made for */
+  size_t lane;
+  uint64_t seq;     /* arrival order across lanes */
+  double arrival;   /* monotonic seconds */
+  double deadline;  /* arrival + MaxAge */
+  unsigned attempts; /* times the supervisor may have seen it */
+  unsigned tries;    /* failed tries, for the backoff */
+  bool in_flight;
+  size_t body_len;
+  char body[];
+} nt_job_t;
+
+typedef struct nt_queue_s nt_queue_t;
+
+nt_queue_t *nt_queue_create(size_t limit, size_t lanes_num);
+/* Frees the queue and every job still in it. */
+void nt_queue_free(nt_queue_t *q);
+
+/* Appends job to its lane. When more than limit jobs wait, the oldest
+ * waiting one is unlinked and returned for the caller to count and free. */
+nt_job_t *nt_queue_push(nt_queue_t *q, nt_job_t *job);
+
+/* The oldest job whose lane is neither busy with a job in flight nor
+ * waiting for a retry; marks it in flight. NULL when none: *next_due then
+ * holds the earliest time a waiting lane opens (or a huge value). */
+nt_job_t *nt_queue_take(nt_queue_t *q, double now, double *next_due);
+
+/* The job in flight goes back to the head of its lane, which waits until
+ * not_before. */
+void nt_queue_retry(nt_queue_t *q, nt_job_t *job, double not_before);
+
+/* The job in flight is done with: unlinked (the caller frees it). */
+void nt_queue_remove(nt_queue_t *q, nt_job_t *job);
+
+/* Unlinks every waiting job past its deadline; returns them as a list
+ * chained by next. */
+nt_job_t *nt_queue_expire(nt_queue_t *q, double now);
+
+/* Unlinks every job (waiting or not); returns them as a list. */
+nt_job_t *nt_queue_drain(nt_queue_t *q);
+
+size_t nt_queue_waiting(const nt_queue_t *q);
+size_t nt_queue_waiting_for(const nt_queue_t *q, const void *task);
+
+#endif

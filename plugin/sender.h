@@ -1,0 +1,37 @@
+/* The sender: owns the queue and the one thread that does all network I/O,
+ * applies the outcomes of SPEC §2.4 and counts them. */
+#ifndef NT_SENDER_H
+#define NT_SENDER_H
+
+#include <pthread.h>
+
+#include "config.h"
+#include "queue.h"
+
+typedef struct nt_sender_s nt_sender_t;
+
+typedef int (*nt_thread_create_t)(pthread_t *thread, void *(*run)(void *),
+                                  void *arg, const char *name);
+
+nt_sender_t *nt_sender_create(nt_config_t *cfg);
+/* Frees the sender and any job left; the thread must have stopped. */
+void nt_sender_free(nt_sender_t *s);
+
+/* Queues a job; from any thread. When the queue overflows the oldest
+ * waiting job is dropped and counted. Returns -1, without taking the job,
+ * once the sender is stopping. */
+int nt_sender_submit(nt_sender_t *s, nt_job_t *job);
+
+/* Starts the thread; jobs submitted before then wait for it. */
+int nt_sender_start(nt_sender_t *s, nt_thread_create_t create);
+
+/* Lets the thread go on for up to grace seconds, aborts a request still in
+ * flight at that deadline, then drops, counts and logs what is left, one
+ * line per Task. Returns within grace plus a fraction of a second: 0, or
+ * -1 when the thread did not stop and the sender must not be freed. */
+int nt_sender_stop(nt_sender_t *s, double grace);
+
+/* Jobs of the Task waiting for delivery. */
+size_t nt_sender_queue_length(nt_sender_t *s, const nt_task_t *task);
+
+#endif

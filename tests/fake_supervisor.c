@@ -1,0 +1,1109 @@
+/* Fake TheEye supervisor, a test tool for the notify_theeye collectd plugin.
+ *
+ * It imitates the three job-creation routes of the TheEye supervisor API,
+ * records every request as one JSON line so tests can check exactly what the
+ * plugin sent, and lets a test inject faults (error statuses, hangs, dropped
+ * connections, delays, odd bodies) at run time through /_control on the same
+ * port.  Run with --help for the command line and the control parameters.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#define MAX_BODY (1024 * 1024)
+
+/* Every yajl_gen call can fail; bail out to the caller's "fail" label. */
+#define GEN(x)                                                                 \
+  do {                                                                         \
+    if ((x) != yajl_gen_status_ok)                                             \
+      goto fail;                                                               \
+  } while (0)
+
+struct task {
+  char id[25], secret[65];
+  long nargs;
+};
+
+enum body_mode { BODY_DEFAULT, BODY_CUSTOM, BODY_EMPTY };
+static const char *const body_mode_names[] = {"default", "custom", "empty"};
+
+enum route { R_NONE, R_SECRET, R_TASK, R_BEARER };
+
+static struct {
+  struct task *tasks;
+  const char **customers, **tokens;
+  size_t ntasks, ncustomers, ntokens;
+  bool print_jobs;
+  uint32_t boot; /* job id prefix, so ids stay unique across restarts */
+} cfg;
+
+/* Fault counts are "job requests left"; -1 means until reset. */
+struct faults {
+  int status;
+  long status_count, hang, close, delay_ms;
+  char *retry_after, *body;
+  enum body_mode body_mode;
+};
+
+/* One lock guards everything shared: faults, counters, log and stdout. */
+static struct {
+  pthread_mutex_t lock;
+  pthread_cond_t wake; /* hung requests released, or shutdown */
+  FILE *log;
+  struct faults f;
+  unsigned long requests, jobs, conns, hang_gen;
+  long hung;
+  bool stopping;
+} st = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The faults that apply to one job request, copied out under the lock so
+ * /_control can change them meanwhile. */
+struct decision {
+  bool hang, close;
+  int status;
+  long delay_ms;
+  unsigned long hang_gen;
+  char *retry_after, *body;
+  enum body_mode body_mode;
+};
+
+struct request {
+  char *uri;   /* raw request target as received, query included */
+  double time; /* arrival of the request line, wall clock */
+  bool started, control, too_large;
+  char *body; /* kept NUL-terminated for yajl_tree_parse */
+  size_t len, cap;
+  yajl_val json;
+  int status; /* 0: no answer sent */
+  const char *fault;
+  long delay_ms;
+  char job_id[25];
+  char *resp;
+};
+
+static void lock(void) {
+  if (pthread_mutex_lock(&st.lock) != 0)
+    abort(); /* only possible on a programming error */
+}
+
+static void unlock(void) {
+  if (pthread_mutex_unlock(&st.lock) != 0)
+    abort();
+}
+
+static bool parse_long(const char *s, long min, long max, long *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+    return false;
+  *out = v;
+  return true;
+}
+
+static bool is_hex(const char *s, size_t len, bool lower_only) {
+  if (strlen(s) != len)
+    return false;
+  for (; *s; s++)
+    if (!isdigit((unsigned char)*s) && !(*s >= 'a' && *s <= 'f') &&
+        (lower_only || !(*s >= 'A' && *s <= 'F')))
+      return false;
+  return true;
+}
+
+static bool in_list(const char **list, size_t n, const char *s) {
+  for (size_t i = 0; s != NULL && i < n; i++)
+    if (strcmp(list[i], s) == 0)
+      return true;
+  return false;
+}
+
+static const struct task *find_task(const char *id) {
+  for (size_t i = 0; id != NULL && i < cfg.ntasks; i++)
+    if (strcmp(cfg.tasks[i].id, id) == 0)
+      return &cfg.tasks[i];
+  return NULL;
+}
+
+static yajl_val body_field(yajl_val body, const char *key, yajl_type type) {
+  const char *path[] = {key, NULL};
+  return body != NULL ? yajl_tree_get(body, path, type) : NULL;
+}
+
+static const char *body_string(yajl_val body, const char *key) {
+  yajl_val v = body_field(body, key, yajl_t_string);
+  return v != NULL ? YAJL_GET_STRING(v) : NULL;
+}
+
+/* ---- JSON output ---- */
+
+/* Length of the well-formed UTF-8 sequence at s, 0 if there is none. */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+  size_t len;
+  uint32_t cp, min;
+  if (s[0] < 0x80)
+    return 1;
+  if ((s[0] & 0xe0) == 0xc0)
+    len = 2, cp = s[0] & 0x1f, min = 0x80;
+  else if ((s[0] & 0xf0) == 0xe0)
+    len = 3, cp = s[0] & 0x0f, min = 0x800;
+  else if ((s[0] & 0xf8) == 0xf0)
+    len = 4, cp = s[0] & 0x07, min = 0x10000;
+  else
+    return 0;
+  for (size_t i = 1; i < len; i++) {
+    if (i >= n || (s[i] & 0xc0) != 0x80)
+      return 0;
+    cp = cp << 6 | (s[i] & 0x3f);
+  }
+  return cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? 0 : len;
+}
+
+/* yajl copies invalid UTF-8 through unchanged, which would make the log line
+ * unparseable; such bytes become U+FFFD ("body_hex" keeps the exact bytes). */
+static yajl_gen_status gen_str(yajl_gen g, const char *s, size_t n) {
+  const unsigned char *u = (const unsigned char *)s;
+  unsigned char *out = malloc(n * 3 + 1);
+  size_t o = 0, l;
+  if (out == NULL)
+    return yajl_gen_invalid_string;
+  for (size_t i = 0; i < n; i += l ? l : 1) {
+    if ((l = utf8_len(u + i, n - i)) != 0)
+      memcpy(out + o, u + i, l), o += l;
+    else
+      memcpy(out + o, "\xef\xbf\xbd", 3), o += 3;
+  }
+  yajl_gen_status status = yajl_gen_string(g, out, o);
+  free(out);
+  return status;
+}
+
+static yajl_gen_status gen_cstr(yajl_gen g, const char *s) {
+  return s != NULL ? gen_str(g, s, strlen(s)) : yajl_gen_null(g);
+}
+
+static yajl_gen_status gen_kv_int(yajl_gen g, const char *k, long long v) {
+  yajl_gen_status s = gen_cstr(g, k);
+  return s == yajl_gen_status_ok ? yajl_gen_integer(g, v) : s;
+}
+
+static yajl_gen_status gen_kv_str(yajl_gen g, const char *k, const char *v) {
+  yajl_gen_status s = gen_cstr(g, k);
+  return s == yajl_gen_status_ok ? gen_cstr(g, v) : s;
+}
+
+/* Echoes a parsed JSON value, so task arguments come back as they were sent. */
+static yajl_gen_status gen_tree(yajl_gen g, yajl_val v) {
+  yajl_gen_status s = yajl_gen_status_ok;
+  switch (v != NULL ? v->type : yajl_t_null) {
+  case yajl_t_string:
+    return gen_cstr(g, v->u.string);
+  case yajl_t_number:
+    return yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
+  case yajl_t_true:
+  case yajl_t_false:
+    return yajl_gen_bool(g, v->type == yajl_t_true);
+  case yajl_t_object:
+    if ((s = yajl_gen_map_open(g)) != yajl_gen_status_ok)
+      return s;
+    for (size_t i = 0; i < v->u.object.len && s == yajl_gen_status_ok; i++)
+      if ((s = gen_cstr(g, v->u.object.keys[i])) == yajl_gen_status_ok)
+        s = gen_tree(g, v->u.object.values[i]);
+    return s == yajl_gen_status_ok ? yajl_gen_map_close(g) : s;
+  case yajl_t_array:
+    if ((s = yajl_gen_array_open(g)) != yajl_gen_status_ok)
+      return s;
+    for (size_t i = 0; i < v->u.array.len && s == yajl_gen_status_ok; i++)
+      s = gen_tree(g, v->u.array.values[i]);
+    return s == yajl_gen_status_ok ? yajl_gen_array_close(g) : s;
+  default:
+    return yajl_gen_null(g);
+  }
+}
+
+static yajl_gen_status gen_args(yajl_gen g, yajl_val args) {
+  if (args != NULL)
+    return gen_tree(g, args);
+  yajl_gen_status s = yajl_gen_array_open(g);
+  return s == yajl_gen_status_ok ? yajl_gen_array_close(g) : s;
+}
+
+/* Copies the text out and frees the generator; NULL on any failure. */
+static char *gen_finish(yajl_gen g) {
+  const unsigned char *buf;
+  size_t len;
+  char *text = NULL;
+  if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
+    text = strndup((const char *)buf, len);
+  yajl_gen_free(g);
+  return text;
+}
+
+/* ---- recording ---- */
+
+/* Header names are lower-cased and repeated headers joined with ", " (RFC
+ * 9110), so the JSON object has unique keys and no value is lost. */
+struct headers {
+  char **kv; /* name, value, name, value, ... */
+  size_t n;
+  bool failed;
+};
+
+static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind,
+                                  const char *key, const char *value) {
+  struct headers *h = cls;
+  char *name = strdup(key), *v = NULL, **kv;
+  size_t i = 0;
+  (void)kind;
+  if (name == NULL)
+    goto fail;
+  for (char *p = name; *p; p++)
+    *p = (char)tolower((unsigned char)*p);
+  while (i < h->n && strcmp(h->kv[2 * i], name) != 0)
+    i++;
+  if (i < h->n) {
+    free(name);
+    if (asprintf(&v, "%s, %s", h->kv[2 * i + 1], value ? value : "") < 0)
+      goto fail;
+    free(h->kv[2 * i + 1]);
+    h->kv[2 * i + 1] = v;
+    return MHD_YES;
+  }
+  if ((kv = realloc(h->kv, (2 * h->n + 2) * sizeof *kv)) != NULL)
+    h->kv = kv;
+  if (kv == NULL || (v = strdup(value ? value : "")) == NULL) {
+    free(name);
+    goto fail;
+  }
+  h->kv[2 * h->n] = name;
+  h->kv[2 * h->n++ + 1] = v;
+  return MHD_YES;
+fail:
+  h->failed = true;
+  return MHD_NO;
+}
+
+struct gen_ctx {
+  yajl_gen g;
+  bool failed;
+};
+
+static enum MHD_Result gen_query_arg(void *cls, enum MHD_ValueKind kind,
+                                     const char *key, const char *value) {
+  struct gen_ctx *ctx = cls;
+  (void)kind;
+  ctx->failed = gen_kv_str(ctx->g, key, value) != yajl_gen_status_ok;
+  return ctx->failed ? MHD_NO : MHD_YES;
+}
+
+static void record(struct MHD_Connection *c, struct request *r,
+                   const char *method, const char *path, const char *version) {
+  struct headers h = {0};
+  struct gen_ctx q = {yajl_gen_alloc(NULL), false};
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  char *hex = malloc(r->len * 2 + 1), time[32];
+  const unsigned char *buf;
+  size_t len;
+
+  lock(); /* taken first so "n" follows the order of lines in the file */
+  if (hex == NULL || q.g == NULL ||
+      MHD_get_connection_values(c, MHD_HEADER_KIND, add_header, &h) < 0 ||
+      h.failed)
+    goto fail;
+  for (size_t i = 0; i < r->len; i++)
+    snprintf(hex + 2 * i, 3, "%02x", (unsigned char)r->body[i]);
+  hex[r->len * 2] = '\0';
+  snprintf(time, sizeof time, "%.3f", r->time);
+  GEN(yajl_gen_map_open(q.g));
+  GEN(gen_kv_int(q.g, "n", (long long)++st.requests));
+  GEN(gen_cstr(q.g, "time"));
+  GEN(yajl_gen_number(q.g, time, strlen(time)));
+  GEN(gen_kv_str(q.g, "method", method));
+  GEN(gen_kv_str(q.g, "uri", r->uri));
+  GEN(gen_kv_str(q.g, "path", path));
+  GEN(gen_kv_str(q.g, "http_version", version));
+  GEN(gen_cstr(q.g, "query"));
+  GEN(yajl_gen_map_open(q.g));
+  if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, gen_query_arg, &q) <
+          0 ||
+      q.failed)
+    goto fail;
+  GEN(yajl_gen_map_close(q.g));
+  GEN(gen_cstr(q.g, "headers"));
+  GEN(yajl_gen_map_open(q.g));
+  for (size_t i = 0; i < h.n; i++)
+    GEN(gen_kv_str(q.g, h.kv[2 * i], h.kv[2 * i + 1]));
+  GEN(yajl_gen_map_close(q.g));
+  GEN(gen_cstr(q.g, "body"));
+  GEN(gen_str(q.g, r->body ? r->body : "", r->len));
+  GEN(gen_kv_str(q.g, "body_hex", hex));
+  GEN(gen_cstr(q.g, "body_valid_json"));
+  GEN(yajl_gen_bool(q.g, r->json != NULL));
+  if (r->too_large) {
+    GEN(gen_cstr(q.g, "body_truncated"));
+    GEN(yajl_gen_bool(q.g, 1));
+  }
+  GEN(gen_kv_int(q.g, "status", r->status));
+  GEN(gen_kv_str(q.g, "fault", r->fault));
+  if (r->delay_ms > 0)
+    GEN(gen_kv_int(q.g, "delay_ms", r->delay_ms));
+  if (r->job_id[0] != '\0')
+    GEN(gen_kv_str(q.g, "job_id", r->job_id));
+  GEN(gen_kv_int(q.g, "connection",
+                 ci ? (long long)(uintptr_t)ci->socket_context : 0));
+  GEN(yajl_gen_map_close(q.g));
+  GEN(yajl_gen_get_buf(q.g, &buf, &len));
+  if (fwrite(buf, 1, len, st.log) != len || fputc('\n', st.log) == EOF ||
+      fflush(st.log) != 0)
+    perror("fake_supervisor: writing log");
+  goto done;
+fail:
+  /* A lost line would make tests fail obscurely; say so loudly instead. */
+  fprintf(stderr, "fake_supervisor: cannot record request %s\n", r->uri);
+done:
+  unlock();
+  if (q.g != NULL)
+    yajl_gen_free(q.g);
+  for (size_t i = 0; i < 2 * h.n; i++)
+    free(h.kv[i]);
+  free(h.kv);
+  free(hex);
+}
+
+/* ---- job requests ---- */
+
+static int set_answer(struct request *r, int status, const char *body) {
+  r->status = status;
+  free(r->resp);
+  r->resp = strdup(body); /* NULL makes respond() drop the connection */
+  return status;
+}
+
+static int set_error(struct request *r, int status, const char *msg) {
+  char buf[256];
+  snprintf(buf, sizeof buf, "{\"statusCode\":%d,\"message\":\"%s\"}", status,
+           msg);
+  return set_answer(r, status, buf);
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, int status,
+                               const char *body, const char *type,
+                               const char *retry_after) {
+  struct MHD_Response *resp;
+  enum MHD_Result ret = MHD_NO;
+  if (body == NULL || (resp = MHD_create_response_from_buffer(
+                           strlen(body), (void *)body,
+                           MHD_RESPMEM_MUST_COPY)) == NULL)
+    return MHD_NO;
+  if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) ==
+          MHD_YES &&
+      (retry_after == NULL ||
+       MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
+                               retry_after) == MHD_YES) &&
+      (status != MHD_HTTP_METHOD_NOT_ALLOWED ||
+       MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST") == MHD_YES))
+    ret = MHD_queue_response(c, (unsigned)status, resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
+/* Creates a job and answers with it, or with the body override. */
+static void make_job(struct request *r, int status, const char *task_id,
+                     yajl_val args, const struct decision *d) {
+  yajl_gen g = yajl_gen_alloc(NULL), pg = NULL;
+  char secret[65], *job = NULL, *printed = NULL;
+  unsigned long no;
+
+  lock();
+  no = ++st.jobs;
+  unlock();
+  snprintf(r->job_id, sizeof r->job_id, "%08x%016lx", (unsigned)cfg.boot, no);
+  /* Any 64-hex string will do; splitmix64 just makes it look random. */
+  uint64_t x = ((uint64_t)cfg.boot << 32) ^ no;
+  for (int i = 0; i < 4; i++) {
+    uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    snprintf(secret + 16 * i, 17, "%016llx", (unsigned long long)(z ^ z >> 31));
+  }
+  const char *fields[] = {"id",        r->job_id,   "task_id", task_id,
+                          "name",      "fake task", "state",   "in_progress",
+                          "lifecycle", "ready",     "secret",  secret};
+  if (g == NULL)
+    goto fail;
+  GEN(yajl_gen_map_open(g));
+  for (size_t i = 0; i < sizeof fields / sizeof *fields; i += 2)
+    GEN(gen_kv_str(g, fields[i], fields[i + 1]));
+  GEN(gen_cstr(g, "task_arguments_values"));
+  GEN(gen_args(g, args));
+  GEN(yajl_gen_map_close(g));
+  job = gen_finish(g);
+  g = NULL;
+  if (cfg.print_jobs && (pg = yajl_gen_alloc(NULL)) != NULL &&
+      gen_args(pg, args) == yajl_gen_status_ok &&
+      (printed = gen_finish(pg)) != NULL) {
+    pg = NULL;
+    lock();
+    if (printf("job %lu: task %s arguments %s\n", no, task_id, printed) < 0 ||
+        fflush(stdout) != 0)
+      perror("fake_supervisor: stdout");
+    unlock();
+  }
+fail:
+  if (d->body_mode != BODY_DEFAULT)
+    set_answer(r, status, d->body_mode == BODY_CUSTOM && d->body ? d->body : "");
+  else if (job != NULL)
+    set_answer(r, status, job);
+  else
+    set_error(r, 500, "fake supervisor: out of memory");
+  free(job);
+  free(printed);
+  if (g != NULL)
+    yajl_gen_free(g);
+  if (pg != NULL)
+    yajl_gen_free(pg);
+}
+
+/* The checks follow TheEye's order, so a request with several problems gets
+ * the same error the real supervisor would give. */
+static int process_job(struct MHD_Connection *c, struct request *r,
+                       enum route route, const char *task_seg,
+                       const char *secret_seg, const struct decision *d) {
+  /* An empty body is what a client sends for a task without arguments. */
+  bool body_ok = r->len == 0 || (r->json != NULL && YAJL_IS_OBJECT(r->json));
+  yajl_val body = body_ok ? r->json : NULL;
+  const char *customer =
+      MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "customer");
+  const struct task *t;
+
+  if (route == R_BEARER) {
+    const char *auth = MHD_lookup_connection_value(
+        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0 ||
+        !in_list(cfg.tokens, cfg.ntokens, auth + 7))
+      return set_error(r, 401, "Unauthorized");
+    if (customer != NULL && !in_list(cfg.customers, cfg.ncustomers, customer))
+      return set_error(r, 404, "organization not found");
+  } else if (route == R_SECRET) {
+    if (customer == NULL)
+      customer = body_string(body, "customer");
+    if (customer == NULL || *customer == '\0')
+      return set_error(r, 403, "customer is required");
+    if (!in_list(cfg.customers, cfg.ncustomers, customer))
+      return set_error(r, 404, "organization not found");
+  }
+  if (route == R_TASK) {
+    if ((t = find_task(task_seg)) == NULL)
+      return set_error(r, 404, "task not found");
+    if (strcmp(secret_seg, t->secret) != 0)
+      return set_answer(r, 403, "\"invalid secret\"");
+    if (!body_ok)
+      return set_error(r, 400, "invalid body");
+  } else {
+    if (!body_ok)
+      return set_error(r, 400, "invalid body");
+    if ((t = find_task(body_string(body, "task"))) == NULL)
+      return set_error(r, 404, "task not found");
+    if (route == R_SECRET && strcmp(secret_seg, t->secret) != 0)
+      return set_answer(r, 403, "\"invalid secret\"");
+  }
+  yajl_val args = body_field(body, "task_arguments", yajl_t_any);
+  if (args != NULL && !YAJL_IS_ARRAY(args))
+    return set_error(r, 400, "invalid body");
+  if ((long)(args ? args->u.array.len : 0) < t->nargs) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "Invalid Task Arguments. Expected %ld", t->nargs);
+    return set_error(r, 400, msg);
+  }
+  make_job(r, 200, t->id, args, d);
+  return r->status;
+}
+
+static bool take(long *count) {
+  if (*count == 0)
+    return false;
+  if (*count > 0)
+    (*count)--;
+  return true;
+}
+
+/* Only the fault that decides the answer is consumed: hang, then close, then
+ * status.  The delay applies to every job request that is not hung. */
+static bool take_faults(struct decision *d) {
+  struct faults *f = &st.f;
+  lock();
+  d->delay_ms = f->delay_ms;
+  d->body_mode = f->body_mode;
+  d->hang_gen = st.hang_gen;
+  if ((d->hang = take(&f->hang)))
+    st.hung++;
+  else if (!(d->close = take(&f->close)) && f->status != 0 &&
+           take(&f->status_count))
+    d->status = f->status;
+  d->retry_after = f->retry_after ? strdup(f->retry_after) : NULL;
+  d->body = f->body ? strdup(f->body) : NULL;
+  bool ok = (f->retry_after == NULL || d->retry_after != NULL) &&
+            (f->body == NULL || d->body != NULL);
+  unlock();
+  return ok;
+}
+
+/* Waits on the condition so that a release or shutdown ends the wait at once;
+ * with a thread per connection this blocks nobody else. */
+static void wait_for(long delay_ms, const unsigned long *hang_gen) {
+  struct timespec dl;
+  clock_gettime(CLOCK_MONOTONIC, &dl);
+  dl.tv_sec += delay_ms / 1000 + (dl.tv_nsec + delay_ms % 1000 * 1000000) /
+                                     1000000000;
+  dl.tv_nsec = (dl.tv_nsec + delay_ms % 1000 * 1000000) % 1000000000;
+  lock();
+  while (!st.stopping && (hang_gen == NULL || st.hang_gen == *hang_gen))
+    if ((hang_gen ? pthread_cond_wait(&st.wake, &st.lock)
+                  : pthread_cond_timedwait(&st.wake, &st.lock, &dl)) ==
+        ETIMEDOUT)
+      break;
+  unlock();
+}
+
+static enum route match_route(const char *url, char **task, char **secret,
+                              char **copy) {
+  char *seg[6], *s;
+  int n = 0;
+  if (url[0] != '/' || (*copy = s = strdup(url + 1)) == NULL)
+    return R_NONE;
+  for (; n < 6 && s != NULL; n++) {
+    seg[n] = s;
+    if ((s = strchr(s, '/')) != NULL)
+      *s++ = '\0';
+  }
+  if (s != NULL)
+    return R_NONE; /* more segments than any route has */
+  if (n == 1 && strcmp(seg[0], "job") == 0)
+    return R_BEARER;
+  if (n == 3 && strcmp(seg[0], "job") == 0 && strcmp(seg[1], "secret") == 0 &&
+      *(*secret = seg[2]) != '\0')
+    return R_SECRET;
+  if (n == 5 && strcmp(seg[0], "task") == 0 && *(*task = seg[1]) != '\0' &&
+      strcmp(seg[2], "secret") == 0 && strcmp(seg[4], "job") == 0) {
+    *secret = seg[3];
+    return R_TASK;
+  }
+  return R_NONE;
+}
+
+static enum MHD_Result handle_recorded(struct MHD_Connection *c,
+                                       struct request *r, const char *url,
+                                       const char *method,
+                                       const char *version) {
+  char *task = NULL, *secret = NULL, *copy = NULL, msg[64];
+  struct decision d = {0};
+  enum MHD_Result ret = MHD_NO;
+
+  /* An embedded NUL would make yajl parse a prefix: not valid JSON then. */
+  if (r->len > 0 && !r->too_large && memchr(r->body, '\0', r->len) == NULL)
+    r->json = yajl_tree_parse(r->body, msg, sizeof msg);
+  enum route route = match_route(url, &task, &secret, &copy);
+  if (r->too_large)
+    set_error(r, 413, "payload too large");
+  else if (route == R_NONE)
+    set_error(r, 404, "Not Found");
+  else if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+    set_error(r, 405, "Method Not Allowed");
+  else if (!take_faults(&d))
+    set_error(r, 500, "fake supervisor: out of memory");
+  else if (d.hang) {
+    /* Released hung requests are closed without an answer, as if the
+     * supervisor died mid-request; shutdown closes them the same way. */
+    r->fault = "hang";
+    record(c, r, method, url, version);
+    wait_for(0, &d.hang_gen);
+    lock();
+    st.hung--;
+    unlock();
+    goto out;
+  } else {
+    if (d.delay_ms > 0) {
+      wait_for(d.delay_ms, NULL);
+      r->fault = "delay";
+      r->delay_ms = d.delay_ms;
+    }
+    if (d.close) {
+      r->fault = "close";
+      record(c, r, method, url, version);
+      goto out; /* MHD_NO after the whole body was read: close, no answer */
+    }
+    if (d.status == 0) {
+      process_job(c, r, route, task, secret, &d);
+    } else if (d.status < 300) {
+      yajl_val body = r->json && YAJL_IS_OBJECT(r->json) ? r->json : NULL;
+      const char *tid = task ? task : body_string(body, "task");
+      r->fault = "status";
+      make_job(r, d.status, tid ? tid : "",
+               body_field(body, "task_arguments", yajl_t_array), &d);
+    } else {
+      r->fault = "status";
+      snprintf(msg, sizeof msg, "fault %d", d.status);
+      set_error(r, d.status, msg);
+    }
+  }
+  record(c, r, method, url, version);
+  ret = respond(c, r->status, r->resp, "application/json",
+                d.status != 0 ? d.retry_after : NULL);
+out:
+  free(d.retry_after);
+  free(d.body);
+  free(copy);
+  return ret;
+}
+
+/* ---- /_control ---- */
+
+struct control {
+  bool reset, has_status, has_count, has_retry, has_hang, has_close, has_delay,
+      has_body, has_mode;
+  long status, count, hang, close, delay_ms;
+  const char *retry_after, *body;
+  enum body_mode mode;
+  char err[160];
+};
+
+static enum MHD_Result control_arg(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, const char *value) {
+  struct control *ct = cls;
+  const char *v = value ? value : "";
+  long reset = 0;
+  bool ok = true;
+  (void)kind;
+  /* Repeating a parameter is allowed; the last value wins. */
+  if (strcmp(key, "reset") == 0) {
+    ok = parse_long(v, 0, 1, &reset);
+    ct->reset = ct->reset || reset == 1;
+  } else if (strcmp(key, "status") == 0) {
+    ok = ct->has_status = parse_long(v, 0, 599, &ct->status) &&
+                          (ct->status == 0 || ct->status >= 200);
+  } else if (strcmp(key, "count") == 0) {
+    ok = ct->has_count = parse_long(v, -1, LONG_MAX, &ct->count);
+  } else if (strcmp(key, "hang") == 0) {
+    ok = ct->has_hang = parse_long(v, -1, LONG_MAX, &ct->hang);
+  } else if (strcmp(key, "close") == 0) {
+    ok = ct->has_close = parse_long(v, -1, LONG_MAX, &ct->close);
+  } else if (strcmp(key, "delay_ms") == 0) {
+    ok = ct->has_delay = parse_long(v, 0, 3600000, &ct->delay_ms);
+  } else if (strcmp(key, "retry_after") == 0) {
+    ct->retry_after = v;
+    ct->has_retry = true;
+  } else if (strcmp(key, "body") == 0) {
+    ct->body = v;
+    ct->has_body = true;
+  } else if (strcmp(key, "body_mode") == 0) {
+    ok = false;
+    for (int i = 0; i < 3; i++)
+      if (strcmp(v, body_mode_names[i]) == 0) {
+        ok = ct->has_mode = true;
+        ct->mode = (enum body_mode)i;
+      }
+  } else {
+    snprintf(ct->err, sizeof ct->err, "unknown parameter %s\n", key);
+    return MHD_NO;
+  }
+  if (!ok)
+    snprintf(ct->err, sizeof ct->err, "bad value for %s: %s\n", key, v);
+  return ok ? MHD_YES : MHD_NO;
+}
+
+static bool replace(char **dst, const char *src) {
+  char *copy = NULL;
+  if (src != NULL && (copy = strdup(src)) == NULL)
+    return false;
+  free(*dst);
+  *dst = copy;
+  return true;
+}
+
+static void release_hung(void) {
+  st.hang_gen++;
+  if (pthread_cond_broadcast(&st.wake) != 0)
+    abort();
+}
+
+/* Applies a validated control call; false if memory ran out. */
+static bool apply_control(const struct control *ct) {
+  struct faults *f = &st.f;
+  bool ok = true;
+  if (ct->reset) {
+    free(f->retry_after);
+    free(f->body);
+    memset(f, 0, sizeof *f);
+    release_hung();
+  }
+  if (ct->has_status)
+    f->status = (int)ct->status;
+  /* A status without a count stays on until changed. */
+  if (ct->has_count || ct->has_status)
+    f->status_count = ct->has_count ? ct->count : ct->status != 0 ? -1 : 0;
+  if (ct->has_retry)
+    ok = replace(&f->retry_after, *ct->retry_after ? ct->retry_after : NULL);
+  if (ct->has_hang && (f->hang = ct->hang) == 0)
+    release_hung();
+  if (ct->has_close)
+    f->close = ct->close;
+  if (ct->has_delay)
+    f->delay_ms = ct->delay_ms;
+  if (ct->has_body) {
+    ok = replace(&f->body, ct->body) && ok;
+    f->body_mode = BODY_CUSTOM;
+  }
+  if (ct->has_mode)
+    f->body_mode = ct->mode;
+  return ok;
+}
+
+static enum MHD_Result handle_control(struct MHD_Connection *c,
+                                      const char *url) {
+  struct control ct = {0};
+  struct faults *f = &st.f;
+  char *state = NULL, *answer = NULL;
+  yajl_gen g = yajl_gen_alloc(NULL);
+  bool stats = strcmp(url, "/_control/stats") == 0, ok = true;
+  enum MHD_Result ret = MHD_NO;
+
+  if (!stats && strcmp(url, "/_control") != 0)
+    ret = respond(c, 404, "no such control route\n", "text/plain", NULL);
+  /* Validate everything first so that a bad call changes nothing. */
+  else if (!stats &&
+           (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, control_arg,
+                                      &ct) < 0 ||
+            ct.err[0] != '\0'))
+    ret = respond(c, 400, ct.err, "text/plain", NULL);
+  if (ret == MHD_YES || g == NULL)
+    goto out;
+  lock();
+  if (!stats)
+    ok = apply_control(&ct);
+  GEN(yajl_gen_map_open(g));
+  if (stats) {
+    GEN(gen_kv_int(g, "requests", (long long)st.requests));
+    GEN(gen_kv_int(g, "jobs", (long long)st.jobs));
+    GEN(gen_kv_int(g, "hung", st.hung));
+  } else {
+    GEN(gen_kv_int(g, "status", f->status));
+    GEN(gen_kv_int(g, "count", f->status_count));
+    GEN(gen_kv_str(g, "retry_after", f->retry_after));
+    GEN(gen_kv_int(g, "hang", f->hang));
+    GEN(gen_kv_int(g, "close", f->close));
+    GEN(gen_kv_int(g, "delay_ms", f->delay_ms));
+    GEN(gen_kv_str(g, "body_mode", body_mode_names[f->body_mode]));
+    GEN(gen_kv_str(g, "body", f->body));
+    GEN(gen_kv_int(g, "hung", st.hung));
+  }
+  GEN(yajl_gen_map_close(g));
+fail:
+  unlock();
+  state = gen_finish(g);
+  g = NULL;
+  if (state != NULL && stats)
+    ret = respond(c, 200, state, "application/json", NULL);
+  else if (state != NULL && asprintf(&answer, "ok %s\n", state) >= 0)
+    ret = respond(c, ok ? 200 : 500, ok ? answer : "out of memory\n",
+                  "text/plain", NULL);
+out:
+  if (g != NULL)
+    yajl_gen_free(g);
+  free(state);
+  free(answer);
+  return ret;
+}
+
+/* ---- MHD callbacks ---- */
+
+/* MHD passes the request target here before decoding it, and whatever we
+ * return becomes the request's context, so this is where requests begin. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+  struct request *r = calloc(1, sizeof *r);
+  struct timespec now;
+  (void)cls, (void)c;
+  if (r == NULL || (r->uri = strdup(uri)) == NULL) {
+    free(r);
+    return NULL;
+  }
+  clock_gettime(CLOCK_REALTIME, &now);
+  r->time = (double)now.tv_sec + now.tv_nsec / 1e9;
+  r->fault = "none";
+  return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
+                         enum MHD_RequestTerminationCode toe) {
+  struct request *r = *ctx;
+  (void)cls, (void)c, (void)toe;
+  if (r == NULL)
+    return;
+  free(r->uri);
+  free(r->body);
+  free(r->resp);
+  yajl_tree_free(r->json);
+  free(r);
+  *ctx = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **sock_ctx,
+                          enum MHD_ConnectionNotificationCode code) {
+  (void)cls, (void)c;
+  if (code != MHD_CONNECTION_NOTIFY_STARTED)
+    return;
+  lock();
+  *sock_ctx = (void *)(uintptr_t)++st.conns;
+  unlock();
+}
+
+static bool append_body(struct request *r, const char *data, size_t n) {
+  if (r->too_large || r->len + n > MAX_BODY) {
+    r->too_large = true; /* keep reading so the 413 can still be sent */
+    return true;
+  }
+  if (r->len + n + 1 > r->cap) {
+    size_t cap = r->cap ? r->cap : 4096;
+    while (cap < r->len + n + 1)
+      cap *= 2;
+    char *b = realloc(r->body, cap);
+    if (b == NULL)
+      return false;
+    r->body = b;
+    r->cap = cap;
+  }
+  memcpy(r->body + r->len, data, n);
+  r->len += n;
+  r->body[r->len] = '\0';
+  return true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version, const char *data,
+                                  size_t *size, void **ctx) {
+  struct request *r = *ctx;
+  (void)cls;
+  if (r == NULL)
+    return MHD_NO; /* on_uri ran out of memory */
+  if (!r->started) {
+    /* Returning without an answer lets MHD send "100 Continue". */
+    r->started = true;
+    r->control =
+        strncmp(url, "/_control", 9) == 0 && (url[9] == '\0' || url[9] == '/');
+    return MHD_YES;
+  }
+  if (*size > 0) {
+    bool ok = r->control || append_body(r, data, *size);
+    *size = 0;
+    return ok ? MHD_YES : MHD_NO;
+  }
+  return r->control ? handle_control(c, url)
+                    : handle_recorded(c, r, url, method, version);
+}
+
+static void on_mhd_error(void *cls, const char *fmt, va_list ap) {
+  (void)cls;
+  /* Tagged because hangs and closes make MHD complain by design. */
+  if (fputs("fake_supervisor: libmicrohttpd: ", stderr) != EOF)
+    vfprintf(stderr, fmt, ap);
+}
+
+/* ---- startup ---- */
+
+static int open_listener(long port, unsigned *actual) {
+  int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_port = htons((uint16_t)port),
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof sa;
+  /* SO_REUSEADDR lets a test restart us on the same port at once. */
+  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+      bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+      listen(fd, 128) != 0 ||
+      getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+    perror("fake_supervisor: listen on 127.0.0.1");
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  *actual = ntohs(sa.sin_port);
+  return fd;
+}
+
+/* Written aside and renamed, so a polling reader never sees half a number. */
+static bool write_port_file(const char *path, unsigned port) {
+  char *tmp;
+  FILE *f;
+  if (asprintf(&tmp, "%s.tmp", path) < 0)
+    return false;
+  bool ok = (f = fopen(tmp, "w")) != NULL;
+  if (ok) {
+    ok = fprintf(f, "%u\n", port) > 0;
+    ok = fclose(f) == 0 && ok;
+  }
+  if (!ok || rename(tmp, path) != 0) {
+    perror(path);
+    ok = false;
+  }
+  free(tmp);
+  return ok;
+}
+
+static bool parse_task(char *arg, struct task *t) {
+  char *id = strtok(arg, ":"), *secret = strtok(NULL, ":");
+  char *nargs = strtok(NULL, "");
+  if (id == NULL || secret == NULL || !is_hex(id, 24, false) ||
+      !is_hex(secret, 64, true) ||
+      (nargs != NULL && !parse_long(nargs, 0, 1000, &t->nargs)))
+    return false;
+  memcpy(t->id, id, sizeof t->id);
+  memcpy(t->secret, secret, sizeof t->secret);
+  return true;
+}
+
+static void usage(FILE *out) {
+  fputs("usage: fake_supervisor [--port N] [--port-file FILE] --log FILE\n"
+        "         [--task ID:SECRET[:NARGS]]... [--customer NAME]...\n"
+        "         [--token TOKEN]... [--quiet] [--print-jobs]\n"
+        "Listens on 127.0.0.1 only.  Faults, set by GET or POST on the same "
+        "port:\n"
+        "  /_control?status=N&count=K retry_after=V hang=K close=K "
+        "delay_ms=N\n"
+        "            body=RAW body_mode=default|custom|empty reset=1\n"
+        "  /_control/stats\n",
+        out);
+}
+
+int main(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"port", required_argument, NULL, 'p'},
+      {"port-file", required_argument, NULL, 'f'},
+      {"log", required_argument, NULL, 'l'},
+      {"task", required_argument, NULL, 't'},
+      {"customer", required_argument, NULL, 'c'},
+      {"token", required_argument, NULL, 'k'},
+      {"quiet", no_argument, NULL, 'q'},
+      {"print-jobs", no_argument, NULL, 'j'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  const char *port_file = NULL, *log_path = NULL;
+  long port = 0;
+  bool quiet = false, ok = true;
+  int opt, sig;
+
+  /* No option can occur more often than there are arguments. */
+  cfg.tasks = calloc((size_t)argc, sizeof *cfg.tasks);
+  cfg.customers = calloc((size_t)argc, sizeof *cfg.customers);
+  cfg.tokens = calloc((size_t)argc, sizeof *cfg.tokens);
+  if (!cfg.tasks || !cfg.customers || !cfg.tokens)
+    return 1;
+  while (ok && (opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (opt == 'p')
+      ok = parse_long(optarg, 0, 65535, &port);
+    else if (opt == 'f')
+      port_file = optarg;
+    else if (opt == 'l')
+      log_path = optarg;
+    else if (opt == 't')
+      ok = parse_task(optarg, &cfg.tasks[cfg.ntasks++]);
+    else if (opt == 'c')
+      cfg.customers[cfg.ncustomers++] = optarg;
+    else if (opt == 'k')
+      cfg.tokens[cfg.ntokens++] = optarg;
+    else if (opt == 'q')
+      quiet = true;
+    else if (opt == 'j')
+      cfg.print_jobs = true;
+    else if (opt == 'h') {
+      usage(stdout);
+      return 0;
+    } else
+      ok = false;
+  }
+  if (!ok || log_path == NULL || optind != argc) {
+    usage(stderr);
+    return 2;
+  }
+  cfg.boot = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16);
+
+  pthread_condattr_t ca;
+  sigset_t sigs;
+  if ((st.log = fopen(log_path, "ae")) == NULL) {
+    perror(log_path);
+    return 1;
+  }
+  /* Monotonic, so delays survive wall clock changes. */
+  if (pthread_condattr_init(&ca) != 0 ||
+      pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+      pthread_cond_init(&st.wake, &ca) != 0) {
+    fputs("fake_supervisor: cannot create condition variable\n", stderr);
+    return 1;
+  }
+  /* Blocked before MHD starts its threads, so only sigwait sees them. */
+  if (sigemptyset(&sigs) != 0 || sigaddset(&sigs, SIGTERM) != 0 ||
+      sigaddset(&sigs, SIGINT) != 0 ||
+      pthread_sigmask(SIG_BLOCK, &sigs, NULL) != 0 ||
+      signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+    fputs("fake_supervisor: cannot set up signals\n", stderr);
+    return 1;
+  }
+
+  unsigned actual;
+  int fd = open_listener(port, &actual);
+  if (fd < 0)
+    return 1;
+  /* A thread per connection lets hangs and delays simply block. */
+  struct MHD_Daemon *d = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+          MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+      0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+      on_mhd_error, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+      MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+      on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+      MHD_OPTION_END);
+  if (d == NULL) {
+    fputs("fake_supervisor: cannot start the HTTP daemon\n", stderr);
+    close(fd);
+    return 1;
+  }
+  if (port_file != NULL && !write_port_file(port_file, actual)) {
+    MHD_stop_daemon(d);
+    return 1;
+  }
+  if (!quiet && (printf("listening on 127.0.0.1:%u\n", actual) < 0 ||
+                 fflush(stdout) != 0))
+    perror("fake_supervisor: stdout");
+
+  while (sigwait(&sigs, &sig) != 0)
+    ;
+  lock();
+  st.stopping = true;
+  release_hung();
+  unlock();
+  MHD_stop_daemon(d); /* joins the connection threads, closes fd */
+  if (fclose(st.log) != 0) {
+    perror(log_path);
+    return 1;
+  }
+  return 0;
+}
