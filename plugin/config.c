@@ -491,9 +491,9 @@ static int task_block(nt_config_t *cfg, const oconfig_item_t *ci) {
                  "AccessToken, AccessTokenFile");
     status = -1;
   }
-  for (size_t i = 0; status == 0 && task->args_num == 0 &&
-                     i < STATIC_ARRAY_SIZE(default_arguments);
-       i++)
+  bool defaults = task->args_num == 0;
+  for (size_t i = 0;
+       status == 0 && defaults && i < STATIC_ARRAY_SIZE(default_arguments); i++)
     status = task_add_template(task, "Argument", default_arguments[i]);
   nt_task_t **tasks = NULL;
   if (status == 0) {

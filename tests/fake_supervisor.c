@@ -187,10 +187,13 @@ static yajl_gen_status gen_str(yajl_gen g, const char *s, size_t n) {
   if (out == NULL)
     return yajl_gen_invalid_string;
   for (size_t i = 0; i < n; i += l ? l : 1) {
-    if ((l = utf8_len(u + i, n - i)) != 0)
-      memcpy(out + o, u + i, l), o += l;
-    else
-      memcpy(out + o, "\xef\xbf\xbd", 3), o += 3;
+    if ((l = utf8_len(u + i, n - i)) != 0) {
+      memcpy(out + o, u + i, l);
+      o += l;
+    } else {
+      memcpy(out + o, "\xef\xbf\xbd", 3);
+      o += 3;
+    }
   }
   yajl_gen_status status = yajl_gen_string(g, out, o);
   free(out);
@@ -247,15 +250,12 @@ static yajl_gen_status gen_args(yajl_gen g, yajl_val args) {
   return s == yajl_gen_status_ok ? yajl_gen_array_close(g) : s;
 }
 
-/* Copies the text out and frees the generator; NULL on any failure. */
 static char *gen_finish(yajl_gen g) {
   const unsigned char *buf;
   size_t len;
-  char *text = NULL;
-  if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
-    text = strndup((const char *)buf, len);
-  yajl_gen_free(g);
-  return text;
+  if (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+    return NULL;
+  return strndup((const char *)buf, len);
 }
 
 /* ---- recording ---- */
@@ -411,9 +411,9 @@ static enum MHD_Result respond(struct MHD_Connection *c, int status,
                                const char *retry_after) {
   struct MHD_Response *resp;
   enum MHD_Result ret = MHD_NO;
-  if (body == NULL || (resp = MHD_create_response_from_buffer(
-                           strlen(body), (void *)body,
-                           MHD_RESPMEM_MUST_COPY)) == NULL)
+  if (body == NULL ||
+      (resp = MHD_create_response_from_buffer(strlen(body), (void *)body,
+                                              MHD_RESPMEM_MUST_COPY)) == NULL)
     return MHD_NO;
   if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) ==
           MHD_YES &&
@@ -458,11 +458,9 @@ static void make_job(struct request *r, int status, const char *task_id,
   GEN(gen_args(g, args));
   GEN(yajl_gen_map_close(g));
   job = gen_finish(g);
-  g = NULL;
   if (cfg.print_jobs && (pg = yajl_gen_alloc(NULL)) != NULL &&
       gen_args(pg, args) == yajl_gen_status_ok &&
       (printed = gen_finish(pg)) != NULL) {
-    pg = NULL;
     lock();
     if (printf("job %lu: task %s arguments %s\n", no, task_id, printed) < 0 ||
         fflush(stdout) != 0)
@@ -471,7 +469,8 @@ static void make_job(struct request *r, int status, const char *task_id,
   }
 fail:
   if (d->body_mode != BODY_DEFAULT)
-    set_answer(r, status, d->body_mode == BODY_CUSTOM && d->body ? d->body : "");
+    set_answer(r, status,
+               d->body_mode == BODY_CUSTOM && d->body ? d->body : "");
   else if (job != NULL)
     set_answer(r, status, job);
   else
@@ -573,15 +572,16 @@ static bool take_faults(struct decision *d) {
 static void wait_for(long delay_ms, const unsigned long *hang_gen) {
   struct timespec dl;
   clock_gettime(CLOCK_MONOTONIC, &dl);
-  dl.tv_sec += delay_ms / 1000 + (dl.tv_nsec + delay_ms % 1000 * 1000000) /
-                                     1000000000;
+  dl.tv_sec +=
+      delay_ms / 1000 + (dl.tv_nsec + delay_ms % 1000 * 1000000) / 1000000000;
   dl.tv_nsec = (dl.tv_nsec + delay_ms % 1000 * 1000000) % 1000000000;
   lock();
-  while (!st.stopping && (hang_gen == NULL || st.hang_gen == *hang_gen))
-    if ((hang_gen ? pthread_cond_wait(&st.wake, &st.lock)
-                  : pthread_cond_timedwait(&st.wake, &st.lock, &dl)) ==
-        ETIMEDOUT)
+  while (!st.stopping && (hang_gen == NULL || st.hang_gen == *hang_gen)) {
+    int rc = hang_gen != NULL ? pthread_cond_wait(&st.wake, &st.lock)
+                              : pthread_cond_timedwait(&st.wake, &st.lock, &dl);
+    if (rc == ETIMEDOUT)
       break;
+  }
   unlock();
 }
 
@@ -787,15 +787,18 @@ static enum MHD_Result handle_control(struct MHD_Connection *c,
   bool stats = strcmp(url, "/_control/stats") == 0, ok = true;
   enum MHD_Result ret = MHD_NO;
 
-  if (!stats && strcmp(url, "/_control") != 0)
+  if (!stats && strcmp(url, "/_control") != 0) {
     ret = respond(c, 404, "no such control route\n", "text/plain", NULL);
+    goto out;
+  }
   /* Validate everything first so that a bad call changes nothing. */
-  else if (!stats &&
-           (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, control_arg,
-                                      &ct) < 0 ||
-            ct.err[0] != '\0'))
+  if (!stats && (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND,
+                                           control_arg, &ct) < 0 ||
+                 ct.err[0] != '\0')) {
     ret = respond(c, 400, ct.err, "text/plain", NULL);
-  if (ret == MHD_YES || g == NULL)
+    goto out;
+  }
+  if (g == NULL)
     goto out;
   lock();
   if (!stats)
@@ -817,15 +820,16 @@ static enum MHD_Result handle_control(struct MHD_Connection *c,
     GEN(gen_kv_int(g, "hung", st.hung));
   }
   GEN(yajl_gen_map_close(g));
-fail:
   unlock();
   state = gen_finish(g);
-  g = NULL;
   if (state != NULL && stats)
     ret = respond(c, 200, state, "application/json", NULL);
   else if (state != NULL && asprintf(&answer, "ok %s\n", state) >= 0)
     ret = respond(c, ok ? 200 : 500, ok ? answer : "out of memory\n",
                   "text/plain", NULL);
+  goto out;
+fail:
+  unlock();
 out:
   if (g != NULL)
     yajl_gen_free(g);
@@ -1076,11 +1080,10 @@ int main(int argc, char **argv) {
   struct MHD_Daemon *d = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
           MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
-      0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER,
-      on_mhd_error, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
-      MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED,
-      on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-      MHD_OPTION_END);
+      0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error,
+      NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+      NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
   if (d == NULL) {
     fputs("fake_supervisor: cannot start the HTTP daemon\n", stderr);
     close(fd);

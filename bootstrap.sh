@@ -1,0 +1,48 @@
+#!/bin/sh
+# From the unpacked source, as root on Debian 12: installs what the build
+# and the tests need, builds, then runs the demo or the whole test suite.
+#
+#   sh bootstrap.sh demo    # a real collectd fires a threshold at a fake TheEye
+#   sh bootstrap.sh check   # every unit and integration test (make check)
+#   sh bootstrap.sh         # build only
+set -eu
+cd "$(dirname "$0")"
+what=${1:-build}
+case "$what" in
+demo | check | build) ;;
+*)
+  echo "usage: sh bootstrap.sh [demo|check|build]" >&2
+  exit 2
+  ;;
+esac
+
+packages="build-essential autoconf automake libtool pkg-config
+  collectd-core collectd-dev libcurl4-openssl-dev libyajl-dev
+  libmicrohttpd-dev libcmocka-dev python3 socat ca-certificates"
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing build and test packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $packages >/dev/null
+else
+  echo "== not root (or no apt-get): assuming these are installed: $packages"
+fi
+
+echo "== building"
+./autogen.sh >/dev/null 2>&1 || ./autogen.sh
+./configure --enable-werror >/dev/null
+make -j2
+
+case "$what" in
+demo) make demo ;;
+check)
+  status=0
+  make -j2 check VERBOSE=1 || status=$?
+  pass=$(sed -n 's/^# PASS: *//p' test-suite.log 2>/dev/null || true)
+  fail=$(sed -n 's/^# FAIL: *//p' test-suite.log 2>/dev/null || true)
+  [ -f test-suite.log ] || { pass=0; fail=1; }
+  echo "${pass:-0} passed, ${fail:-0} failed"
+  exit "$status"
+  ;;
+esac

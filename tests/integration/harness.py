@@ -1,0 +1,389 @@
+"""Integration test harness: the real collectd daemon with the freshly built
+plugin, fed real notifications (unixsock PUTNOTIF, the threshold plugin),
+sending to tests/fake_supervisor on 127.0.0.1.
+
+Every process is started here and stopped here, by its PID. Every wait is
+bounded in time.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+SRCDIR = os.environ.get("NT_SRCDIR", os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))))
+BUILDDIR = os.environ.get("NT_BUILDDIR", SRCDIR)
+PLUGIN_DIR = os.environ.get("NT_PLUGIN_DIR", os.path.join(BUILDDIR, ".libs"))
+FAKE_SUPERVISOR = os.environ.get(
+    "NT_FAKE_SUPERVISOR", os.path.join(BUILDDIR, "tests", "fake_supervisor"))
+COLLECTD = os.environ.get("NT_COLLECTD") or shutil.which(
+    "collectd", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+
+TASK_ID = "5f0c1a2b3c4d5e6f7a8b9c0d"
+SECRET = "0123456789abcdef" * 4
+TASK_ID2 = "aaaaaaaaaaaaaaaaaaaaaaa1"
+SECRET2 = "fedcba9876543210" * 4
+TOKEN = "tok-3f2a1b0c9d8e7f6a5b4c"
+CUSTOMER = "acme"
+PREFIX = "notify_theeye plugin: "
+
+
+def wait_for(predicate, timeout, interval=0.05, what="condition"):
+    """Polls predicate until it returns a true value; fails after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.1f s waiting for %s"
+                                 % (timeout, what))
+        time.sleep(interval)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Supervisor:
+    """tests/fake_supervisor: records every request, faults on demand."""
+
+    def __init__(self, workdir, tasks=((TASK_ID, SECRET, 0),
+                                       (TASK_ID2, SECRET2, 0)),
+                 customers=(CUSTOMER,), tokens=(TOKEN,), port=0):
+        self.workdir = workdir
+        self.tasks = tasks
+        self.customers = customers
+        self.tokens = tokens
+        self.port = port
+        self.log_path = os.path.join(workdir, "supervisor.jsonl")
+        self.proc = None
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def start(self):
+        port_file = os.path.join(self.workdir, "supervisor.port")
+        if os.path.exists(port_file):
+            os.unlink(port_file)
+        args = [FAKE_SUPERVISOR, "--port", str(self.port), "--port-file",
+                port_file, "--log", self.log_path, "--quiet"]
+        for task_id, secret, nargs in self.tasks:
+            args += ["--task", "%s:%s:%d" % (task_id, secret, nargs)]
+        for c in self.customers:
+            args += ["--customer", c]
+        for t in self.tokens:
+            args += ["--token", t]
+        self.out = open(os.path.join(self.workdir, "supervisor.out"), "ab")
+        self.proc = subprocess.Popen(args, stdout=self.out,
+                                     stderr=subprocess.STDOUT)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError("fake_supervisor exited with %s"
+                                     % self.proc.returncode)
+            return os.path.exists(port_file)
+        wait_for(ready, 10, what="fake_supervisor to listen")
+        with open(port_file) as f:
+            self.port = int(f.read().strip())
+        return self
+
+    def stop(self):
+        """Stops it (SIGTERM, then SIGKILL); the port can be reused."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+        self.out.close()
+
+    def control(self, **params):
+        """Sets faults: status=503, count=3, retry_after=..., hang=1, ..."""
+        query = "&".join("%s=%s" % (k, quote(str(v)))
+                         for k, v in params.items())
+        return http_request(self.port, "POST", "/_control?" + query)
+
+    def requests(self):
+        """Every request received so far, as recorded (dicts)."""
+        if not os.path.exists(self.log_path):
+            return []
+        out = []
+        with open(self.log_path, "rb") as f:
+            for line in f:
+                if line.endswith(b"\n"):
+                    out.append(json.loads(line))
+        return out
+
+    def jobs(self):
+        """Requests that created a job."""
+        return [r for r in self.requests() if r.get("job_id")]
+
+    def wait_requests(self, n, timeout=10):
+        return wait_for(lambda: len(self.requests()) >= n and self.requests(),
+                        timeout, what="%d requests at the supervisor" % n)
+
+    def wait_jobs(self, n, timeout=10):
+        return wait_for(lambda: len(self.jobs()) >= n and self.jobs(),
+                        timeout, what="%d jobs at the supervisor" % n)
+
+
+def quote(s):
+    safe = "-._~"
+    return "".join(c if c.isalnum() or c in safe else
+                   "".join("%%%02X" % b for b in c.encode()) for c in s)
+
+
+def http_request(port, method, target, timeout=5):
+    """A minimal HTTP/1.0 request to 127.0.0.1 (no proxies involved)."""
+    with socket.create_connection(("127.0.0.1", port), timeout) as s:
+        s.sendall(("%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+                   "Content-Length: 0\r\n\r\n" % (method, target)).encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1])
+    return status, body
+
+
+CONF_TEMPLATE = """\
+Hostname "{hostname}"
+FQDNLookup false
+Interval {interval}
+BaseDir "{dir}"
+PIDFile "{dir}/collectd.pid"
+PluginDir "/usr/lib/collectd"
+TypesDB "/usr/share/collectd/types.db"
+LoadPlugin logfile
+<Plugin logfile>
+  LogLevel {loglevel}
+  File "{dir}/collectd.log"
+  Timestamp true
+  PrintSeverity true
+</Plugin>
+LoadPlugin unixsock
+<Plugin unixsock>
+  SocketFile "{dir}/sock"
+</Plugin>
+{extra}
+PluginDir "{plugin_dir}"
+LoadPlugin notify_theeye
+{block}
+"""
+
+
+def plugin_block(url, tasks, **globals_):
+    """A <Plugin notify_theeye> block. tasks: list of (name, [option lines]);
+    globals_: option name -> value (strings are quoted)."""
+    lines = ["<Plugin notify_theeye>"]
+    if url is not None:
+        lines.append('  URL "%s"' % url)
+    for key, value in globals_.items():
+        lines.append("  %s %s" % (key, fmt_value(value)))
+    for name, options in tasks:
+        lines.append('  <Task "%s">' % name)
+        lines += ["    " + o for o in options]
+        lines.append("  </Task>")
+    lines.append("</Plugin>")
+    return "\n".join(lines)
+
+
+def fmt_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return '"%s"' % value
+
+
+def task_options(task_id=TASK_ID, secret=SECRET, *more):
+    return ['TaskID "%s"' % task_id, 'Secret "%s"' % secret] + list(more)
+
+
+class Collectd:
+    """The real daemon, in the foreground, in its own directory."""
+
+    def __init__(self, workdir, block, extra="", interval=1,
+                 hostname="testhost", loglevel="info"):
+        self.workdir = workdir
+        self.conf = os.path.join(workdir, "collectd.conf")
+        self.log_path = os.path.join(workdir, "collectd.log")
+        self.sock = os.path.join(workdir, "sock")
+        with open(self.conf, "w") as f:
+            f.write(CONF_TEMPLATE.format(
+                hostname=hostname, interval=interval, dir=workdir,
+                loglevel=loglevel, extra=extra, plugin_dir=PLUGIN_DIR,
+                block=block))
+        self.proc = None
+
+    def test_config(self, timeout=30):
+        """collectd -T -C: (exit status, stdout+stderr, log)."""
+        r = subprocess.run([COLLECTD, "-T", "-C", self.conf],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout)
+        return r.returncode, r.stdout.decode(errors="replace"), self.log()
+
+    def start(self, wait=True):
+        self.out = open(os.path.join(self.workdir, "collectd.out"), "ab")
+        self.proc = subprocess.Popen([COLLECTD, "-f", "-C", self.conf],
+                                     stdout=self.out,
+                                     stderr=subprocess.STDOUT)
+        if wait:
+            def ready():
+                if self.proc.poll() is not None:
+                    raise AssertionError("collectd exited with %s: %s"
+                                         % (self.proc.returncode,
+                                            self.output()))
+                return os.path.exists(self.sock) and \
+                    "Initialization complete" in self.log()
+            wait_for(ready, 15, what="collectd to start")
+        return self
+
+    def stop(self, timeout=20):
+        """SIGTERM and wait; returns the seconds it took to exit."""
+        if self.proc is None:
+            return 0.0
+        t0 = time.monotonic()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+                raise AssertionError("collectd did not exit within %d s"
+                                     % timeout)
+        elapsed = time.monotonic() - t0
+        self.proc = None
+        self.out.close()
+        return elapsed
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc = None
+
+    def command(self, line, timeout=10):
+        """One unixsock command; returns (reply line, seconds taken)."""
+        t0 = time.monotonic()
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(timeout)
+            s.connect(self.sock)
+            s.sendall(line.encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        return data.decode(errors="replace").strip(), time.monotonic() - t0
+
+    def putnotif(self, message="test notification", severity="failure",
+                 time_=None, meta=None, **fields):
+        """PUTNOTIF with the given fields (host, plugin, plugin_instance,
+        type, type_instance); meta: dict of string meta entries."""
+        parts = ["PUTNOTIF", "severity=" + severity,
+                 "time=%s" % (time_ if time_ is not None else int(time.time()))]
+        for key in ("host", "plugin", "plugin_instance", "type",
+                    "type_instance"):
+            if key in fields:
+                parts.append("%s=%s" % (key, pn_quote(fields.pop(key))))
+        if fields:
+            raise TypeError("unknown fields %r" % fields)
+        for k, v in (meta or {}).items():
+            parts.append("s:%s=%s" % (k, pn_quote(v)))
+        parts.append("message=" + pn_quote(message))
+        reply, elapsed = self.command(" ".join(parts))
+        if not reply.startswith("0 "):
+            raise AssertionError("PUTNOTIF failed: %s" % reply)
+        return elapsed
+
+    def log(self):
+        if not os.path.exists(self.log_path):
+            return ""
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def plugin_lines(self):
+        """The log lines written by this plugin."""
+        return [l for l in self.log().splitlines() if PREFIX in l]
+
+    def wait_log(self, pattern, timeout=10):
+        rx = re.compile(pattern)
+        return wait_for(lambda: [l for l in self.plugin_lines()
+                                 if rx.search(l)],
+                        timeout, what="a log line matching %r" % pattern)
+
+    def output(self):
+        path = os.path.join(self.workdir, "collectd.out")
+        with open(path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+def pn_quote(value):
+    """A PUTNOTIF value: double-quoted when it holds spaces or quotes."""
+    value = str(value)
+    if value and not re.search(r'[\s"\\]', value):
+        return value
+    return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+class IntegrationTest(unittest.TestCase):
+    """Gives each test a directory, and stops what it started."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="nt-")
+        self.processes = []
+
+    def tearDown(self):
+        for p in reversed(self.processes):
+            try:
+                p.kill() if isinstance(p, Collectd) else p.stop()
+            except Exception:
+                pass
+        if getattr(self, "_outcome", None) and not self._failed():
+            shutil.rmtree(self.dir, ignore_errors=True)
+        else:
+            print("kept %s for inspection" % self.dir)
+
+    def _failed(self):
+        result = self._outcome.result
+        errors = getattr(result, "errors", []) + getattr(result, "failures",
+                                                         [])
+        return any(test is self for test, _ in errors)
+
+    def supervisor(self, **kw):
+        s = Supervisor(self.dir, **kw).start()
+        self.processes.append(s)
+        return s
+
+    def collectd(self, block, start=True, **kw):
+        c = Collectd(self.dir, block, **kw)
+        self.processes.append(c)
+        if start:
+            c.start()
+        return c
+
+
+def main():
+    unittest.main(verbosity=2)
