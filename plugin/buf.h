@@ -13,7 +13,8 @@ typedef struct {
   int failed; /* an allocation failed: later appends are no-ops */
 } nt_buf_t;
 
-#define NT_BUF_INIT {NULL, 0, 0, 0}
+#define NT_BUF_INIT                                                            \
+  { NULL, 0, 0, 0 }
 
 int nt_buf_append(nt_buf_t *b, const char *s, size_t len);
 int nt_buf_puts(nt_buf_t *b, const char *s);

@@ -207,8 +207,7 @@ static char *read_secret_file(const nt_task_t *task, const char *option,
                               const char *path) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    config_error(task, option, "cannot read \"%s\": %s", path,
-                 strerror(errno));
+    config_error(task, option, "cannot read \"%s\": %s", path, strerror(errno));
     return NULL;
   }
   struct stat st;
@@ -249,7 +248,8 @@ static char *read_secret_file(const nt_task_t *task, const char *option,
 static int task_credential(nt_task_t *task, const oconfig_item_t *ci,
                            nt_cred_kind_t kind, bool from_file) {
   if (task->cred_option != NULL && strcasecmp(task->cred_option, ci->key)) {
-    config_error(task, ci->key, "conflicts with \"%s\": set exactly one of "
+    config_error(task, ci->key,
+                 "conflicts with \"%s\": set exactly one of "
                  "Secret, SecretFile, AccessToken, AccessTokenFile",
                  task->cred_option);
     return -1;
@@ -259,8 +259,8 @@ static int task_credential(nt_task_t *task, const oconfig_item_t *ci,
     return -1;
   }
   const char *given = ci->values[0].value.string;
-  char *value = from_file ? read_secret_file(task, ci->key, given)
-                          : strdup(given);
+  char *value =
+      from_file ? read_secret_file(task, ci->key, given) : strdup(given);
   if (value == NULL) {
     if (!from_file)
       config_error(task, ci->key, "out of memory");
@@ -269,8 +269,10 @@ static int task_credential(nt_task_t *task, const oconfig_item_t *ci,
   const char *where = from_file ? "the file's content" : "the value";
   if (kind == NT_CRED_SECRET) {
     if (!is_hex(value, SECRET_LEN)) {
-      config_error(task, ci->key, "%s is not a secret key: it must be exactly "
-                   "64 hexadecimal characters", where);
+      config_error(task, ci->key,
+                   "%s is not a secret key: it must be exactly "
+                   "64 hexadecimal characters",
+                   where);
       goto fail;
     }
     for (char *p = value; *p; p++)
@@ -280,8 +282,10 @@ static int task_credential(nt_task_t *task, const oconfig_item_t *ci,
     for (const char *p = value; ok && *p; p++)
       ok = isgraph((unsigned char)*p);
     if (!ok) {
-      config_error(task, ci->key, "%s is not a token: it must be non-empty, "
-                   "without spaces or control characters", where);
+      config_error(task, ci->key,
+                   "%s is not a token: it must be non-empty, "
+                   "without spaces or control characters",
+                   where);
       goto fail;
     }
   }
@@ -377,7 +381,7 @@ static int task_argument(nt_task_t *task, const oconfig_item_t *ci) {
 
 /* The order of collectd's own NotificationExec headers. */
 static const char *const default_arguments[] = {
-    "%{severity}", "%{time}", "%{host}",          "%{plugin}",
+    "%{severity}",        "%{time}", "%{host}",          "%{plugin}",
     "%{plugin_instance}", "%{type}", "%{type_instance}", "%{message}",
 };
 
@@ -416,8 +420,10 @@ static int task_option(nt_task_t *task, const oconfig_item_t *c) {
     if (get_string(task, c, &id) != 0)
       return -1;
     if (!is_hex(id, TASK_ID_LEN)) {
-      config_error(task, key, "\"%s\" is not a task id: it must be exactly "
-                   "24 hexadecimal characters", id);
+      config_error(task, key,
+                   "\"%s\" is not a task id: it must be exactly "
+                   "24 hexadecimal characters",
+                   id);
       free(id);
       return -1;
     }
@@ -447,7 +453,8 @@ static int task_option(nt_task_t *task, const oconfig_item_t *c) {
     return get_positive(task, c, 86400000, &task->own.timeout_ms);
   if (strcasecmp(key, "ConnectTimeout") == 0)
     return get_positive(task, c, 86400000, &task->own.connect_timeout_ms);
-  config_error(task, key, "unknown option in a <Task> block (a Task may "
+  config_error(task, key,
+               "unknown option in a <Task> block (a Task may "
                "override only URL, Customer, Timeout and ConnectTimeout)");
   return -1;
 }
@@ -482,12 +489,14 @@ static int task_block(nt_config_t *cfg, const oconfig_item_t *ci) {
   for (int i = 0; status == 0 && i < ci->children_num; i++)
     status = task_option(task, &ci->children[i]);
   if (status == 0 && task->task_id[0] == '\0') {
-    config_error(task, "TaskID", "missing: every Task needs the id of the "
+    config_error(task, "TaskID",
+                 "missing: every Task needs the id of the "
                  "TheEye task it runs");
     status = -1;
   }
   if (status == 0 && task->cred_kind == NT_CRED_NONE) {
-    config_error(task, "Secret", "missing: set one of Secret, SecretFile, "
+    config_error(task, "Secret",
+                 "missing: set one of Secret, SecretFile, "
                  "AccessToken, AccessTokenFile");
     status = -1;
   }
@@ -649,9 +658,9 @@ static struct curl_slist *request_headers(const nt_config_t *cfg,
   };
   struct curl_slist *list = NULL;
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(fixed) + cfg->headers_num; i++) {
-    const char *h =
-        i < STATIC_ARRAY_SIZE(fixed) ? fixed[i]
-                                     : cfg->headers[i - STATIC_ARRAY_SIZE(fixed)];
+    const char *h = i < STATIC_ARRAY_SIZE(fixed)
+                        ? fixed[i]
+                        : cfg->headers[i - STATIC_ARRAY_SIZE(fixed)];
     struct curl_slist *next = curl_slist_append(list, h);
     if (next == NULL)
       goto fail;

@@ -51,11 +51,11 @@ typedef struct {
   nt_endpoint_t own;
 
   /* Derived by nt_config_finalize. */
-  nt_endpoint_t eff;       /* effective settings (pointers not owned) */
-  char *request_url;       /* with the secret: never logged */
-  char *redacted_url;      /* the same with the secret replaced */
+  nt_endpoint_t eff;  /* effective settings (pointers not owned) */
+  char *request_url;  /* with the secret: never logged */
+  char *redacted_url; /* the same with the secret replaced */
   struct curl_slist *headers;
-  size_t lane;             /* index of the supervisor (effective URL) */
+  size_t lane; /* index of the supervisor (effective URL) */
   nt_cooldown_t *cooldowns;
 
   /* Runtime state. */

@@ -52,7 +52,8 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
     nt_task_t *task = cfg->tasks[i];
     if (!nt_match(&task->match, n))
       continue;
-    if (task->cooldowns != NULL && !nt_cooldown_admit(task->cooldowns, n, now)) {
+    if (task->cooldowns != NULL &&
+        !nt_cooldown_admit(task->cooldowns, n, now)) {
       nt_stats_add(&task->stats, NT_STAT_SUPPRESSED, 1);
       continue;
     }

@@ -16,8 +16,7 @@ void nt_http_free(nt_http_t *h);
  * (read atomically: another thread may bring it forward). r->body stays
  * valid until the next call. */
 void nt_http_post(nt_http_t *h, const nt_task_t *task, const char *body,
-                  size_t body_len, const double *abort_at,
-                  nt_http_result_t *r);
+                  size_t body_len, const double *abort_at, nt_http_result_t *r);
 
 /* Interrupts a wait inside nt_http_post so it re-reads *abort_at. Safe
  * from any thread. */

@@ -37,7 +37,8 @@ static size_t utf8_valid_length(const unsigned char *s, size_t len,
     return 0;
   }
   for (size_t i = 1; i <= need; i++) {
-    if (i >= len || s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xBF)) {
+    if (i >= len || s[i] < (i == 1 ? lo : 0x80) ||
+        s[i] > (i == 1 ? hi : 0xBF)) {
       *bad = i;
       return 0;
     }
@@ -64,16 +65,31 @@ int nt_utf8_sanitize(const char *s, size_t len, nt_buf_t *out) {
   return out->failed ? -1 : 0;
 }
 
-static int gen_string(yajl_gen g, const char *s, size_t len) {
-  nt_buf_t clean = NT_BUF_INIT;
-  if (nt_utf8_sanitize(s, len, &clean) != 0) {
-    nt_buf_free(&clean);
-    return -1;
+static bool utf8_valid(const char *s, size_t len) {
+  const unsigned char *u = (const unsigned char *)s;
+  for (size_t i = 0, bad; i < len;) {
+    size_t n = u[i] < 0x80 ? 1 : utf8_valid_length(u + i, len - i, &bad);
+    if (n == 0)
+      return false;
+    i += n;
   }
-  int status = yajl_gen_string(g, (const unsigned char *)(clean.data ? clean.data : ""),
-                               clean.len);
+  return true;
+}
+
+static int gen_string(yajl_gen g, const char *s, size_t len) {
+  if (utf8_valid(s, len))
+    return yajl_gen_string(g, (const unsigned char *)s, len) ==
+                   yajl_gen_status_ok
+               ? 0
+               : -1;
+  nt_buf_t clean = NT_BUF_INIT;
+  int status = nt_utf8_sanitize(s, len, &clean) == 0 &&
+                       yajl_gen_string(g, (const unsigned char *)clean.data,
+                                       clean.len) == yajl_gen_status_ok
+                   ? 0
+                   : -1;
   nt_buf_free(&clean);
-  return status == yajl_gen_status_ok ? 0 : -1;
+  return status;
 }
 
 #define KEY(g, k) yajl_gen_string(g, (const unsigned char *)k, sizeof(k) - 1)
@@ -151,8 +167,9 @@ void nt_json_parse_job(const char *body, size_t len, nt_job_info_t *info) {
     copy_printable(lifecycle ? lifecycle : "", info->lifecycle,
                    sizeof(info->lifecycle));
     copy_printable(state ? state : "", info->state, sizeof(info->state));
-    info->rejected = (lifecycle != NULL && strcmp(lifecycle, "terminated") == 0) ||
-                     (state != NULL && strcmp(state, "error") == 0);
+    info->rejected =
+        (lifecycle != NULL && strcmp(lifecycle, "terminated") == 0) ||
+        (state != NULL && strcmp(state, "error") == 0);
   }
   yajl_tree_free(tree);
 }

@@ -18,9 +18,9 @@ char *nt_json_body(const char *task_id, const char *const *args,
                    const size_t *lens, size_t args_num, size_t *body_len);
 
 typedef struct {
-  bool is_job;       /* an object with a string "id" */
-  bool rejected;     /* lifecycle "terminated" or state "error" */
-  char id[64];       /* the job id, cut to fit */
+  bool is_job;   /* an object with a string "id" */
+  bool rejected; /* lifecycle "terminated" or state "error" */
+  char id[64];   /* the job id, cut to fit */
   char lifecycle[32];
   char state[32];
 } nt_job_info_t;

@@ -8,7 +8,8 @@
 
 /* Written out explicitly: inside a notification callback collectd's P_*
  * macros would print the name of the plugin that raised the notification. */
-#define NT_LOG(level, ...) plugin_log(level, "notify_theeye plugin: " __VA_ARGS__)
+#define NT_LOG(level, ...)                                                     \
+  plugin_log(level, "notify_theeye plugin: " __VA_ARGS__)
 #define NT_ERROR(...) NT_LOG(LOG_ERR, __VA_ARGS__)
 #define NT_WARNING(...) NT_LOG(LOG_WARNING, __VA_ARGS__)
 #define NT_NOTICE(...) NT_LOG(LOG_NOTICE, __VA_ARGS__)
@@ -23,8 +24,8 @@ typedef struct {
   unsigned skipped; /* occurrences not logged since the last line */
 } nt_complaint_t;
 
-void nt_complain(nt_complaint_t *c, double now, int level, const char *fmt,
-                 ...) __attribute__((format(printf, 4, 5)));
+void nt_complain(nt_complaint_t *c, double now, int level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Logs the line (and resets) only if there was a complaint. */
 void nt_release(nt_complaint_t *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

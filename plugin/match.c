@@ -74,9 +74,9 @@ static bool field_matches(const nt_pattern_t *patterns, size_t num,
   if (num == 0)
     return true;
   for (size_t i = 0; i < num; i++) {
-    if (patterns[i].exact != NULL ? strcmp(patterns[i].exact, value) == 0
-                                  : regexec(&patterns[i].regex, value, 0, NULL,
-                                            0) == 0)
+    if (patterns[i].exact != NULL
+            ? strcmp(patterns[i].exact, value) == 0
+            : regexec(&patterns[i].regex, value, 0, NULL, 0) == 0)
       return true;
   }
   return false;

@@ -6,8 +6,8 @@
  **/
 #include "collectd.h"
 
-#include "config.h"
 #include "clock.h"
+#include "config.h"
 #include "dispatch.h"
 #include "log.h"
 #include "sender.h"
@@ -170,9 +170,9 @@ void module_register(void) {
   pthread_mutex_init(&plugin->lock, NULL);
   plugin_register_complex_config("notify_theeye", nt_config_cb);
   plugin_register_init("notify_theeye", nt_init);
-  plugin_register_notification("notify_theeye", nt_notify,
-                               &(user_data_t){.data = plugin,
-                                              .free_func = nt_free});
+  plugin_register_notification(
+      "notify_theeye", nt_notify,
+      &(user_data_t){.data = plugin, .free_func = nt_free});
   plugin_register_complex_read(NULL, "notify_theeye", nt_read, 0, NULL);
   plugin_register_shutdown("notify_theeye", nt_shutdown);
 }

@@ -10,13 +10,13 @@
 
 /* What one HTTP exchange produced; filled by http.c. */
 typedef struct {
-  int curl_code;        /* CURLcode */
-  long status;          /* HTTP status, 0 without an answer */
-  unsigned writes;      /* times the request was written to the server */
-  double retry_after;   /* seconds from the answer, < 0 when absent */
-  char *body;           /* the response body, cut at a bound */
+  int curl_code;      /* CURLcode */
+  long status;        /* HTTP status, 0 without an answer */
+  unsigned writes;    /* times the request was written to the server */
+  double retry_after; /* seconds from the answer, < 0 when absent */
+  char *body;         /* the response body, cut at a bound */
   size_t body_len;
-  char error[256];      /* libcurl's explanation of a failure */
+  char error[256]; /* libcurl's explanation of a failure */
 } nt_http_result_t;
 
 typedef enum {
@@ -30,8 +30,7 @@ typedef enum {
 } nt_outcome_t;
 
 /* For a 2xx, job (may be NULL) receives the parsed job. */
-nt_outcome_t nt_outcome_classify(const nt_http_result_t *r,
-                                 nt_job_info_t *job);
+nt_outcome_t nt_outcome_classify(const nt_http_result_t *r, nt_job_info_t *job);
 const char *nt_outcome_name(nt_outcome_t o);
 
 /* How many attempts (times the supervisor may have seen the job) an
@@ -40,8 +39,7 @@ const char *nt_outcome_name(nt_outcome_t o);
 unsigned nt_outcome_attempts(nt_outcome_t o, const nt_http_result_t *r);
 
 /* min(interval * 2^(tries-1), max_interval): the nominal wait. */
-double nt_backoff_nominal(double interval, double max_interval,
-                          unsigned tries);
+double nt_backoff_nominal(double interval, double max_interval, unsigned tries);
 /* Uniform in [nominal/2, nominal]; u is uniform in [0, 1). */
 double nt_backoff_jitter(double nominal, double u);
 

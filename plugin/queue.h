@@ -12,9 +12,9 @@ typedef struct nt_job_s {
   struct nt_job_s *next; /* in its lane */
   void *task;            /* the nt_task_t it was made for */
   size_t lane;
-  uint64_t seq;     /* arrival order across lanes */
-  double arrival;   /* monotonic seconds */
-  double deadline;  /* arrival + MaxAge */
+  uint64_t seq;      /* arrival order across lanes */
+  double arrival;    /* monotonic seconds */
+  double deadline;   /* arrival + MaxAge */
   unsigned attempts; /* times the supervisor may have seen it */
   unsigned tries;    /* failed tries, for the backoff */
   bool in_flight;

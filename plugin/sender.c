@@ -89,8 +89,7 @@ int nt_sender_submit(nt_sender_t *s, nt_job_t *job) {
   if (dropped != NULL) {
     nt_task_t *task = dropped->task;
     nt_stats_add(&task->stats, NT_STAT_DROPPED, 1);
-    nt_complain(&task->complaints[NT_COMPLAINT_DROPPED], nt_now(),
-                LOG_WARNING,
+    nt_complain(&task->complaints[NT_COMPLAINT_DROPPED], nt_now(), LOG_WARNING,
                 "notify_theeye plugin: Task \"%s\": queue full (QueueLimit "
                 "%zu): dropped the oldest waiting job",
                 task->name, s->cfg->queue_limit);
@@ -170,8 +169,8 @@ static double settle(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r,
   case NT_SENT:
     nt_stats_add(&task->stats, NT_STAT_SENT, 1);
     clear_complaints(task);
-    NT_INFO("Task \"%s\": job %s created (lifecycle %s, state %s)",
-            task->name, info.id, info.lifecycle, info.state);
+    NT_INFO("Task \"%s\": job %s created (lifecycle %s, state %s)", task->name,
+            info.id, info.lifecycle, info.state);
     return NAN;
   case NT_SENT_NO_JOB:
     nt_stats_add(&task->stats, NT_STAT_SENT, 1);
@@ -200,8 +199,8 @@ static double settle(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r,
     nt_complain(&task->complaints[NT_COMPLAINT_REFUSED], now, LOG_ERR,
                 "notify_theeye plugin: Task \"%s\": %s refused the job: "
                 "%s%.0ld%s%s: not retried",
-                task->name, task->eff.url, r->status ? "HTTP " : "",
-                r->status, r->status ? " " : "", msg);
+                task->name, task->eff.url, r->status ? "HTTP " : "", r->status,
+                r->status ? " " : "", msg);
     return NAN;
   case NT_ABORTED:
     job->attempts += r->writes;
@@ -237,9 +236,8 @@ static double settle(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r,
     return NAN;
   }
   nt_stats_add(&task->stats, NT_STAT_RETRIED, 1);
-  nt_complain(&task->complaints[o == NT_NOT_DELIVERED
-                                    ? NT_COMPLAINT_UNDELIVERED
-                                    : NT_COMPLAINT_SERVER],
+  nt_complain(&task->complaints[o == NT_NOT_DELIVERED ? NT_COMPLAINT_UNDELIVERED
+                                                      : NT_COMPLAINT_SERVER],
               now, LOG_WARNING,
               "notify_theeye plugin: Task \"%s\": %s: %s (%s): retrying in "
               "%.1f s",
@@ -280,8 +278,7 @@ static void *sender_main(void *arg) {
   for (;;) {
     double now = nt_now();
     expire_waiting(s, now);
-    if (s->stopping &&
-        (now >= s->abort_at || nt_queue_waiting(s->queue) == 0))
+    if (s->stopping && (now >= s->abort_at || nt_queue_waiting(s->queue) == 0))
       break;
     double next_due;
     nt_job_t *job = nt_queue_take(s->queue, now, &next_due);

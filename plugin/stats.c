@@ -1,7 +1,10 @@
 #include "stats.h"
 
 const char *const nt_stat_names[NT_STATS_NUM] = {
-    [NT_STAT_SENT] = "sent",         [NT_STAT_FAILED] = "failed",
-    [NT_STAT_RETRIED] = "retried",   [NT_STAT_DROPPED] = "dropped",
-    [NT_STAT_SUPPRESSED] = "suppressed", [NT_STAT_EXPIRED] = "expired",
+    [NT_STAT_SENT] = "sent",
+    [NT_STAT_FAILED] = "failed",
+    [NT_STAT_RETRIED] = "retried",
+    [NT_STAT_DROPPED] = "dropped",
+    [NT_STAT_SUPPRESSED] = "suppressed",
+    [NT_STAT_EXPIRED] = "expired",
 };

@@ -211,8 +211,8 @@ static int render_meta(const notification_t *n, const char *name,
     char num[64];
     switch (m->type) {
     case NM_TYPE_STRING:
-      return nt_buf_puts(out, m->nm_value.nm_string ? m->nm_value.nm_string
-                                                    : "");
+      return nt_buf_puts(out,
+                         m->nm_value.nm_string ? m->nm_value.nm_string : "");
     case NM_TYPE_SIGNED_INT:
       return nt_buf_printf(out, "%" PRId64, m->nm_value.nm_signed_int);
     case NM_TYPE_UNSIGNED_INT:
