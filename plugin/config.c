@@ -68,6 +68,22 @@ static int get_string(const nt_task_t *task, const oconfig_item_t *ci,
   return 0;
 }
 
+/* An organization name: an empty one would send "?customer=". */
+static int get_customer(const nt_task_t *task, const oconfig_item_t *ci,
+                        char **ret) {
+  char *customer = NULL;
+  if (get_string(task, ci, &customer) != 0)
+    return -1;
+  if (customer[0] == '\0') {
+    config_error(task, ci->key, "must not be empty");
+    free(customer);
+    return -1;
+  }
+  free(*ret);
+  *ret = customer;
+  return 0;
+}
+
 static int get_number(const nt_task_t *task, const oconfig_item_t *ci,
                       double *ret) {
   if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER ||
@@ -216,7 +232,7 @@ static char *read_secret_file(const nt_task_t *task, const char *option,
     close(fd);
     return NULL;
   }
-  if (st.st_mode & (S_IRWXG | S_IRWXO))
+  if (st.st_mode & (S_IRGRP | S_IROTH))
     NT_WARNING("Task \"%s\": option \"%s\": \"%s\" is readable by group or "
                "others; chmod 600 it",
                task->name, option, path);
@@ -448,7 +464,7 @@ static int task_option(nt_task_t *task, const oconfig_item_t *c) {
   if (strcasecmp(key, "URL") == 0)
     return get_url(task, c, &task->own.url);
   if (strcasecmp(key, "Customer") == 0)
-    return get_string(task, c, &task->own.customer);
+    return get_customer(task, c, &task->own.customer);
   if (strcasecmp(key, "Timeout") == 0)
     return get_positive(task, c, 86400000, &task->own.timeout_ms);
   if (strcasecmp(key, "ConnectTimeout") == 0)
@@ -552,7 +568,7 @@ static int global_option(nt_config_t *cfg, const oconfig_item_t *c) {
   if (strcasecmp(key, "URL") == 0)
     return get_url(NULL, c, &cfg->url);
   if (strcasecmp(key, "Customer") == 0)
-    return get_string(NULL, c, &cfg->customer);
+    return get_customer(NULL, c, &cfg->customer);
   if (strcasecmp(key, "Timeout") == 0)
     return get_positive(NULL, c, 86400000, &cfg->timeout_ms);
   if (strcasecmp(key, "ConnectTimeout") == 0)
@@ -698,7 +714,7 @@ static int task_finalize(nt_config_t *cfg, nt_task_t *task) {
       task->own.timeout_ms ? task->own.timeout_ms : cfg->timeout_ms;
   if (task->own.connect_timeout_ms)
     task->eff.connect_timeout_ms = task->own.connect_timeout_ms;
-  else if (cfg->connect_timeout_ms && !task->own.timeout_ms)
+  else if (cfg->connect_timeout_ms)
     task->eff.connect_timeout_ms = cfg->connect_timeout_ms;
   else
     task->eff.connect_timeout_ms = task->eff.timeout_ms < MAX_CONNECT_TIMEOUT_MS

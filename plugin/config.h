@@ -31,6 +31,7 @@ typedef enum {
   NT_COMPLAINT_REFUSED,     /* permanent: 4xx, 3xx, TLS */
   NT_COMPLAINT_REJECTED,    /* 2xx with a terminated job */
   NT_COMPLAINT_NO_JOB,      /* 2xx without a job */
+  NT_COMPLAINT_GAVE_UP,     /* MaxAttempts spent */
   NT_COMPLAINT_EXPIRED,
   NT_COMPLAINT_DROPPED,
   NT_COMPLAINTS_NUM

@@ -90,7 +90,7 @@ int nt_sender_submit(nt_sender_t *s, nt_job_t *job) {
     nt_task_t *task = dropped->task;
     nt_stats_add(&task->stats, NT_STAT_DROPPED, 1);
     nt_complain(&task->complaints[NT_COMPLAINT_DROPPED], nt_now(), LOG_WARNING,
-                "notify_theeye plugin: Task \"%s\": queue full (QueueLimit "
+                "Task \"%s\": queue full (QueueLimit "
                 "%zu): dropped the oldest waiting job",
                 task->name, s->cfg->queue_limit);
   }
@@ -111,8 +111,7 @@ static void redact(char *msg, const char *credential) {
 
 static void log_dry_run(const nt_task_t *task, const nt_job_t *job) {
   char head[LOG_LINE_MAX];
-  int n = snprintf(head, sizeof(head),
-                   "notify_theeye plugin: Task \"%s\": DryRun: POST %s ",
+  int n = snprintf(head, sizeof(head), "Task \"%s\": DryRun: POST %s ",
                    task->name, task->redacted_url);
   if (n < 0)
     return;
@@ -142,8 +141,7 @@ static void clear_complaints(nt_task_t *task) {
                                               NT_COMPLAINT_SERVER};
   for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds); i++)
     nt_release(&task->complaints[kinds[i]], LOG_NOTICE,
-               "notify_theeye plugin: Task \"%s\": %s delivers again",
-               task->name, task->eff.url);
+               "Task \"%s\": %s delivers again", task->name, task->eff.url);
 }
 
 static void count_expired(const nt_sender_t *s, const nt_job_t *job,
@@ -151,7 +149,7 @@ static void count_expired(const nt_sender_t *s, const nt_job_t *job,
   nt_task_t *task = job->task;
   nt_stats_add(&task->stats, NT_STAT_EXPIRED, 1);
   nt_complain(&task->complaints[NT_COMPLAINT_EXPIRED], now, LOG_ERR,
-              "notify_theeye plugin: Task \"%s\": a job %.0f s old would "
+              "Task \"%s\": a job %.0f s old would "
               "pass MaxAge (%g s) undelivered: expired, never sent",
               task->name, now - job->arrival, s->cfg->max_age);
 }
@@ -176,7 +174,7 @@ static double settle(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r,
     nt_stats_add(&task->stats, NT_STAT_SENT, 1);
     clear_complaints(task);
     nt_complain(&task->complaints[NT_COMPLAINT_NO_JOB], now, LOG_WARNING,
-                "notify_theeye plugin: Task \"%s\": HTTP %ld without a job "
+                "Task \"%s\": HTTP %ld without a job "
                 "in the answer: counted sent",
                 task->name, r->status);
     return NAN;
@@ -184,7 +182,7 @@ static double settle(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r,
     nt_stats_add(&task->stats, NT_STAT_FAILED, 1);
     clear_complaints(task);
     nt_complain(&task->complaints[NT_COMPLAINT_REJECTED], now, LOG_ERR,
-                "notify_theeye plugin: Task \"%s\": job %s was rejected at "
+                "Task \"%s\": job %s was rejected at "
                 "once (lifecycle %s, state %s): do the arguments fit the "
                 "task? Not retried",
                 task->name, info.id, info.lifecycle, info.state);
@@ -197,7 +195,7 @@ static double settle(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r,
       snprintf(msg, sizeof(msg), "%s", r->error);
     redact(msg, task->credential);
     nt_complain(&task->complaints[NT_COMPLAINT_REFUSED], now, LOG_ERR,
-                "notify_theeye plugin: Task \"%s\": %s refused the job: "
+                "Task \"%s\": %s refused the job: "
                 "%s%.0ld%s%s: not retried",
                 task->name, task->eff.url, r->status ? "HTTP " : "", r->status,
                 r->status ? " " : "", msg);
@@ -219,9 +217,10 @@ static double settle(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r,
   redact(msg, task->credential);
   if (job->attempts >= s->cfg->max_attempts) {
     nt_stats_add(&task->stats, NT_STAT_FAILED, 1);
-    NT_ERROR("Task \"%s\": gave up on a job after %u attempts (MaxAttempts): "
-             "last answer %s from %s",
-             task->name, job->attempts, msg, task->eff.url);
+    nt_complain(&task->complaints[NT_COMPLAINT_GAVE_UP], now, LOG_ERR,
+                "Task \"%s\": gave up on a job after %u attempts "
+                "(MaxAttempts): last answer %s from %s",
+                task->name, job->attempts, msg, task->eff.url);
     return NAN;
   }
   double wait =
@@ -239,7 +238,7 @@ static double settle(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r,
   nt_complain(&task->complaints[o == NT_NOT_DELIVERED ? NT_COMPLAINT_UNDELIVERED
                                                       : NT_COMPLAINT_SERVER],
               now, LOG_WARNING,
-              "notify_theeye plugin: Task \"%s\": %s: %s (%s): retrying in "
+              "Task \"%s\": %s: %s (%s): retrying in "
               "%.1f s",
               task->name, task->eff.url, msg, nt_outcome_name(o), wait);
   return now + wait;
