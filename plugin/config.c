@@ -187,13 +187,20 @@ static int get_url(const nt_task_t *task, const oconfig_item_t *ci,
     config_error(task, ci->key, "out of memory");
   } else if (strncasecmp(url, "http://", 7) != 0 &&
              strncasecmp(url, "https://", 8) != 0) {
-    config_error(task, ci->key, "\"%s\" is not an http:// or https:// URL",
-                 url);
+    config_error(task, ci->key, "must start with http:// or https://");
   } else if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
              curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
              strchr(url, '?') != NULL || strchr(url, '#') != NULL ||
              strpbrk(url, " \t\r\n") != NULL) {
-    config_error(task, ci->key, "\"%s\" is not a valid base URL", url);
+    /* The value is not repeated: a pasted route may hold a secret. */
+    config_error(task, ci->key,
+                 "not a valid base URL (a scheme, a host, "
+                 "an optional path; no query, fragment or spaces)");
+  } else if (strstr(url, "/secret/") != NULL || strstr(url, "/job/") != NULL ||
+             (len >= 4 && strcmp(url + len - 4, "/job") == 0)) {
+    config_error(task, ci->key,
+                 "holds a route (/job, /secret/): give only "
+                 "the supervisor's base URL, the plugin adds the route");
   } else {
     status = 0;
   }
@@ -437,9 +444,9 @@ static int task_option(nt_task_t *task, const oconfig_item_t *c) {
       return -1;
     if (!is_hex(id, TASK_ID_LEN)) {
       config_error(task, key,
-                   "\"%s\" is not a task id: it must be exactly "
+                   "not a task id (%zu characters): it must be exactly "
                    "24 hexadecimal characters",
-                   id);
+                   strlen(id));
       free(id);
       return -1;
     }
@@ -543,8 +550,9 @@ static int global_header(nt_config_t *cfg, const oconfig_item_t *ci) {
     return -1;
   const char *colon = strchr(header, ':');
   if (colon == NULL || colon == header || strpbrk(header, "\r\n") != NULL) {
-    config_error(NULL, ci->key, "\"%s\" is not a header line \"Name: value\"",
-                 header);
+    config_error(NULL, ci->key,
+                 "not a header line \"Name: value\" on one "
+                 "line (the value is not repeated: it may hold a credential)");
     free(header);
     return -1;
   }

@@ -1,0 +1,463 @@
+/* Unit tests of plugin/queue.c: lanes in arrival order, retries that hold a
+ * lane, the bound, expiry. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../../plugin/queue.h"
+#include "fake_collectd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Two Tasks, only their addresses matter. */
+static int task_a, task_b;
+
+static uint64_t next_seq;
+
+static nt_job_t *job(size_t lane, void *task, double deadline) {
+  nt_job_t *j = malloc(sizeof(nt_job_t) + 1);
+  assert_non_null(j);
+  memset(j, 0, sizeof(*j));
+  j->lane = lane;
+  j->task = task;
+  j->seq = next_seq++;
+  j->arrival = 0;
+  j->deadline = deadline;
+  j->body_len = 0;
+  j->body[0] = '\0';
+  return j;
+}
+
+static int setup(void **state) {
+  (void)state;
+  next_seq = 0;
+  return 0;
+}
+
+static size_t list_length(const nt_job_t *j) {
+  size_t n = 0;
+  for (; j != NULL; j = j->next)
+    n++;
+  return n;
+}
+
+static bool list_has(const nt_job_t *list, const nt_job_t *j) {
+  for (; list != NULL; list = list->next)
+    if (list == j)
+      return true;
+  return false;
+}
+
+static void free_list(nt_job_t *j) {
+  while (j != NULL) {
+    nt_job_t *next = j->next;
+    free(j);
+    j = next;
+  }
+}
+
+/* Takes the next job, which must be want; marks it done. */
+static void take_and_remove(nt_queue_t *q, double now, nt_job_t *want) {
+  double due;
+  nt_job_t *got = nt_queue_take(q, now, &due);
+  assert_ptr_equal(got, want);
+  assert_true(got->in_flight);
+  nt_queue_remove(q, got);
+  free(got);
+}
+
+static void test_empty(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(10, 2);
+  assert_non_null(q);
+  double due = 0;
+  assert_null(nt_queue_take(q, 0, &due));
+  assert_true(due > 1e9); /* nothing is due: a huge value */
+  assert_int_equal(nt_queue_waiting(q), 0);
+  assert_null(nt_queue_expire(q, 1e9));
+  assert_null(nt_queue_drain(q));
+  nt_queue_free(q);
+  nt_queue_free(NULL);
+}
+
+static void test_arrival_order_across_lanes(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(10, 3);
+  nt_job_t *j0 = job(2, &task_a, 100);
+  nt_job_t *j1 = job(0, &task_b, 100);
+  nt_job_t *j2 = job(2, &task_a, 100);
+  nt_job_t *j3 = job(1, &task_b, 100);
+  nt_job_t *j4 = job(0, &task_a, 100);
+  nt_job_t *all[] = {j0, j1, j2, j3, j4};
+  for (size_t i = 0; i < 5; i++) {
+    assert_null(nt_queue_push(q, all[i]));
+    assert_int_equal(nt_queue_waiting(q), i + 1);
+  }
+  for (size_t i = 0; i < 5; i++) {
+    take_and_remove(q, 0, all[i]);
+    assert_int_equal(nt_queue_waiting(q), 4 - i);
+  }
+  double due;
+  assert_null(nt_queue_take(q, 0, &due));
+  nt_queue_free(q);
+}
+
+static void test_busy_lane_skipped(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(10, 2);
+  nt_job_t *a1 = job(0, &task_a, 100);
+  nt_job_t *a2 = job(0, &task_a, 100);
+  nt_job_t *b1 = job(1, &task_b, 100);
+  nt_queue_push(q, a1);
+  nt_queue_push(q, a2);
+  nt_queue_push(q, b1);
+  double due;
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a1);
+  /* Lane 0 is busy with a1: a2 waits, b1 goes. */
+  assert_ptr_equal(nt_queue_take(q, 0, &due), b1);
+  /* Both lanes busy now. */
+  assert_null(nt_queue_take(q, 0, &due));
+  assert_int_equal(nt_queue_waiting(q), 1);
+  nt_queue_remove(q, b1);
+  free(b1);
+  assert_null(nt_queue_take(q, 0, &due));
+  nt_queue_remove(q, a1);
+  free(a1);
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a2);
+  assert_int_equal(nt_queue_waiting(q), 0);
+  nt_queue_remove(q, a2);
+  free(a2);
+  assert_int_equal(nt_queue_waiting(q), 0);
+  assert_null(nt_queue_take(q, 0, &due));
+  nt_queue_free(q);
+}
+
+static void test_retry_holds_lane(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(10, 2);
+  nt_job_t *a1 = job(0, &task_a, 1000);
+  nt_job_t *a2 = job(0, &task_a, 1000);
+  nt_job_t *b1 = job(1, &task_b, 1000);
+  nt_job_t *b2 = job(1, &task_b, 1000);
+  nt_queue_push(q, a1);
+  nt_queue_push(q, a2);
+  double due;
+  assert_ptr_equal(nt_queue_take(q, 10, &due), a1);
+  nt_queue_retry(q, a1, 15);
+  assert_false(a1->in_flight);
+  /* The retry-waiting head counts as waiting. */
+  assert_int_equal(nt_queue_waiting(q), 2);
+  assert_int_equal(nt_queue_waiting_for(q, &task_a), 2);
+
+  /* Before not_before: nothing of lane 0, and the time it opens. */
+  due = 0;
+  assert_null(nt_queue_take(q, 10, &due));
+  assert_true(due == 15);
+  due = 0;
+  assert_null(nt_queue_take(q, 14.999, &due));
+  assert_true(due == 15);
+
+  /* Other lanes go on meanwhile, even with later jobs. */
+  nt_queue_push(q, b1);
+  nt_queue_push(q, b2);
+  assert_ptr_equal(nt_queue_take(q, 11, &due), b1);
+  nt_queue_remove(q, b1);
+  free(b1);
+  assert_ptr_equal(nt_queue_take(q, 11, &due), b2);
+  nt_queue_remove(q, b2);
+  free(b2);
+  due = 0;
+  assert_null(nt_queue_take(q, 12, &due));
+  assert_true(due == 15);
+
+  /* At not_before, the same head goes first, then the rest of its lane. */
+  assert_ptr_equal(nt_queue_take(q, 15, &due), a1);
+  assert_true(a1->in_flight);
+  assert_int_equal(nt_queue_waiting(q), 1);
+  nt_queue_remove(q, a1);
+  free(a1);
+  /* Done with: the lane opens at once. */
+  assert_ptr_equal(nt_queue_take(q, 15, &due), a2);
+  nt_queue_remove(q, a2);
+  free(a2);
+  nt_queue_free(q);
+}
+
+static void test_retry_next_due_earliest(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(10, 3);
+  nt_job_t *a = job(0, &task_a, 1000);
+  nt_job_t *b = job(1, &task_b, 1000);
+  nt_job_t *c = job(2, &task_b, 1000);
+  nt_queue_push(q, a);
+  nt_queue_push(q, b);
+  nt_queue_push(q, c);
+  double due;
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a);
+  assert_ptr_equal(nt_queue_take(q, 0, &due), b);
+  nt_queue_retry(q, a, 30);
+  nt_queue_retry(q, b, 20);
+  /* c is in flight; a and b wait: the earliest is reported. */
+  assert_ptr_equal(nt_queue_take(q, 0, &due), c);
+  due = 0;
+  assert_null(nt_queue_take(q, 1, &due));
+  assert_true(due == 20);
+  assert_ptr_equal(nt_queue_take(q, 20, &due), b);
+  due = 0;
+  assert_null(nt_queue_take(q, 21, &due));
+  assert_true(due == 30);
+  nt_queue_free(q);
+}
+
+static void test_overflow_drops_oldest_waiting(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(2, 2);
+  nt_job_t *a1 = job(0, &task_a, 100);
+  nt_job_t *a2 = job(0, &task_a, 100);
+  nt_job_t *b1 = job(1, &task_b, 100);
+  nt_job_t *a3 = job(0, &task_a, 100);
+  nt_queue_push(q, a1);
+  double due;
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a1); /* in flight */
+  assert_null(nt_queue_push(q, a2));
+  assert_null(nt_queue_push(q, b1));
+  assert_int_equal(nt_queue_waiting(q), 2);
+  /* Full: the oldest waiting job is a2, not a1 in flight. */
+  nt_job_t *dropped = nt_queue_push(q, a3);
+  assert_ptr_equal(dropped, a2);
+  assert_null(dropped->next);
+  free(dropped);
+  assert_int_equal(nt_queue_waiting(q), 2);
+  assert_int_equal(nt_queue_waiting_for(q, &task_a), 1);
+  assert_int_equal(nt_queue_waiting_for(q, &task_b), 1);
+  /* The in-flight job is still there and completes normally. */
+  assert_true(a1->in_flight);
+  nt_queue_remove(q, a1);
+  free(a1);
+  /* What is left comes out in order: b1, then a3. */
+  take_and_remove(q, 0, b1);
+  take_and_remove(q, 0, a3);
+  assert_int_equal(nt_queue_waiting(q), 0);
+  nt_queue_free(q);
+}
+
+static void test_overflow_other_lane_older(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(2, 2);
+  nt_job_t *b1 = job(1, &task_b, 100);
+  nt_job_t *a1 = job(0, &task_a, 100);
+  nt_job_t *a2 = job(0, &task_a, 100);
+  nt_queue_push(q, b1);
+  nt_queue_push(q, a1);
+  nt_job_t *dropped = nt_queue_push(q, a2);
+  assert_ptr_equal(dropped, b1);
+  free(dropped);
+  take_and_remove(q, 0, a1);
+  take_and_remove(q, 0, a2);
+  nt_queue_free(q);
+}
+
+static void test_overflow_limit_one(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(1, 1);
+  nt_job_t *j1 = job(0, &task_a, 100);
+  nt_job_t *j2 = job(0, &task_a, 100);
+  nt_job_t *j3 = job(0, &task_a, 100);
+  assert_null(nt_queue_push(q, j1));
+  nt_job_t *d = nt_queue_push(q, j2);
+  assert_ptr_equal(d, j1);
+  free(d);
+  d = nt_queue_push(q, j3);
+  assert_ptr_equal(d, j2);
+  free(d);
+  assert_int_equal(nt_queue_waiting(q), 1);
+  take_and_remove(q, 0, j3);
+  nt_queue_free(q);
+}
+
+static void test_overflow_drops_retry_waiting_head(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(2, 2);
+  nt_job_t *a1 = job(0, &task_a, 100);
+  nt_job_t *b1 = job(1, &task_b, 100);
+  nt_job_t *b2 = job(1, &task_b, 100);
+  nt_queue_push(q, a1);
+  double due;
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a1);
+  nt_queue_retry(q, a1, 50);
+  nt_queue_push(q, b1);
+  assert_int_equal(nt_queue_waiting(q), 2);
+  /* a1 waits for its retry: it is the oldest waiting job. */
+  nt_job_t *dropped = nt_queue_push(q, b2);
+  assert_ptr_equal(dropped, a1);
+  free(dropped);
+  assert_int_equal(nt_queue_waiting(q), 2);
+  assert_int_equal(nt_queue_waiting_for(q, &task_a), 0);
+  take_and_remove(q, 0, b1);
+  take_and_remove(q, 0, b2);
+  nt_queue_free(q);
+}
+
+static void test_expire(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(10, 2);
+  nt_job_t *a1 = job(0, &task_a, 10); /* will be in flight */
+  nt_job_t *a2 = job(0, &task_a, 10);
+  nt_job_t *a3 = job(0, &task_a, 30);
+  nt_job_t *a4 = job(0, &task_a, 20);
+  nt_job_t *b1 = job(1, &task_b, 20);
+  nt_job_t *b2 = job(1, &task_b, 40);
+  nt_job_t *all[] = {a1, a2, a3, a4, b1, b2};
+  for (size_t i = 0; i < 6; i++)
+    nt_queue_push(q, all[i]);
+  double due;
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a1);
+
+  assert_null(nt_queue_expire(q, 9.9));
+  assert_int_equal(nt_queue_waiting(q), 5);
+
+  /* At 20: a2 (10), a4 (20), b1 (20) go; a1 is in flight and stays. */
+  nt_job_t *gone = nt_queue_expire(q, 20);
+  assert_int_equal(list_length(gone), 3);
+  assert_true(list_has(gone, a2));
+  assert_true(list_has(gone, a4));
+  assert_true(list_has(gone, b1));
+  free_list(gone);
+  assert_int_equal(nt_queue_waiting(q), 2);
+  assert_int_equal(nt_queue_waiting_for(q, &task_a), 1);
+  assert_int_equal(nt_queue_waiting_for(q, &task_b), 1);
+  assert_true(a1->in_flight);
+
+  /* The lanes still work: b2, then a3 after a1. */
+  assert_ptr_equal(nt_queue_take(q, 20, &due), b2);
+  nt_queue_remove(q, b2);
+  free(b2);
+  nt_queue_remove(q, a1);
+  free(a1);
+  /* a3 was linked after the expired a2 and before the expired a4. */
+  assert_ptr_equal(nt_queue_take(q, 20, &due), a3);
+  nt_queue_remove(q, a3);
+  free(a3);
+  assert_int_equal(nt_queue_waiting(q), 0);
+  assert_null(nt_queue_take(q, 20, &due));
+
+  /* The tail was expired: pushing again still links correctly. */
+  nt_job_t *a5 = job(0, &task_a, 100);
+  nt_job_t *a6 = job(0, &task_a, 100);
+  nt_queue_push(q, a5);
+  nt_queue_push(q, a6);
+  take_and_remove(q, 20, a5);
+  take_and_remove(q, 20, a6);
+  nt_queue_free(q);
+}
+
+static void test_expire_retry_waiting(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(10, 1);
+  nt_job_t *a1 = job(0, &task_a, 10);
+  nt_job_t *a2 = job(0, &task_a, 100);
+  nt_queue_push(q, a1);
+  nt_queue_push(q, a2);
+  double due;
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a1);
+  nt_queue_retry(q, a1, 12);
+  /* A job waiting for its retry expires like any waiting job. */
+  nt_job_t *gone = nt_queue_expire(q, 10);
+  assert_ptr_equal(gone, a1);
+  assert_null(gone->next);
+  free(gone);
+  assert_int_equal(nt_queue_waiting(q), 1);
+  /* The lane is still presumed unavailable until its retry time. */
+  assert_null(nt_queue_take(q, 11, &due));
+  assert_true(due == 12);
+  take_and_remove(q, 12, a2);
+  nt_queue_free(q);
+}
+
+static void test_waiting_counts(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(10, 2);
+  nt_job_t *a1 = job(0, &task_a, 100);
+  nt_job_t *a2 = job(1, &task_a, 100);
+  nt_job_t *b1 = job(0, &task_b, 100);
+  nt_queue_push(q, a1);
+  nt_queue_push(q, a2);
+  nt_queue_push(q, b1);
+  assert_int_equal(nt_queue_waiting(q), 3);
+  assert_int_equal(nt_queue_waiting_for(q, &task_a), 2);
+  assert_int_equal(nt_queue_waiting_for(q, &task_b), 1);
+  assert_int_equal(nt_queue_waiting_for(q, NULL), 0);
+  double due;
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a1);
+  /* In flight: no longer waiting. */
+  assert_int_equal(nt_queue_waiting(q), 2);
+  assert_int_equal(nt_queue_waiting_for(q, &task_a), 1);
+  nt_queue_retry(q, a1, 1);
+  assert_int_equal(nt_queue_waiting(q), 3);
+  assert_int_equal(nt_queue_waiting_for(q, &task_a), 2);
+  nt_queue_free(q);
+}
+
+static void test_drain(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(10, 3);
+  nt_job_t *a1 = job(0, &task_a, 100);
+  nt_job_t *a2 = job(0, &task_a, 100);
+  nt_job_t *c1 = job(2, &task_b, 100);
+  nt_queue_push(q, a1);
+  nt_queue_push(q, a2);
+  nt_queue_push(q, c1);
+  double due;
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a1); /* in flight too */
+  nt_job_t *all = nt_queue_drain(q);
+  assert_int_equal(list_length(all), 3);
+  assert_true(list_has(all, a1));
+  assert_true(list_has(all, a2));
+  assert_true(list_has(all, c1));
+  assert_int_equal(nt_queue_waiting(q), 0);
+  assert_int_equal(nt_queue_waiting_for(q, &task_a), 0);
+  assert_null(nt_queue_take(q, 0, &due));
+  assert_null(nt_queue_drain(q));
+  free_list(all);
+  /* The queue is usable afterwards. */
+  nt_job_t *a3 = job(0, &task_a, 100);
+  nt_queue_push(q, a3);
+  take_and_remove(q, 0, a3);
+  nt_queue_free(q);
+}
+
+static void test_free_with_jobs(void **state) {
+  (void)state;
+  /* nt_queue_free frees whatever is left (valgrind checks it). */
+  nt_queue_t *q = nt_queue_create(10, 2);
+  nt_queue_push(q, job(0, &task_a, 100));
+  nt_queue_push(q, job(0, &task_a, 100));
+  nt_queue_push(q, job(1, &task_b, 100));
+  double due;
+  assert_non_null(nt_queue_take(q, 0, &due));
+  nt_queue_free(q);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup(test_empty, setup),
+      cmocka_unit_test_setup(test_arrival_order_across_lanes, setup),
+      cmocka_unit_test_setup(test_busy_lane_skipped, setup),
+      cmocka_unit_test_setup(test_retry_holds_lane, setup),
+      cmocka_unit_test_setup(test_retry_next_due_earliest, setup),
+      cmocka_unit_test_setup(test_overflow_drops_oldest_waiting, setup),
+      cmocka_unit_test_setup(test_overflow_other_lane_older, setup),
+      cmocka_unit_test_setup(test_overflow_limit_one, setup),
+      cmocka_unit_test_setup(test_overflow_drops_retry_waiting_head, setup),
+      cmocka_unit_test_setup(test_expire, setup),
+      cmocka_unit_test_setup(test_expire_retry_waiting, setup),
+      cmocka_unit_test_setup(test_waiting_counts, setup),
+      cmocka_unit_test_setup(test_drain, setup),
+      cmocka_unit_test_setup(test_free_with_jobs, setup),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
