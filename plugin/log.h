@@ -8,8 +8,8 @@
 
 /* Written out explicitly: inside a notification callback collectd's P_*
  * macros would print the name of the plugin that raised the notification. */
-#define NT_LOG(level, ...)                                                     \
-  plugin_log(level, "notify_theeye plugin: " __VA_ARGS__)
+#define NT_LOG_PREFIX "notify_theeye plugin: "
+#define NT_LOG(level, ...) plugin_log(level, NT_LOG_PREFIX __VA_ARGS__)
 #define NT_ERROR(...) NT_LOG(LOG_ERR, __VA_ARGS__)
 #define NT_WARNING(...) NT_LOG(LOG_WARNING, __VA_ARGS__)
 #define NT_NOTICE(...) NT_LOG(LOG_NOTICE, __VA_ARGS__)

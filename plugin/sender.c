@@ -111,8 +111,9 @@ static void redact(char *msg, const char *credential) {
 
 static void log_dry_run(const nt_task_t *task, const nt_job_t *job) {
   char head[LOG_LINE_MAX];
-  int n = snprintf(head, sizeof(head), "Task \"%s\": DryRun: POST %s ",
-                   task->name, task->redacted_url);
+  int n = snprintf(head, sizeof(head),
+                   NT_LOG_PREFIX "Task \"%s\": DryRun: POST %s ", task->name,
+                   task->redacted_url);
   if (n < 0)
     return;
   char tail[64];
