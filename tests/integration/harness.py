@@ -278,10 +278,13 @@ class Collectd:
         return elapsed
 
     def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(5)
         self.proc = None
+        self.out.close()
 
     def command(self, line, timeout=10):
         """One unixsock command; returns (reply line, seconds taken)."""
