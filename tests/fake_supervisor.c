@@ -973,16 +973,21 @@ static bool write_port_file(const char *path, unsigned port) {
   return ok;
 }
 
-static bool parse_task(char *arg, struct task *t) {
-  char *id = strtok(arg, ":"), *secret = strtok(NULL, ":");
-  char *nargs = strtok(NULL, "");
-  if (id == NULL || secret == NULL || !is_hex(id, 24, false) ||
-      !is_hex(secret, 64, true) ||
-      (nargs != NULL && !parse_long(nargs, 0, 1000, &t->nargs)))
-    return false;
-  memcpy(t->id, id, sizeof t->id);
-  memcpy(t->secret, secret, sizeof t->secret);
-  return true;
+static bool parse_task(const char *arg, struct task *t) {
+  const char *secret = strchr(arg, ':'), *nargs;
+  if (secret == NULL || secret - arg != 24 || strlen(++secret) < 64 ||
+      (secret[64] != '\0' && secret[64] != ':'))
+    goto bad;
+  memcpy(t->id, arg, 24);
+  memcpy(t->secret, secret, 64);
+  t->id[24] = t->secret[64] = '\0';
+  nargs = secret[64] == ':' ? secret + 65 : NULL;
+  if (is_hex(t->id, 24, false) && is_hex(t->secret, 64, true) &&
+      (nargs == NULL || parse_long(nargs, 0, 1000, &t->nargs)))
+    return true;
+bad:
+  fprintf(stderr, "fake_supervisor: bad --task %s\n", arg);
+  return false;
 }
 
 static void usage(FILE *out) {

@@ -6,6 +6,7 @@ Every process is started here and stopped here, by its PID. Every wait is
 bounded in time.
 """
 
+import glob
 import json
 import os
 import re
@@ -234,6 +235,7 @@ class Collectd:
                 loglevel=loglevel, extra=extra, plugin_dir=PLUGIN_DIR,
                 block=block))
         self.proc = None
+        self.returncode = None  # the exit status, once stopped or killed
 
     def test_config(self, timeout=30):
         """collectd -T -C: (exit status, stdout+stderr, log)."""
@@ -243,6 +245,7 @@ class Collectd:
         return r.returncode, r.stdout.decode(errors="replace"), self.log()
 
     def start(self, wait=True):
+        self.returncode = None
         self.out = open(os.path.join(self.workdir, "collectd.out"), "ab")
         self.proc = subprocess.Popen([COLLECTD, "-f", "-C", self.conf],
                                      stdout=self.out,
@@ -259,7 +262,8 @@ class Collectd:
         return self
 
     def stop(self, timeout=20):
-        """SIGTERM and wait; returns the seconds it took to exit."""
+        """SIGTERM and wait; returns the seconds it took to exit. The exit
+        status is kept in self.returncode."""
         if self.proc is None:
             return 0.0
         t0 = time.monotonic()
@@ -273,26 +277,33 @@ class Collectd:
                 raise AssertionError("collectd did not exit within %d s"
                                      % timeout)
         elapsed = time.monotonic() - t0
+        self.returncode = self.proc.returncode
         self.proc = None
         self.out.close()
         return elapsed
 
     def kill(self):
+        """SIGKILL (when still running) and wait; the exit status is kept
+        in self.returncode."""
         if self.proc is None:
             return
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(5)
+        self.returncode = self.proc.returncode
         self.proc = None
         self.out.close()
 
     def command(self, line, timeout=10):
-        """One unixsock command; returns (reply line, seconds taken)."""
+        """One unixsock command, str or bytes (bytes are sent as they are,
+        without any encoding); returns (reply line, seconds taken)."""
+        if isinstance(line, str):
+            line = line.encode()
         t0 = time.monotonic()
         with socket.socket(socket.AF_UNIX) as s:
             s.settimeout(timeout)
             s.connect(self.sock)
-            s.sendall(line.encode() + b"\n")
+            s.sendall(line + b"\n")
             data = b""
             while not data.endswith(b"\n"):
                 chunk = s.recv(4096)
@@ -305,8 +316,9 @@ class Collectd:
                  time_=None, meta=None, **fields):
         """PUTNOTIF with the given fields (host, plugin, plugin_instance,
         type, type_instance); meta: dict of string meta entries."""
-        parts = ["PUTNOTIF", "severity=" + severity,
-                 "time=%s" % (time_ if time_ is not None else int(time.time()))]
+        if time_ is None:
+            time_ = int(time.time())
+        parts = ["PUTNOTIF", "severity=" + severity, "time=%s" % time_]
         for key in ("host", "plugin", "plugin_instance", "type",
                     "type_instance"):
             if key in fields:
@@ -331,6 +343,13 @@ class Collectd:
         """The log lines written by this plugin."""
         return [l for l in self.log().splitlines() if PREFIX in l]
 
+    def misprefixed_lines(self):
+        """The plugin's log lines that do not carry its prefix exactly
+        once, right after collectd's timestamp and level."""
+        rx = re.compile(r"^\[[^]]*\] \[[a-z]+\] " + re.escape(PREFIX))
+        return [line for line in self.plugin_lines()
+                if not rx.match(line) or line.count(PREFIX) != 1]
+
     def wait_log(self, pattern, timeout=10):
         rx = re.compile(pattern)
         return wait_for(lambda: [l for l in self.plugin_lines()
@@ -349,6 +368,75 @@ def pn_quote(value):
     if value and not re.search(r'[\s"\\]', value):
         return value
     return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def lines_at(cd, level, pattern):
+    """The plugin's log lines at a collectd log level matching pattern."""
+    rx = re.compile(pattern)
+    return [line for line in cd.plugin_lines()
+            if "[%s]" % level in line and rx.search(line)]
+
+
+def message_of(request):
+    """The last task argument (%{message} by default) of a request."""
+    try:
+        return json.loads(request["body"])["task_arguments"][-1]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+# The plugin's self-metrics, read back through the csv plugin: pass
+# CSV_EXTRA.format(dir=workdir) as Collectd's extra.
+CSV_EXTRA = """\
+LoadPlugin csv
+<Plugin csv>
+  DataDir "{dir}/csv"
+  StoreRates false
+</Plugin>"""
+
+
+def csv_rows(workdir, task, name):
+    """(epoch, value) rows the csv plugin wrote for one self-metric of a
+    Task; name is e.g. "derive-sent" or "queue_length"."""
+    pattern = os.path.join(
+        workdir, "csv", "testhost", "notify_theeye-" + task,
+        name + "-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]")
+    rows = []
+    for path in sorted(glob.glob(pattern)):
+        with open(path) as f:
+            for line in f:
+                if not line.endswith("\n"):
+                    continue  # being written
+                parts = line.strip().split(",")
+                if len(parts) != 2 or parts[0] == "epoch":
+                    continue
+                try:
+                    rows.append((float(parts[0]), float(parts[1])))
+                except ValueError:
+                    pass
+    return rows
+
+
+def csv_latest(workdir, task, name):
+    """The latest value of a self-metric, or None before the first."""
+    rows = csv_rows(workdir, task, name)
+    return rows[-1][1] if rows else None
+
+
+def wait_counter(workdir, task, name, expected, timeout=8):
+    """Waits until the latest value of a self-metric equals expected."""
+    seen = []
+
+    def check():
+        value = csv_latest(workdir, task, name)
+        seen.append(value)
+        return value == expected
+    try:
+        wait_for(check, timeout, interval=0.1,
+                 what="%s of Task %s to be %s" % (name, task, expected))
+    except AssertionError:
+        raise AssertionError("%s of Task %s: expected %s, latest value %r"
+                             % (name, task, expected, seen[-1]))
 
 
 class IntegrationTest(unittest.TestCase):
@@ -375,10 +463,16 @@ class IntegrationTest(unittest.TestCase):
                                                          [])
         return any(test is self for test, _ in errors)
 
-    def supervisor(self, **kw):
-        s = Supervisor(self.dir, **kw).start()
+    def supervisor(self, subdir=None, **kw):
+        """Starts a fake supervisor in the test's directory, or in its
+        subdirectory subdir (created), for a second one beside it."""
+        workdir = self.dir
+        if subdir is not None:
+            workdir = os.path.join(self.dir, subdir)
+            os.makedirs(workdir, exist_ok=True)
+        s = Supervisor(workdir, **kw)
         self.processes.append(s)
-        return s
+        return s.start()
 
     def collectd(self, block, start=True, **kw):
         c = Collectd(self.dir, block, **kw)
@@ -386,6 +480,11 @@ class IntegrationTest(unittest.TestCase):
         if start:
             c.start()
         return c
+
+    def tag(self, i=0):
+        """A message no other test (or run) sends: the test's name, i and
+        the time."""
+        return "%s-%d-%d" % (self._testMethodName, i, time.time_ns())
 
 
 def main():

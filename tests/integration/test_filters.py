@@ -7,7 +7,6 @@ earlier notifications made has arrived before it.
 """
 
 import os
-import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -19,21 +18,6 @@ ARGS = ['Argument "%{task}"', 'Argument "%{severity}"',
         'Argument "%{message}"']
 SENTINEL = ("sentinel", task_options(TASK_ID, SECRET, *ARGS) +
             ['Message "sentinel"'])
-
-
-def raw_command(c, data, timeout=10):
-    """One unixsock command given as raw bytes (no encoding applied)."""
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(timeout)
-        s.connect(c.sock)
-        s.sendall(data + b"\n")
-        reply = b""
-        while not reply.endswith(b"\n"):
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            reply += chunk
-    return reply.decode(errors="replace").strip()
 
 
 def arguments(r):
@@ -296,8 +280,8 @@ class Bytes(FilterTest):
             (b'\xfe\xfe\xfe', None),
         ]
         for message, _ in lines:
-            reply = raw_command(
-                self.cd, b"PUTNOTIF severity=failure time=%d "
+            reply, _ = self.cd.command(
+                b"PUTNOTIF severity=failure time=%d "
                 b"plugin_instance=pi\xff message=\"%s\""
                 % (NOTIF_TIME, message))
             self.assertTrue(reply.startswith("0 "), reply)
@@ -323,8 +307,8 @@ class Bytes(FilterTest):
         self.start([("t", task_options(TASK_ID, SECRET,
                                        'Argument "%{message}"'))])
         message = b"tab\there \x01 ctl \x1f \x7f end"
-        reply = raw_command(self.cd, b'PUTNOTIF severity=failure time=%d '
-                            b'message="%s"' % (NOTIF_TIME, message))
+        reply, _ = self.cd.command(b'PUTNOTIF severity=failure time=%d '
+                                   b'message="%s"' % (NOTIF_TIME, message))
         self.assertTrue(reply.startswith("0 "), reply)
         r = self.sup.wait_jobs(1)[0]
         self.assertTrue(r["body_valid_json"])

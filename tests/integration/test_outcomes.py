@@ -10,80 +10,13 @@ import os
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import *  # noqa: E402,F401,F403
 
-import glob  # noqa: E402
-import json  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
 
 TASK = "outcomes-task"
 
-CSV_EXTRA = """\
-LoadPlugin csv
-<Plugin csv>
-  DataDir "{dir}/csv"
-  StoreRates false
-</Plugin>"""
-
 # Fast retries so that a test spends seconds, not minutes, on backoff.
 FAST = {"RetryInterval": 0.2, "MaxRetryInterval": 1, "MaxAge": 30}
-
-
-def csv_rows(workdir, task, name):
-    """(epoch, value) rows the csv plugin wrote for one self-metric of a
-    Task; name is e.g. "derive-sent" or "queue_length"."""
-    pattern = os.path.join(
-        workdir, "csv", "testhost", "notify_theeye-" + task,
-        name + "-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]")
-    rows = []
-    for path in sorted(glob.glob(pattern)):
-        with open(path) as f:
-            for line in f:
-                if not line.endswith("\n"):
-                    continue  # being written
-                parts = line.strip().split(",")
-                if len(parts) != 2 or parts[0] == "epoch":
-                    continue
-                try:
-                    rows.append((float(parts[0]), float(parts[1])))
-                except ValueError:
-                    pass
-    return rows
-
-
-def csv_latest(workdir, task, name):
-    rows = csv_rows(workdir, task, name)
-    return rows[-1][1] if rows else None
-
-
-def wait_counter(workdir, task, name, expected, timeout=8):
-    """Waits until the latest value of a self-metric equals expected."""
-    seen = []
-
-    def check():
-        value = csv_latest(workdir, task, name)
-        seen.append(value)
-        return value == expected
-    try:
-        wait_for(check, timeout, interval=0.1,
-                 what="%s of Task %s to be %s" % (name, task, expected))
-    except AssertionError:
-        raise AssertionError("%s of Task %s: expected %s, latest value %r"
-                             % (name, task, expected, seen[-1]))
-
-
-def message_of(request):
-    """The last task argument (%{message} by default) of a request."""
-    try:
-        return json.loads(request["body"])["task_arguments"][-1]
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
-
-
-def lines_at(cd, level, pattern):
-    """The plugin's log lines at a collectd log level matching pattern."""
-    rx = re.compile(pattern)
-    return [line for line in cd.plugin_lines()
-            if "[%s]" % level in line and rx.search(line)]
 
 
 class OutcomeTest(IntegrationTest):
@@ -102,9 +35,6 @@ class OutcomeTest(IntegrationTest):
                              **options)
         cd = self.collectd(block, extra=CSV_EXTRA.format(dir=self.dir))
         return sup, cd
-
-    def tag(self, i=0):
-        return "%s-%d-%d" % (self._testMethodName, i, time.time_ns())
 
     def assert_each_once(self, sup, messages):
         """Every message became exactly one job."""
@@ -401,11 +331,7 @@ class OutcomeTest(IntegrationTest):
                          '"lifecycle":"terminated","state":"error"}')
         cd.putnotif(self.tag(4))
         cd.wait_log(r"rejected")
-        lines = cd.plugin_lines()
-        rx = re.compile(r"^\[[^]]*\] \[[a-z]+\] " + re.escape(PREFIX))
-        bad = [line for line in lines
-               if not rx.match(line) or line.count(PREFIX) != 1]
-        self.assertEqual(bad, [])
+        self.assertEqual(cd.misprefixed_lines(), [])
 
     # ---- ordering ----
 

@@ -232,16 +232,8 @@ class Overrides(RouteTest):
     def test_task_level_url_and_customer(self):
         """A Task's own URL/Customer sends it elsewhere; the others keep
         the global ones."""
-        dir_a = os.path.join(self.dir, "a")
-        dir_b = os.path.join(self.dir, "b")
-        os.mkdir(dir_a)
-        os.mkdir(dir_b)
-        a = Supervisor(dir_a, customers=(CUSTOMER, "other-a"))
-        self.processes.append(a)
-        a.start()
-        b = Supervisor(dir_b, customers=("other-b",))
-        self.processes.append(b)
-        b.start()
+        a = self.supervisor("a", customers=(CUSTOMER, "other-a"))
+        b = self.supervisor("b", customers=("other-b",))
         args = ['Argument "%{task}"']
         block = plugin_block(a.url, [
             ("global", task_options(TASK_ID, SECRET, *args)),

@@ -11,70 +11,11 @@ import os
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import *  # noqa: E402,F401,F403
 
-import glob  # noqa: E402
-import json  # noqa: E402
 import socket  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
 TASK = "runtime-task"
-
-CSV_EXTRA = """\
-LoadPlugin csv
-<Plugin csv>
-  DataDir "{dir}/csv"
-  StoreRates false
-</Plugin>"""
-
-def csv_rows(workdir, task, name):
-    """(epoch, value) rows the csv plugin wrote for one self-metric of a
-    Task; name is e.g. "derive-sent" or "queue_length"."""
-    pattern = os.path.join(
-        workdir, "csv", "testhost", "notify_theeye-" + task,
-        name + "-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]")
-    rows = []
-    for path in sorted(glob.glob(pattern)):
-        with open(path) as f:
-            for line in f:
-                if not line.endswith("\n"):
-                    continue  # being written
-                parts = line.strip().split(",")
-                if len(parts) != 2 or parts[0] == "epoch":
-                    continue
-                try:
-                    rows.append((float(parts[0]), float(parts[1])))
-                except ValueError:
-                    pass
-    return rows
-
-
-def csv_latest(workdir, task, name):
-    rows = csv_rows(workdir, task, name)
-    return rows[-1][1] if rows else None
-
-
-def wait_counter(workdir, task, name, expected, timeout=8):
-    """Waits until the latest value of a self-metric equals expected."""
-    seen = []
-
-    def check():
-        value = csv_latest(workdir, task, name)
-        seen.append(value)
-        return value == expected
-    try:
-        wait_for(check, timeout, interval=0.1,
-                 what="%s of Task %s to be %s" % (name, task, expected))
-    except AssertionError:
-        raise AssertionError("%s of Task %s: expected %s, latest value %r"
-                             % (name, task, expected, seen[-1]))
-
-
-def message_of(request):
-    """The last task argument (%{message} by default) of a request."""
-    try:
-        return json.loads(request["body"])["task_arguments"][-1]
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
 
 
 class UnixsockClient:
@@ -115,15 +56,6 @@ class RuntimeTest(IntegrationTest):
                              **options)
         return self.collectd(block, extra=CSV_EXTRA.format(dir=self.dir))
 
-    def tag(self, i=0):
-        return "%s-%d-%d" % (self._testMethodName, i, time.time_ns())
-
-    def stop(self, cd):
-        """Collectd.stop(), keeping the exit status: (seconds, status)."""
-        proc = cd.proc
-        elapsed = cd.stop()
-        return elapsed, proc.returncode
-
     # ---- never block collectd ----
 
     def test_hung_supervisor_does_not_slow_putnotif(self):
@@ -152,9 +84,9 @@ class RuntimeTest(IntegrationTest):
         for i in range(3):
             cd.putnotif(self.tag(i))
         sup.wait_requests(1)
-        elapsed, status = self.stop(cd)
+        elapsed = cd.stop()
         self.assertLess(elapsed, 4.5, "shutdown took too long")
-        self.assertEqual(status, 0, cd.output())
+        self.assertEqual(cd.returncode, 0, cd.output())
         log = cd.log()
         self.assertIn("Exiting normally", log)
         left = [line for line in log.splitlines()
@@ -180,9 +112,9 @@ class RuntimeTest(IntegrationTest):
         cd.putnotif(self.tag(0))
         sup.wait_requests(1)
         cd.putnotif(self.tag(1))
-        elapsed, status = self.stop(cd)
+        elapsed = cd.stop()
         self.assertLess(elapsed, 4.5, "shutdown took too long")
-        self.assertEqual(status, 0, cd.output())
+        self.assertEqual(cd.returncode, 0, cd.output())
         left = [line for line in cd.plugin_lines()
                 if "shutting down with" in line]
         self.assertEqual(len(left), 1, left)
@@ -196,9 +128,9 @@ class RuntimeTest(IntegrationTest):
         sup.control(hang=-1)
         cd.putnotif(self.tag())
         sup.wait_requests(1)
-        elapsed, status = self.stop(cd)
+        elapsed = cd.stop()
         self.assertLess(elapsed, 5 + 1 + 1.0, "shutdown not capped at 5 s")
-        self.assertEqual(status, 0, cd.output())
+        self.assertEqual(cd.returncode, 0, cd.output())
         left = [line for line in cd.plugin_lines()
                 if "shutting down with" in line]
         self.assertEqual(len(left), 1, left)
@@ -210,9 +142,9 @@ class RuntimeTest(IntegrationTest):
         cd.putnotif(self.tag())
         sup.wait_jobs(1)
         cd.wait_log(r"created")
-        elapsed, status = self.stop(cd)
+        elapsed = cd.stop()
         self.assertLess(elapsed, 2.0)
-        self.assertEqual(status, 0, cd.output())
+        self.assertEqual(cd.returncode, 0, cd.output())
         self.assertIn("Exiting normally", cd.log())
         self.assertFalse([line for line in cd.plugin_lines()
                           if "shutting down with" in line])
@@ -307,7 +239,6 @@ class RuntimeTest(IntegrationTest):
         t.start()
         try:
             time.sleep(0.2)
-            proc = cd.proc
             t_term = time.monotonic()
             elapsed = cd.stop()
         finally:
@@ -315,7 +246,7 @@ class RuntimeTest(IntegrationTest):
             t.join(15)
             client.close()
         self.assertFalse(t.is_alive())
-        self.assertEqual(proc.returncode, 0, cd.output())
+        self.assertEqual(cd.returncode, 0, cd.output())
         self.assertLess(elapsed, 4.5)
         self.assertIn("Exiting normally", cd.log())
         late = [r for when, r in replies

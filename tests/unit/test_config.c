@@ -10,6 +10,7 @@
 
 #include "../../plugin/config.h"
 #include "fake_collectd.h"
+#include "unit_helpers.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,78 +30,15 @@
 #define SECRET_PART_UPPER "A1B2C3D4E5F60718"
 #define TOKEN "tok-9f8e7d6c5b4a39281706"
 
-/* ---- Building configuration trees by hand ------------------------------ */
+/* ---- Building configuration trees by hand (unit_helpers.h) ----------- */
 
-typedef oconfig_item_t item_t;
-
-#define S(x)                                                                   \
-  ((oconfig_value_t){.value.string = (char *)(x), .type = OCONFIG_TYPE_STRING})
-#define N(x)                                                                   \
-  ((oconfig_value_t){.value.number = (x), .type = OCONFIG_TYPE_NUMBER})
-#define B(x)                                                                   \
-  ((oconfig_value_t){.value.boolean = (x), .type = OCONFIG_TYPE_BOOLEAN})
-
-#define VALS(...)                                                              \
-  (oconfig_value_t[]){__VA_ARGS__},                                            \
-      (int)(sizeof((oconfig_value_t[]){__VA_ARGS__}) /                         \
-            sizeof(oconfig_value_t))
-#define KIDS(...)                                                              \
-  (item_t[]){__VA_ARGS__},                                                     \
-      (int)(sizeof((item_t[]){__VA_ARGS__}) / sizeof(item_t))
-
-/* An item; strings and arrays are copied, so everything is freed by
- * free_item. */
-static item_t mk(const char *key, const oconfig_value_t *vals, int vals_num,
-                 const item_t *kids, int kids_num) {
-  item_t it = {0};
-  it.key = strdup(key);
-  assert_non_null(it.key);
-  if (vals_num > 0) {
-    it.values = calloc((size_t)vals_num, sizeof(*it.values));
-    assert_non_null(it.values);
-    for (int i = 0; i < vals_num; i++) {
-      it.values[i] = vals[i];
-      if (vals[i].type == OCONFIG_TYPE_STRING) {
-        it.values[i].value.string = strdup(vals[i].value.string);
-        assert_non_null(it.values[i].value.string);
-      }
-    }
-  }
-  it.values_num = vals_num;
-  if (kids_num > 0) {
-    it.children = calloc((size_t)kids_num, sizeof(*it.children));
-    assert_non_null(it.children);
-    memcpy(it.children, kids, (size_t)kids_num * sizeof(*kids));
-  }
-  it.children_num = kids_num;
-  return it;
-}
-
-static void free_item(item_t *it) {
-  for (int i = 0; i < it->values_num; i++)
-    if (it->values[i].type == OCONFIG_TYPE_STRING)
-      free(it->values[i].value.string);
-  free(it->values);
-  for (int i = 0; i < it->children_num; i++)
-    free_item(&it->children[i]);
-  free(it->children);
-  free(it->key);
-}
-
-/* An option with one or more values. */
-#define OPT(key, ...) mk(key, VALS(__VA_ARGS__), NULL, 0)
-/* An option without any value. */
-#define OPT0(key) mk(key, NULL, 0, NULL, 0)
-#define TASK(name, ...) mk("Task", VALS(S(name)), KIDS(__VA_ARGS__))
-#define PLUGIN(...) mk("Plugin", VALS(S("notify_theeye")), KIDS(__VA_ARGS__))
-#define PLUGIN0() mk("Plugin", VALS(S("notify_theeye")), NULL, 0)
 /* The two options every Task needs. */
 #define CREDS OPT("TaskID", S(ID)), OPT("Secret", S(SECRET))
 
 /* Feeds one <Plugin> block to cfg and frees the tree. */
 static int feed(nt_config_t *cfg, item_t root) {
   int status = nt_config_block(cfg, &root);
-  free_item(&root);
+  th_item_free(&root);
   return status;
 }
 
@@ -295,24 +233,27 @@ static void test_keys_case_insensitive(void **state) {
   nt_config_t cfg;
   load_ok(
       &cfg,
-      mk("plugin", VALS(S("notify_theeye")),
-         KIDS(
-             OPT("url", S("http://sup.example")), OPT("CUSTOMER", S("acme")),
-             OPT("timeout", N(1500)), OPT("queuelimit", N(9)),
-             OPT("MAXATTEMPTS", N(2)), OPT("retryinterval", N(3)),
-             OPT("maxretryinterval", N(9)), OPT("maxage", N(99)),
-             OPT("dryrun", B(1)), OPT("verifypeer", B(0)),
-             OPT("VERIFYHOST", B(0)), OPT("header", S("X-A: b")),
-             OPT("connecttimeout", N(400)),
-             mk("task", VALS(S("t")),
-                KIDS(OPT("taskid", S(ID)), OPT("SECRET", S(SECRET)),
-                     OPT("severity", S("warning")), OPT("plugin", S("cpu")),
-                     OPT("PLUGININSTANCE", S("0")), OPT("host", S("h")),
-                     OPT("type", S("percent")), OPT("typeinstance", S("idle")),
-                     OPT("message", S("/high/")), OPT("argument", S("%{host}")),
-                     OPT("cooldown", N(5)), OPT("url", S("http://o")),
-                     OPT("customer", S("c2")), OPT("TIMEOUT", N(800)),
-                     OPT("CONNECTTIMEOUT", N(300)))))));
+      th_item(
+          "plugin", VALS(S("notify_theeye")),
+          KIDS(OPT("url", S("http://sup.example")), OPT("CUSTOMER", S("acme")),
+               OPT("timeout", N(1500)), OPT("queuelimit", N(9)),
+               OPT("MAXATTEMPTS", N(2)), OPT("retryinterval", N(3)),
+               OPT("maxretryinterval", N(9)), OPT("maxage", N(99)),
+               OPT("dryrun", B(1)), OPT("verifypeer", B(0)),
+               OPT("VERIFYHOST", B(0)), OPT("header", S("X-A: b")),
+               OPT("connecttimeout", N(400)),
+               th_item("task", VALS(S("t")),
+                       KIDS(OPT("taskid", S(ID)), OPT("SECRET", S(SECRET)),
+                            OPT("severity", S("warning")),
+                            OPT("plugin", S("cpu")),
+                            OPT("PLUGININSTANCE", S("0")), OPT("host", S("h")),
+                            OPT("type", S("percent")),
+                            OPT("typeinstance", S("idle")),
+                            OPT("message", S("/high/")),
+                            OPT("argument", S("%{host}")),
+                            OPT("cooldown", N(5)), OPT("url", S("http://o")),
+                            OPT("customer", S("c2")), OPT("TIMEOUT", N(800)),
+                            OPT("CONNECTTIMEOUT", N(300)))))));
   assert_string_equal(cfg.url, "http://sup.example");
   assert_string_equal(cfg.customer, "acme");
   assert_int_equal(cfg.timeout_ms, 1500);
@@ -604,23 +545,17 @@ static void test_secret_file_readable_by_others(void **state) {
   assert_no_credential_logged();
   nt_config_free(&cfg);
 
-  /* Readable by the group only: also a warning. */
-  assert_int_equal(chmod(path, 0640), 0);
-  load_ok(&cfg,
-          PLUGIN(OPT("URL", S("http://s")), TASK("loose", OPT("TaskID", S(ID)),
-                                                 OPT("SecretFile", S(path)))));
-  assert_int_equal(fake_log_count_level(LOG_WARNING, path), 1);
-  assert_no_credential_logged();
-  nt_config_free(&cfg);
-
-  /* Readable by others only: a warning. */
-  assert_int_equal(chmod(path, 0604), 0);
-  load_ok(&cfg,
-          PLUGIN(OPT("URL", S("http://s")), TASK("loose", OPT("TaskID", S(ID)),
-                                                 OPT("SecretFile", S(path)))));
-  assert_int_equal(fake_log_count_level(LOG_WARNING, path), 1);
-  assert_no_credential_logged();
-  nt_config_free(&cfg);
+  /* Readable by the group only, then by others only: a warning too. */
+  static const mode_t loose_modes[] = {0640, 0604};
+  for (size_t i = 0; i < 2; i++) {
+    assert_int_equal(chmod(path, loose_modes[i]), 0);
+    load_ok(&cfg, PLUGIN(OPT("URL", S("http://s")),
+                         TASK("loose", OPT("TaskID", S(ID)),
+                              OPT("SecretFile", S(path)))));
+    assert_int_equal(fake_log_count_level(LOG_WARNING, path), 1);
+    assert_no_credential_logged();
+    nt_config_free(&cfg);
+  }
 
   /* Not readable by group or others (writable is another matter): no
    * warning. */
@@ -705,15 +640,8 @@ static void test_default_arguments(void **state) {
   nt_task_t *t = task_named(&cfg, "t");
   assert_int_equal(t->args_num, 8);
 
-  notification_t n = {.severity = NOTIF_WARNING,
-                      .time =
-                          TIME_T_TO_CDTIME_T(1764331200) + MS_TO_CDTIME_T(123)};
-  strcpy(n.host, "h");
-  strcpy(n.plugin, "p");
-  strcpy(n.plugin_instance, "pi");
-  strcpy(n.type, "ty");
-  strcpy(n.type_instance, "ti");
-  strcpy(n.message, "m");
+  notification_t n = th_notif(NOTIF_WARNING, "h", "p", "pi", "ty", "ti", "m");
+  n.time = TIME_T_TO_CDTIME_T(1764331200) + MS_TO_CDTIME_T(123);
   static const char *const expected[] = {
       "WARNING", "1764331200.123", "h", "p", "pi", "ty", "ti", "m"};
   for (size_t i = 0; i < 8; i++) {
@@ -972,7 +900,7 @@ ERROR_CASE(test_err_duplicate_task, "Task", "dup",
 ERROR_CASE(test_err_task_name_empty, "Task", NULL, PLUGIN(TASK("", CREDS)))
 ERROR_CASE(test_err_task_name_slash, "Task", "a/b", PLUGIN(TASK("a/b", CREDS)))
 ERROR_CASE(test_err_task_without_name, "Task", NULL,
-           PLUGIN(mk("Task", NULL, 0, KIDS(CREDS))))
+           PLUGIN(th_item("Task", NULL, 0, KIDS(CREDS))))
 ERROR_CASE(test_err_timeout_zero, "Timeout", NULL,
            PLUGIN(OPT("Timeout", N(0)), TASK("t", CREDS)))
 ERROR_CASE(test_err_timeout_negative, "Timeout", NULL,

@@ -9,22 +9,18 @@
 
 #include "../../plugin/cooldown.h"
 #include "fake_collectd.h"
+#include "unit_helpers.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
+/* The message is no part of the identity: always the same here. */
 static notification_t notif(int severity, const char *host, const char *plugin,
                             const char *plugin_instance, const char *type,
                             const char *type_instance) {
-  notification_t n = {.severity = severity};
-  snprintf(n.host, sizeof(n.host), "%s", host);
-  snprintf(n.plugin, sizeof(n.plugin), "%s", plugin);
-  snprintf(n.plugin_instance, sizeof(n.plugin_instance), "%s", plugin_instance);
-  snprintf(n.type, sizeof(n.type), "%s", type);
-  snprintf(n.type_instance, sizeof(n.type_instance), "%s", type_instance);
-  snprintf(n.message, sizeof(n.message), "message");
-  return n;
+  return th_notif(severity, host, plugin, plugin_instance, type, type_instance,
+                  "message");
 }
 
 static notification_t base(void) {

@@ -10,6 +10,7 @@
 
 #include "../../plugin/dispatch.h"
 #include "fake_collectd.h"
+#include "unit_helpers.h"
 
 #include "utils_time.h"
 
@@ -25,63 +26,6 @@
   "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90"
 #define URL "http://127.0.0.1:9"
 
-/* ---- Configuration trees (as in test_config.c) ------------------------ */
-
-typedef oconfig_item_t item_t;
-
-#define S(x)                                                                   \
-  ((oconfig_value_t){.value.string = (char *)(x), .type = OCONFIG_TYPE_STRING})
-#define N(x)                                                                   \
-  ((oconfig_value_t){.value.number = (x), .type = OCONFIG_TYPE_NUMBER})
-#define VALS(...)                                                              \
-  (oconfig_value_t[]){__VA_ARGS__},                                            \
-      (int)(sizeof((oconfig_value_t[]){__VA_ARGS__}) /                         \
-            sizeof(oconfig_value_t))
-#define KIDS(...)                                                              \
-  (item_t[]){__VA_ARGS__},                                                     \
-      (int)(sizeof((item_t[]){__VA_ARGS__}) / sizeof(item_t))
-
-static item_t mk(const char *key, const oconfig_value_t *vals, int vals_num,
-                 const item_t *kids, int kids_num) {
-  item_t it = {0};
-  it.key = strdup(key);
-  assert_non_null(it.key);
-  if (vals_num > 0) {
-    it.values = calloc((size_t)vals_num, sizeof(*it.values));
-    assert_non_null(it.values);
-    for (int i = 0; i < vals_num; i++) {
-      it.values[i] = vals[i];
-      if (vals[i].type == OCONFIG_TYPE_STRING) {
-        it.values[i].value.string = strdup(vals[i].value.string);
-        assert_non_null(it.values[i].value.string);
-      }
-    }
-  }
-  it.values_num = vals_num;
-  if (kids_num > 0) {
-    it.children = calloc((size_t)kids_num, sizeof(*it.children));
-    assert_non_null(it.children);
-    memcpy(it.children, kids, (size_t)kids_num * sizeof(*kids));
-  }
-  it.children_num = kids_num;
-  return it;
-}
-
-static void free_item(item_t *it) {
-  for (int i = 0; i < it->values_num; i++)
-    if (it->values[i].type == OCONFIG_TYPE_STRING)
-      free(it->values[i].value.string);
-  free(it->values);
-  for (int i = 0; i < it->children_num; i++)
-    free_item(&it->children[i]);
-  free(it->children);
-  free(it->key);
-}
-
-#define OPT(key, ...) mk(key, VALS(__VA_ARGS__), NULL, 0)
-#define TASK(name, ...) mk("Task", VALS(S(name)), KIDS(__VA_ARGS__))
-#define PLUGIN(...) mk("Plugin", VALS(S("notify_theeye")), KIDS(__VA_ARGS__))
-
 /* A configuration and a sender whose thread never runs. */
 typedef struct {
   nt_config_t cfg;
@@ -95,7 +39,7 @@ static fixture_t *load(item_t root) {
   nt_config_init(&f->cfg);
   fake_log_reset();
   int status = nt_config_block(&f->cfg, &root);
-  free_item(&root);
+  th_item_free(&root);
   assert_int_equal(status, 0);
   assert_int_equal(nt_config_finalize(&f->cfg), 0);
   f->sender = nt_sender_create(&f->cfg);
@@ -129,16 +73,9 @@ static size_t queued(fixture_t *f, const char *task) {
 
 static notification_t notif(int severity, const char *plugin,
                             const char *plugin_instance) {
-  notification_t n = {
-      .severity = severity,
-      .time = TIME_T_TO_CDTIME_T(1764331200) + MS_TO_CDTIME_T(123),
-  };
-  strcpy(n.host, "web1");
-  snprintf(n.plugin, sizeof(n.plugin), "%s", plugin);
-  snprintf(n.plugin_instance, sizeof(n.plugin_instance), "%s", plugin_instance);
-  strcpy(n.type, "ps_count");
-  strcpy(n.type_instance, "procs");
-  strcpy(n.message, "nginx is \"down\"");
+  notification_t n = th_notif(severity, "web1", plugin, plugin_instance,
+                              "ps_count", "procs", "nginx is \"down\"");
+  n.time = TIME_T_TO_CDTIME_T(1764331200) + MS_TO_CDTIME_T(123);
   return n;
 }
 

@@ -8,26 +8,14 @@
 
 #include "../../plugin/match.h"
 #include "fake_collectd.h"
+#include "unit_helpers.h"
 
 #include <string.h>
 
-static notification_t notif(int severity, const char *host, const char *plugin,
-                            const char *plugin_instance, const char *type,
-                            const char *type_instance, const char *message) {
-  notification_t n = {.severity = severity};
-  snprintf(n.host, sizeof(n.host), "%s", host);
-  snprintf(n.plugin, sizeof(n.plugin), "%s", plugin);
-  snprintf(n.plugin_instance, sizeof(n.plugin_instance), "%s", plugin_instance);
-  snprintf(n.type, sizeof(n.type), "%s", type);
-  snprintf(n.type_instance, sizeof(n.type_instance), "%s", type_instance);
-  snprintf(n.message, sizeof(n.message), "%s", message);
-  return n;
-}
-
 /* A FAILURE of processes/nginx on web1. */
 static notification_t base(void) {
-  return notif(NOTIF_FAILURE, "web1", "processes", "nginx", "ps_count",
-               "processes", "Host web1, plugin processes: nginx is down");
+  return th_notif(NOTIF_FAILURE, "web1", "processes", "nginx", "ps_count",
+                  "processes", "Host web1, plugin processes: nginx is down");
 }
 
 static void add(nt_match_t *m, nt_field_t field, const char *value) {
@@ -41,7 +29,7 @@ static void test_unfiltered_matches_anything(void **state) {
   nt_match_t m = {0};
   notification_t n = base();
   assert_true(nt_match(&m, &n));
-  n = notif(NOTIF_FAILURE, "", "", "", "", "", "");
+  n = th_notif(NOTIF_FAILURE, "", "", "", "", "", "");
   assert_true(nt_match(&m, &n));
   nt_match_free(&m);
 }

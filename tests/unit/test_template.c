@@ -8,6 +8,7 @@
 
 #include "../../plugin/template.h"
 #include "fake_collectd.h"
+#include "unit_helpers.h"
 
 #include "utils_time.h"
 
@@ -17,16 +18,9 @@
 #include <string.h>
 
 static notification_t base(void) {
-  notification_t n = {
-      .severity = NOTIF_FAILURE,
-      .time = TIME_T_TO_CDTIME_T(1764331200) + MS_TO_CDTIME_T(123),
-  };
-  strcpy(n.host, "web1");
-  strcpy(n.plugin, "processes");
-  strcpy(n.plugin_instance, "nginx");
-  strcpy(n.type, "ps_count");
-  strcpy(n.type_instance, "procs");
-  strcpy(n.message, "nginx is down");
+  notification_t n = th_notif(NOTIF_FAILURE, "web1", "processes", "nginx",
+                              "ps_count", "procs", "nginx is down");
+  n.time = TIME_T_TO_CDTIME_T(1764331200) + MS_TO_CDTIME_T(123);
   return n;
 }
 
