@@ -321,7 +321,7 @@ static void record(struct MHD_Connection *c, struct request *r,
   struct gen_ctx q = {yajl_gen_alloc(NULL), false};
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-  char *hex = malloc(r->len * 2 + 1), time[32];
+  char *hex = malloc(r->len * 2 + 1), stamp[32];
   const unsigned char *buf;
   size_t len;
 
@@ -333,11 +333,11 @@ static void record(struct MHD_Connection *c, struct request *r,
   for (size_t i = 0; i < r->len; i++)
     snprintf(hex + 2 * i, 3, "%02x", (unsigned char)r->body[i]);
   hex[r->len * 2] = '\0';
-  snprintf(time, sizeof time, "%.3f", r->time);
+  snprintf(stamp, sizeof stamp, "%.3f", r->time);
   GEN(yajl_gen_map_open(q.g));
   GEN(gen_kv_int(q.g, "n", (long long)++st.requests));
   GEN(gen_cstr(q.g, "time"));
-  GEN(yajl_gen_number(q.g, time, strlen(time)));
+  GEN(yajl_gen_number(q.g, stamp, strlen(stamp)));
   GEN(gen_kv_str(q.g, "method", method));
   GEN(gen_kv_str(q.g, "uri", r->uri));
   GEN(gen_kv_str(q.g, "path", path));
@@ -483,8 +483,8 @@ fail:
     yajl_gen_free(pg);
 }
 
-/* The checks follow TheEye's order, so a request with several problems gets
- * the same error the real supervisor would give. */
+/* The checks run in a fixed order, so a request with several problems always
+ * gets the same error. */
 static int process_job(struct MHD_Connection *c, struct request *r,
                        enum route route, const char *task_seg,
                        const char *secret_seg, const struct decision *d) {
@@ -551,18 +551,19 @@ static bool take(long *count) {
 static bool take_faults(struct decision *d) {
   struct faults *f = &st.f;
   lock();
-  d->delay_ms = f->delay_ms;
-  d->body_mode = f->body_mode;
-  d->hang_gen = st.hang_gen;
-  if ((d->hang = take(&f->hang)))
-    st.hung++;
-  else if (!(d->close = take(&f->close)) && f->status != 0 &&
-           take(&f->status_count))
-    d->status = f->status;
   d->retry_after = f->retry_after ? strdup(f->retry_after) : NULL;
   d->body = f->body ? strdup(f->body) : NULL;
   bool ok = (f->retry_after == NULL || d->retry_after != NULL) &&
             (f->body == NULL || d->body != NULL);
+  d->delay_ms = f->delay_ms;
+  d->body_mode = f->body_mode;
+  d->hang_gen = st.hang_gen;
+  /* Out of memory consumes nothing. */
+  if (ok && (d->hang = take(&f->hang)))
+    st.hung++;
+  else if (ok && !(d->close = take(&f->close)) && f->status != 0 &&
+           take(&f->status_count))
+    d->status = f->status;
   unlock();
   return ok;
 }
@@ -571,7 +572,8 @@ static bool take_faults(struct decision *d) {
  * with a thread per connection this blocks nobody else. */
 static void wait_for(long delay_ms, const unsigned long *hang_gen) {
   struct timespec dl;
-  clock_gettime(CLOCK_MONOTONIC, &dl);
+  if (clock_gettime(CLOCK_MONOTONIC, &dl) != 0)
+    abort(); /* cannot fail on Linux */
   dl.tv_sec +=
       delay_ms / 1000 + (dl.tv_nsec + delay_ms % 1000 * 1000000) / 1000000000;
   dl.tv_nsec = (dl.tv_nsec + delay_ms % 1000 * 1000000) % 1000000000;
@@ -850,8 +852,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
     free(r);
     return NULL;
   }
-  clock_gettime(CLOCK_REALTIME, &now);
-  r->time = (double)now.tv_sec + now.tv_nsec / 1e9;
+  if (clock_gettime(CLOCK_REALTIME, &now) == 0)
+    r->time = (double)now.tv_sec + now.tv_nsec / 1e9;
   r->fault = "none";
   return r;
 }
