@@ -47,6 +47,7 @@ void nt_config_init(nt_config_t *cfg) {
       .retry_interval = 1,
       .max_retry_interval = 60,
       .max_age = 600,
+      .spool_limit = 10000,
   };
 }
 
@@ -81,6 +82,22 @@ static int get_customer(const nt_task_t *task, const oconfig_item_t *ci,
   }
   free(*ret);
   *ret = customer;
+  return 0;
+}
+
+/* An absolute path: collectd may change its working directory. */
+static int get_path(const nt_task_t *task, const oconfig_item_t *ci,
+                    char **ret) {
+  char *path = NULL;
+  if (get_string(task, ci, &path) != 0)
+    return -1;
+  if (path[0] != '/') {
+    config_error(task, ci->key, "\"%s\" is not an absolute path", path);
+    free(path);
+    return -1;
+  }
+  free(*ret);
+  *ret = path;
   return 0;
 }
 
@@ -489,9 +506,13 @@ static int task_block(nt_config_t *cfg, const oconfig_item_t *ci) {
   }
   const char *name = ci->values[0].value.string;
   size_t len = strlen(name);
-  if (len == 0 || len >= DATA_MAX_NAME_LEN || strchr(name, '/') != NULL) {
+  bool printable = true;
+  for (size_t i = 0; i < len; i++)
+    printable = printable && (unsigned char)name[i] >= 0x20 && name[i] != 0x7F;
+  if (len == 0 || len >= DATA_MAX_NAME_LEN || strchr(name, '/') != NULL ||
+      !printable) {
     NT_ERROR("<Task \"%.*s\">: a Task's name must be 1 to %d bytes without "
-             "'/'",
+             "'/' or control characters",
              80, name, DATA_MAX_NAME_LEN - 1);
     return -1;
   }
@@ -619,6 +640,14 @@ static int global_option(nt_config_t *cfg, const oconfig_item_t *c) {
     return get_seconds(NULL, c, false, &cfg->max_age);
   if (strcasecmp(key, "DryRun") == 0)
     return get_bool(NULL, c, &cfg->dry_run);
+  if (strcasecmp(key, "SpoolDir") == 0)
+    return get_path(NULL, c, &cfg->spool_dir);
+  if (strcasecmp(key, "SpoolLimit") == 0) {
+    if (get_positive(NULL, c, 10000000, &n) != 0)
+      return -1;
+    cfg->spool_limit = (size_t)n;
+    return 0;
+  }
   config_error(NULL, key, "unknown option in <Plugin notify_theeye>");
   return -1;
 }
@@ -784,6 +813,7 @@ void nt_config_free(nt_config_t *cfg) {
   free(cfg->client_key);
   free(cfg->client_key_pass);
   free(cfg->proxy);
+  free(cfg->spool_dir);
   for (size_t i = 0; i < cfg->headers_num; i++)
     free(cfg->headers[i]);
   free(cfg->headers);

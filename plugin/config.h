@@ -81,6 +81,8 @@ typedef struct {
   double max_retry_interval;
   double max_age;
   bool dry_run;
+  char *spool_dir; /* NULL: jobs live in memory only */
+  size_t spool_limit;
 
   nt_task_t **tasks;
   size_t tasks_num;

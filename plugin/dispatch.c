@@ -1,4 +1,5 @@
 #include "dispatch.h"
+#include "clock.h"
 #include "cooldown.h"
 #include "json.h"
 
@@ -37,6 +38,7 @@ nt_job_t *nt_job_make(const nt_config_t *cfg, nt_task_t *task,
         .lane = task->lane,
         .arrival = now,
         .deadline = now + cfg->max_age,
+        .arrival_wall = nt_wall(),
         .body_len = body_len,
     };
     memcpy(job->body, body, body_len + 1);

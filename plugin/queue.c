@@ -66,11 +66,22 @@ nt_job_t *nt_queue_push(nt_queue_t *q, nt_job_t *job) {
   lane_t *lane = &q->lanes[job->lane];
   job->next = NULL;
   job->in_flight = false;
-  if (lane->tail != NULL)
+  if (lane->tail == NULL) {
+    lane->head = lane->tail = job;
+  } else if (lane->tail->seq < job->seq) {
     lane->tail->next = job;
-  else
-    lane->head = job;
-  lane->tail = job;
+    lane->tail = job;
+  } else {
+    nt_job_t **p = &lane->head;
+    if ((*p)->in_flight)
+      p = &(*p)->next;
+    while (*p != NULL && (*p)->seq < job->seq)
+      p = &(*p)->next;
+    job->next = *p;
+    *p = job;
+    if (job->next == NULL)
+      lane->tail = job;
+  }
   q->waiting++;
   if (q->waiting <= q->limit)
     return NULL;
@@ -166,6 +177,8 @@ nt_job_t *nt_queue_drain(nt_queue_t *q) {
 }
 
 size_t nt_queue_waiting(const nt_queue_t *q) { return q->waiting; }
+
+size_t nt_queue_limit(const nt_queue_t *q) { return q->limit; }
 
 size_t nt_queue_waiting_for(const nt_queue_t *q, const void *task) {
   size_t n = 0;

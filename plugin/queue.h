@@ -18,6 +18,14 @@ typedef struct nt_job_s {
   unsigned attempts; /* times the supervisor may have seen it */
   unsigned tries;    /* failed tries, for the backoff */
   bool in_flight;
+  /* Spool bookkeeping, guarded by the spooler's lock (spooler.c). */
+  double arrival_wall;         /* wall-clock arrival, kept on disk */
+  struct nt_job_s *spool_next; /* in the spooler's list to write */
+  bool spool_file;             /* an entry for it is on disk */
+  bool spool_pending;          /* waiting to be (re)written */
+  bool spool_writing;          /* being written right now */
+  bool spool_rewrite;          /* changed while being written */
+  bool spool_released; /* done with while being written: spooler frees */
   size_t body_len;
   char body[];
 } nt_job_t;
@@ -28,8 +36,10 @@ nt_queue_t *nt_queue_create(size_t limit, size_t lanes_num);
 /* Frees the queue and every job still in it. */
 void nt_queue_free(nt_queue_t *q);
 
-/* Appends job to its lane. When more than limit jobs wait, the oldest
- * waiting one is unlinked and returned for the caller to count and free. */
+/* Adds job to its lane in seq order (after any job in flight): new jobs
+ * go last, jobs resumed from the spool before them. When more than limit
+ * jobs wait, the oldest waiting one is unlinked and returned for the
+ * caller to count and free. */
 nt_job_t *nt_queue_push(nt_queue_t *q, nt_job_t *job);
 
 /* The oldest job whose lane is neither busy with a job in flight nor
@@ -52,6 +62,7 @@ nt_job_t *nt_queue_expire(nt_queue_t *q, double now);
 nt_job_t *nt_queue_drain(nt_queue_t *q);
 
 size_t nt_queue_waiting(const nt_queue_t *q);
+size_t nt_queue_limit(const nt_queue_t *q);
 size_t nt_queue_waiting_for(const nt_queue_t *q, const void *task);
 
 #endif

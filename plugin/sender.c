@@ -2,6 +2,7 @@
 #include "clock.h"
 #include "http.h"
 #include "log.h"
+#include "spooler.h"
 
 #include <errno.h>
 #include <math.h>
@@ -21,7 +22,10 @@ struct nt_sender_s {
   pthread_cond_t wake;  /* new job, or stop */
   pthread_cond_t done;  /* the thread has exited */
   nt_queue_t *queue;
+  nt_spooler_t *spooler; /* NULL without SpoolDir */
   uint64_t seq;
+  uint64_t *resume_expired; /* per Task, while the spool is read */
+  uint64_t *resume_taken;
   bool started, running, stopping;
   pthread_t thread;
   double abort_at; /* monotonic; read by http.c without the lock */
@@ -34,15 +38,30 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
     return NULL;
   s->cfg = cfg;
   s->abort_at = INFINITY;
-  s->queue = nt_queue_create(cfg->queue_limit, cfg->lanes_num);
+  /* Sequence numbers name spool entries and order resumed jobs before new
+   * ones: starting from the clock keeps them above the last run's. */
+  s->seq = (uint64_t)(nt_wall() * 1e6);
+  size_t limit = cfg->queue_limit;
+  if (cfg->spool_dir != NULL && cfg->spool_limit < limit)
+    limit = cfg->spool_limit;
+  s->queue = nt_queue_create(limit, cfg->lanes_num);
   s->http = nt_http_create(cfg);
+  s->resume_expired = calloc(cfg->tasks_num + 1, sizeof(uint64_t));
+  s->resume_taken = calloc(cfg->tasks_num + 1, sizeof(uint64_t));
   pthread_condattr_t attr;
-  if (s->queue == NULL || s->http == NULL ||
-      pthread_condattr_init(&attr) != 0) {
-    nt_queue_free(s->queue);
-    nt_http_free(s->http);
-    free(s);
-    return NULL;
+  if (s->queue == NULL || s->http == NULL || s->resume_expired == NULL ||
+      s->resume_taken == NULL || pthread_condattr_init(&attr) != 0) {
+    NT_ERROR("cannot set up the sender: out of memory");
+    goto fail;
+  }
+  if (cfg->spool_dir != NULL) {
+    char err[256];
+    s->spooler = nt_spooler_create(cfg->spool_dir, err, sizeof(err));
+    if (s->spooler == NULL) {
+      NT_ERROR("option \"SpoolDir\": %s", err);
+      pthread_condattr_destroy(&attr);
+      goto fail;
+    }
   }
   /* Waits are deadlines on the monotonic clock, like every other time. */
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -54,6 +73,13 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
                   (uint64_t)(uintptr_t)s;
   memcpy(s->rand_state, &seed, sizeof(s->rand_state));
   return s;
+fail:
+  nt_queue_free(s->queue);
+  nt_http_free(s->http);
+  free(s->resume_expired);
+  free(s->resume_taken);
+  free(s);
+  return NULL;
 }
 
 void nt_sender_free(nt_sender_t *s) {
@@ -61,6 +87,9 @@ void nt_sender_free(nt_sender_t *s) {
     return;
   nt_queue_free(s->queue);
   nt_http_free(s->http);
+  nt_spooler_free(s->spooler);
+  free(s->resume_expired);
+  free(s->resume_taken);
   pthread_cond_destroy(&s->wake);
   pthread_cond_destroy(&s->done);
   pthread_mutex_destroy(&s->lock);
@@ -77,6 +106,29 @@ static void timed_wait(pthread_cond_t *cond, pthread_mutex_t *lock,
   pthread_cond_timedwait(cond, lock, &ts);
 }
 
+/* A job leaves the plugin: its spool entry goes with it. */
+static void release(nt_sender_t *s, nt_job_t *job) {
+  if (s->spooler == NULL || nt_spooler_release(s->spooler, job))
+    free(job);
+}
+
+/* Queues a job under the lock; counts and releases the one it displaces. */
+static void push_locked(nt_sender_t *s, nt_job_t *job) {
+  nt_job_t *dropped = nt_queue_push(s->queue, job);
+  pthread_cond_signal(&s->wake);
+  if (s->spooler != NULL && !job->spool_file)
+    nt_spooler_add(s->spooler, job);
+  if (dropped != NULL) {
+    nt_task_t *task = dropped->task;
+    nt_stats_add(&task->stats, NT_STAT_DROPPED, 1);
+    nt_complain(&task->complaints[NT_COMPLAINT_DROPPED], nt_now(), LOG_WARNING,
+                "Task \"%s\": queue full (%zu jobs, QueueLimit or "
+                "SpoolLimit): dropped the oldest waiting job",
+                task->name, nt_queue_limit(s->queue));
+    release(s, dropped);
+  }
+}
+
 int nt_sender_submit(nt_sender_t *s, nt_job_t *job) {
   pthread_mutex_lock(&s->lock);
   if (s->stopping) {
@@ -84,18 +136,8 @@ int nt_sender_submit(nt_sender_t *s, nt_job_t *job) {
     return -1;
   }
   job->seq = s->seq++;
-  nt_job_t *dropped = nt_queue_push(s->queue, job);
-  pthread_cond_signal(&s->wake);
-  if (dropped != NULL) {
-    nt_task_t *task = dropped->task;
-    nt_stats_add(&task->stats, NT_STAT_DROPPED, 1);
-    nt_complain(&task->complaints[NT_COMPLAINT_DROPPED], nt_now(), LOG_WARNING,
-                "Task \"%s\": queue full (QueueLimit "
-                "%zu): dropped the oldest waiting job",
-                task->name, s->cfg->queue_limit);
-  }
+  push_locked(s, job);
   pthread_mutex_unlock(&s->lock);
-  free(dropped);
   return 0;
 }
 
@@ -202,14 +244,16 @@ static double settle(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r,
                 r->status ? " " : "", msg);
     return NAN;
   case NT_ABORTED:
-    job->attempts += r->writes;
+    __atomic_add_fetch(&job->attempts, r->writes, __ATOMIC_RELAXED);
     return now; /* left over: shutdown counts it */
   case NT_NOT_DELIVERED:
   case NT_MAYBE_DELIVERED:
     break;
   }
 
-  job->attempts += nt_outcome_attempts(o, r);
+  /* Atomic: the spooler reads it to keep the entry up to date. */
+  __atomic_add_fetch(&job->attempts, nt_outcome_attempts(o, r),
+                     __ATOMIC_RELAXED);
   job->tries++;
   if (r->status > 0)
     snprintf(msg, sizeof(msg), "HTTP %ld", r->status);
@@ -267,7 +311,7 @@ static void expire_waiting(nt_sender_t *s, double now) {
   while (job != NULL) {
     nt_job_t *next = job->next;
     count_expired(s, job, now);
-    free(job);
+    release(s, job);
     job = next;
   }
 }
@@ -296,15 +340,94 @@ static void *sender_main(void *arg) {
     pthread_mutex_lock(&s->lock);
     if (isnan(retry_at)) {
       nt_queue_remove(s->queue, job);
-      free(job);
+      release(s, job);
     } else {
       nt_queue_retry(s->queue, job, retry_at);
+      if (s->spooler != NULL)
+        nt_spooler_add(s->spooler, job); /* attempts spent */
     }
   }
   s->running = false;
   pthread_cond_broadcast(&s->done);
   pthread_mutex_unlock(&s->lock);
   return NULL;
+}
+
+static nt_task_t *find_task(const nt_config_t *cfg, const char *name,
+                            size_t *index) {
+  for (size_t i = 0; i < cfg->tasks_num; i++) {
+    if (strcmp(cfg->tasks[i]->name, name) == 0) {
+      *index = i;
+      return cfg->tasks[i];
+    }
+  }
+  return NULL;
+}
+
+static void resume_summary(nt_sender_t *s) {
+  for (size_t i = 0; i < s->cfg->tasks_num; i++) {
+    if (s->resume_taken[i] + s->resume_expired[i] == 0)
+      continue;
+    NT_INFO("Task \"%s\": resumed %" PRIu64 " spooled job(s); %" PRIu64
+            " expired while collectd was down (MaxAge), never sent",
+            s->cfg->tasks[i]->name, s->resume_taken[i], s->resume_expired[i]);
+  }
+}
+
+/* A spool entry left by an earlier run (the spooler's thread). Returns
+ * non-zero to have the entry removed. */
+static int resume_entry(const nt_spool_entry_t *e, void *arg) {
+  nt_sender_t *s = arg;
+  if (e == NULL) {
+    resume_summary(s);
+    return 0;
+  }
+  size_t index;
+  nt_task_t *task = find_task(s->cfg, e->task, &index);
+  if (task == NULL) {
+    NT_WARNING("spool: dropped a job for Task \"%s\", which is no longer "
+               "configured",
+               e->task);
+    return 1;
+  }
+  double age = nt_wall() - e->arrival;
+  if (age < 0)
+    age = 0;
+  if (age >= s->cfg->max_age) {
+    nt_stats_add(&task->stats, NT_STAT_EXPIRED, 1);
+    s->resume_expired[index]++;
+    return 1;
+  }
+  nt_job_t *job = malloc(sizeof(*job) + e->body_len + 1);
+  if (job == NULL)
+    return 0; /* stays on disk for the next start */
+  double now = nt_now();
+  *job = (nt_job_t){
+      .task = task,
+      .lane = task->lane,
+      .seq = e->seq,
+      .arrival = now - age,
+      .deadline = now - age + s->cfg->max_age,
+      .attempts = e->attempts,
+      .arrival_wall = e->arrival,
+      .spool_file = true,
+      .body_len = e->body_len,
+  };
+  memcpy(job->body, e->body, e->body_len);
+  job->body[e->body_len] = '\0';
+  pthread_mutex_lock(&s->lock);
+  if (s->stopping) {
+    pthread_mutex_unlock(&s->lock);
+    free(job);
+    return 0;
+  }
+  if (e->seq >= s->seq)
+    s->seq = e->seq + 1;
+  push_locked(s, job);
+  pthread_mutex_unlock(&s->lock);
+  nt_stats_add(&task->stats, NT_STAT_RESUMED, 1);
+  s->resume_taken[index]++;
+  return 0;
 }
 
 int nt_sender_start(nt_sender_t *s, nt_thread_create_t create) {
@@ -316,6 +439,8 @@ int nt_sender_start(nt_sender_t *s, nt_thread_create_t create) {
   else
     s->started = true;
   pthread_mutex_unlock(&s->lock);
+  if (status == 0 && s->spooler != NULL)
+    status = nt_spooler_start(s->spooler, create, resume_entry, s);
   return status;
 }
 
@@ -348,17 +473,27 @@ int nt_sender_stop(nt_sender_t *s, double grace) {
   pthread_mutex_lock(&s->lock);
   nt_job_t *left = exited ? nt_queue_drain(s->queue) : NULL;
   pthread_mutex_unlock(&s->lock);
+  /* What is left stays in the spool for the next start: the spooler
+   * writes it (attempts included) before it stops. */
+  if (s->spooler != NULL && exited)
+    nt_spooler_stop(s->spooler);
   for (size_t i = 0; i < s->cfg->tasks_num; i++) {
     nt_task_t *task = s->cfg->tasks[i];
-    uint64_t n = 0;
-    for (nt_job_t *j = left; j != NULL; j = j->next)
-      n += (j->task == task);
-    if (n == 0)
+    uint64_t kept = 0, dropped = 0;
+    for (nt_job_t *j = left; j != NULL; j = j->next) {
+      kept += (j->task == task && j->spool_file);
+      dropped += (j->task == task && !j->spool_file);
+    }
+    if (kept > 0)
+      NT_INFO("Task \"%s\": shutting down with %" PRIu64
+              " undelivered job(s): kept in SpoolDir for the next start",
+              task->name, kept);
+    if (dropped == 0)
       continue;
-    nt_stats_add(&task->stats, NT_STAT_DROPPED, n);
+    nt_stats_add(&task->stats, NT_STAT_DROPPED, dropped);
     NT_WARNING("Task \"%s\": shutting down with %" PRIu64
                " undelivered job(s): dropped",
-               task->name, n);
+               task->name, dropped);
   }
   while (left != NULL) {
     nt_job_t *next = left->next;
@@ -368,6 +503,10 @@ int nt_sender_stop(nt_sender_t *s, double grace) {
   if (!exited)
     NT_ERROR("the sender thread did not stop in time: leaving it behind");
   return exited ? 0 : -1;
+}
+
+uint64_t nt_sender_spool_corrupt(nt_sender_t *s) {
+  return s->spooler != NULL ? nt_spooler_corrupt(s->spooler) : 0;
 }
 
 size_t nt_sender_queue_length(nt_sender_t *s, const nt_task_t *task) {

@@ -31,6 +31,9 @@ int nt_sender_start(nt_sender_t *s, nt_thread_create_t create);
  * -1 when the thread did not stop and the sender must not be freed. */
 int nt_sender_stop(nt_sender_t *s, double grace);
 
+/* Spool entries moved aside as corrupt (0 without SpoolDir). */
+uint64_t nt_sender_spool_corrupt(nt_sender_t *s);
+
 /* Jobs of the Task waiting for delivery. */
 size_t nt_sender_queue_length(nt_sender_t *s, const nt_task_t *task);
 

@@ -12,6 +12,8 @@ typedef enum {
   NT_STAT_DROPPED,
   NT_STAT_SUPPRESSED,
   NT_STAT_EXPIRED,
+  NT_STAT_SPOOLED, /* with SpoolDir only: entries written */
+  NT_STAT_RESUMED, /* with SpoolDir only: jobs taken up at start */
   NT_STATS_NUM
 } nt_stat_t;
 

@@ -1,0 +1,38 @@
+/* The spooler: one thread that keeps the spool in step with the queue, so
+ * that neither collectd's threads nor the sender wait for the disk. */
+#ifndef NT_SPOOLER_H
+#define NT_SPOOLER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "queue.h"
+#include "spool.h"
+
+typedef struct nt_spooler_s nt_spooler_t;
+
+typedef int (*nt_spooler_thread_create_t)(pthread_t *thread,
+                                          void *(*run)(void *), void *arg,
+                                          const char *name);
+
+nt_spooler_t *nt_spooler_create(const char *dir, char *err, size_t errlen);
+void nt_spooler_free(nt_spooler_t *sp);
+
+/* Starts the thread. It first hands every entry left on disk to resume
+ * (see nt_spool_load), then calls resume(NULL, arg) once, then writes and
+ * removes entries as told. */
+int nt_spooler_start(nt_spooler_t *sp, nt_spooler_thread_create_t create,
+                     nt_spool_visit_t resume, void *arg);
+
+/* The job is new or changed (attempts): (re)write its entry soon. */
+void nt_spooler_add(nt_spooler_t *sp, nt_job_t *job);
+/* The job is done with: its entry goes. Returns true when the caller frees
+ * the job now, false when the spooler will (it is being written). */
+bool nt_spooler_release(nt_spooler_t *sp, nt_job_t *job);
+/* Writes what is pending, removes what was released, stops the thread. */
+void nt_spooler_stop(nt_spooler_t *sp);
+
+/* Entries moved aside as corrupt since start. */
+uint64_t nt_spooler_corrupt(nt_spooler_t *sp);
+
+#endif
