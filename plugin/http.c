@@ -1,10 +1,8 @@
 #include "http.h"
 #include "clock.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 /* Enough for any job or error message; the rest of a huge answer is read
@@ -35,22 +33,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
 static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
   nt_http_t *h = arg;
   size_t len = size * nmemb;
-  static const char name[] = "retry-after:";
   /* A new status line starts a new answer (after a 100 Continue, say). */
   if (len >= 5 && strncmp(data, "HTTP/", 5) == 0)
     h->result->retry_after = -1;
-  if (len > sizeof(name) - 1 &&
-      strncasecmp(data, name, sizeof(name) - 1) == 0) {
-    char value[128];
-    size_t vlen = len - (sizeof(name) - 1);
-    if (vlen >= sizeof(value))
-      vlen = sizeof(value) - 1;
-    memcpy(value, data + sizeof(name) - 1, vlen);
-    value[vlen] = '\0';
-    while (vlen > 0 && isspace((unsigned char)value[vlen - 1]))
-      value[--vlen] = '\0';
-    h->result->retry_after = nt_retry_after_parse(value, time(NULL));
-  }
+  double retry_after = nt_retry_after_header(data, len, time(NULL));
+  if (retry_after != NT_NOT_RETRY_AFTER)
+    h->result->retry_after = retry_after;
   return len;
 }
 

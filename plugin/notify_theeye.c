@@ -122,16 +122,23 @@ static int nt_read(user_data_t *ud) {
   (void)ud;
   if (get_state() != ST_READY)
     return 0;
+  bool spool = plugin->cfg.spool_dir != NULL;
   for (size_t i = 0; i < plugin->cfg.tasks_num; i++) {
     nt_task_t *task = plugin->cfg.tasks[i];
     for (int s = 0; s < NT_STATS_NUM; s++)
-      submit_value(task->name, "derive", nt_stat_names[s],
-                   (value_t){.derive = (derive_t)nt_stats_get(&task->stats,
-                                                              (nt_stat_t)s)});
+      if (spool || (s != NT_STAT_SPOOLED && s != NT_STAT_RESUMED))
+        submit_value(task->name, "derive", nt_stat_names[s],
+                     (value_t){.derive = (derive_t)nt_stats_get(&task->stats,
+                                                                (nt_stat_t)s)});
     submit_value(task->name, "queue_length", NULL,
                  (value_t){.gauge = (gauge_t)nt_sender_queue_length(
                                plugin->sender, task)});
   }
+  /* Corrupt entries may name no Task: one figure for the whole plugin. */
+  if (spool)
+    submit_value(
+        "", "derive", "spool_corrupt",
+        (value_t){.derive = (derive_t)nt_sender_spool_corrupt(plugin->sender)});
   return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -119,4 +120,19 @@ double nt_retry_after_parse(const char *value, time_t now) {
   if (when == (time_t)-1)
     return -1;
   return when > now ? (double)(when - now) : 0;
+}
+
+double nt_retry_after_header(const char *line, size_t len, time_t now) {
+  static const char name[] = "retry-after:";
+  if (len < sizeof(name) - 1 || strncasecmp(line, name, sizeof(name) - 1))
+    return NT_NOT_RETRY_AFTER;
+  char value[128];
+  size_t vlen = len - (sizeof(name) - 1);
+  if (vlen >= sizeof(value))
+    return -1; /* no valid delay-seconds or HTTP date is that long */
+  memcpy(value, line + sizeof(name) - 1, vlen);
+  value[vlen] = '\0';
+  while (vlen > 0 && isspace((unsigned char)value[vlen - 1]))
+    value[--vlen] = '\0';
+  return nt_retry_after_parse(value, now);
 }

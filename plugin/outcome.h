@@ -47,4 +47,9 @@ double nt_backoff_jitter(double nominal, double u);
  * seconds from now (never negative). -1 when it does not parse. */
 double nt_retry_after_parse(const char *value, time_t now);
 
+/* One raw response header line (not NUL-terminated, CRLF included): the
+ * Retry-After value as above, or NT_NOT_RETRY_AFTER for any other header. */
+#define NT_NOT_RETRY_AFTER (-2.0)
+double nt_retry_after_header(const char *line, size_t len, time_t now);
+
 #endif

@@ -205,7 +205,7 @@ int nt_spooler_start(nt_spooler_t *sp, nt_spooler_thread_create_t create,
                      nt_spool_visit_t resume, void *arg) {
   sp->resume = resume;
   sp->resume_arg = arg;
-  int status = create(&sp->thread, spooler_main, sp, "notify_theeye_sp");
+  int status = create(&sp->thread, spooler_main, sp, "theeye_spool");
   sp->started = status == 0;
   return status;
 }
