@@ -26,6 +26,7 @@ typedef struct nt_job_s {
   bool spool_writing;          /* being written right now */
   bool spool_rewrite;          /* changed while being written */
   bool spool_released; /* done with while being written: spooler frees */
+  int spool_status;    /* the last write's errno (spooler thread only) */
   size_t body_len;
   char body[];
 } nt_job_t;

@@ -335,6 +335,7 @@ static void *sender_main(void *arg) {
       timed_wait(&s->wake, &s->lock, until);
       continue;
     }
+    unsigned attempts = job->attempts;
     pthread_mutex_unlock(&s->lock);
     double retry_at = deliver(s, job);
     pthread_mutex_lock(&s->lock);
@@ -343,8 +344,8 @@ static void *sender_main(void *arg) {
       release(s, job);
     } else {
       nt_queue_retry(s->queue, job, retry_at);
-      if (s->spooler != NULL)
-        nt_spooler_add(s->spooler, job); /* attempts spent */
+      if (s->spooler != NULL && job->attempts != attempts)
+        nt_spooler_add(s->spooler, job); /* keep the count on disk */
     }
   }
   s->running = false;

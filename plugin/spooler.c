@@ -124,14 +124,9 @@ static void write_batch(nt_spooler_t *sp, nt_job_t *batch, uint64_t *removals,
         .body = job->body,
         .body_len = job->body_len,
     };
-    int status = nt_spool_write(sp->spool, &e);
-    if (status != 0 && first_error == 0)
-      first_error = status;
-    /* Reused as the outcome until the lock is taken again. */
-    job->spool_rewrite = job->spool_rewrite || status != 0;
-    if (status == 0 && !job->spool_file)
-      nt_stats_add(&task->stats, NT_STAT_SPOOLED, 1);
-    job->spool_file = job->spool_file || status == 0;
+    job->spool_status = nt_spool_write(sp->spool, &e);
+    if (job->spool_status != 0 && first_error == 0)
+      first_error = job->spool_status;
   }
   if (batch != NULL && first_error == 0)
     first_error = nt_spool_sync(sp->spool);
@@ -187,6 +182,9 @@ static void *spooler_main(void *arg) {
       nt_job_t *job = batch;
       batch = job->spool_next;
       job->spool_writing = false;
+      if (job->spool_status == 0 && !job->spool_file)
+        nt_stats_add(&((nt_task_t *)job->task)->stats, NT_STAT_SPOOLED, 1);
+      job->spool_file = job->spool_file || job->spool_status == 0;
       if (job->spool_released) {
         if (job->spool_file)
           add_removal(sp, job->seq);
