@@ -40,10 +40,37 @@ static void set_state(int state) {
   __atomic_store_n(&plugin->state, state, __ATOMIC_RELEASE);
 }
 
+/* `collectd -T` (its getopt string is "BhtTfC:P:"): a configuration check
+ * must not take up, send and remove the jobs a running collectd spooled. */
+static bool collectd_test_mode(void) {
+  FILE *f = fopen("/proc/self/cmdline", "r");
+  if (f == NULL)
+    return false;
+  char args[4096];
+  size_t len = fread(args, 1, sizeof(args) - 1, f);
+  fclose(f);
+  args[len] = '\0';
+  for (size_t i = 0; i < len; i += strlen(args + i) + 1) {
+    const char *arg = args + i;
+    if (i == 0 || arg[0] != '-' || arg[1] == '-')
+      continue;
+    for (const char *c = arg + 1; *c != '\0' && *c != 'C' && *c != 'P'; c++)
+      if (*c == 'T')
+        return true;
+  }
+  return false;
+}
+
 static int nt_prepare(void) {
   pthread_mutex_lock(&plugin->lock);
   if (get_state() == ST_NEW) {
     int state = ST_FAILED;
+    if (plugin->cfg.spool_dir != NULL && collectd_test_mode()) {
+      NT_INFO("collectd -T: SpoolDir \"%s\" is left untouched",
+              plugin->cfg.spool_dir);
+      free(plugin->cfg.spool_dir);
+      plugin->cfg.spool_dir = NULL;
+    }
     if (nt_config_finalize(&plugin->cfg) == 0) {
       plugin->sender = nt_sender_create(&plugin->cfg);
       if (plugin->sender != NULL)

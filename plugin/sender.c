@@ -27,6 +27,7 @@ struct nt_sender_s {
   uint64_t *resume_expired; /* per Task, while the spool is read */
   uint64_t *resume_taken;
   bool started, running, stopping;
+  bool resuming; /* the spool is being read: sending waits */
   pthread_t thread;
   double abort_at; /* monotonic; read by http.c without the lock */
   unsigned short rand_state[3];
@@ -62,6 +63,12 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
       pthread_condattr_destroy(&attr);
       goto fail;
     }
+    /* Even if the clock went back since the last run, never reuse the
+     * name of an entry on disk. */
+    if (nt_spooler_max_seq(s->spooler) >= s->seq)
+      s->seq = nt_spooler_max_seq(s->spooler) + 1;
+    /* New jobs wait until the spooled ones are back in the queue. */
+    s->resuming = true;
   }
   /* Waits are deadlines on the monotonic clock, like every other time. */
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -301,6 +308,10 @@ static double deliver(nt_sender_t *s, nt_job_t *job) {
     log_dry_run(task, job);
     return NAN;
   }
+  /* On disk first: should collectd die during the request, the attempt
+   * still counts after the restart. */
+  if (s->spooler != NULL)
+    nt_spooler_before_send(s->spooler, job, job->attempts + 1);
   nt_http_result_t r;
   nt_http_post(s->http, task, job->body, job->body_len, &s->abort_at, &r);
   return settle(s, job, &r, nt_now());
@@ -324,8 +335,9 @@ static void *sender_main(void *arg) {
     expire_waiting(s, now);
     if (s->stopping && (now >= s->abort_at || nt_queue_waiting(s->queue) == 0))
       break;
-    double next_due;
-    nt_job_t *job = nt_queue_take(s->queue, now, &next_due);
+    double next_due = INFINITY;
+    nt_job_t *job =
+        s->resuming ? NULL : nt_queue_take(s->queue, now, &next_due);
     if (job == NULL) {
       double until = next_due;
       if (nt_queue_waiting(s->queue) > 0 && until > now + IDLE_WAKE)
@@ -341,11 +353,15 @@ static void *sender_main(void *arg) {
     pthread_mutex_lock(&s->lock);
     if (isnan(retry_at)) {
       nt_queue_remove(s->queue, job);
-      release(s, job);
+      if (s->spooler != NULL)
+        nt_spooler_finish(s->spooler, job);
+      else
+        free(job);
     } else {
       nt_queue_retry(s->queue, job, retry_at);
-      if (s->spooler != NULL && job->attempts != attempts)
-        nt_spooler_add(s->spooler, job); /* keep the count on disk */
+      /* The entry says attempts + 1 since before_send: put it right. */
+      if (s->spooler != NULL && job->attempts != attempts + 1)
+        nt_spooler_add(s->spooler, job);
     }
   }
   s->running = false;
@@ -381,6 +397,10 @@ static int resume_entry(const nt_spool_entry_t *e, void *arg) {
   nt_sender_t *s = arg;
   if (e == NULL) {
     resume_summary(s);
+    pthread_mutex_lock(&s->lock);
+    s->resuming = false;
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->lock);
     return 0;
   }
   size_t index;
@@ -442,6 +462,12 @@ int nt_sender_start(nt_sender_t *s, nt_thread_create_t create) {
   pthread_mutex_unlock(&s->lock);
   if (status == 0 && s->spooler != NULL)
     status = nt_spooler_start(s->spooler, create, resume_entry, s);
+  if (status != 0) {
+    pthread_mutex_lock(&s->lock);
+    s->resuming = false;
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+  }
   return status;
 }
 

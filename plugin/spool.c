@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +116,8 @@ int nt_spool_decode(char *data, size_t len, nt_spool_entry_t *e,
     return -1;
   char *arrival_end;
   double arrival = strtod(arrival_s, &arrival_end);
-  if (*arrival_end != '\0' || !(arrival >= 0))
+  if (arrival_s[0] == '\0' || *arrival_end != '\0' || !isfinite(arrival) ||
+      arrival < 0)
     return -1;
   if (body_len != (uint64_t)(end - p) - 1 || end[-1] != '\n') {
     *why = "body length mismatch";
@@ -194,6 +196,27 @@ int nt_spool_write(nt_spool_t *sp, const nt_spool_entry_t *e) {
     unlinkat(sp->dirfd, tmp, 0);
   free(data);
   return status;
+}
+
+uint64_t nt_spool_max_seq(nt_spool_t *sp) {
+  uint64_t max = 0;
+  int fd = dup(sp->dirfd);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  if (d == NULL) {
+    if (fd >= 0)
+      close(fd);
+    return 0;
+  }
+  rewinddir(d);
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    char *end;
+    uint64_t seq = strtoull(de->d_name, &end, 10);
+    if (end != de->d_name && strcmp(end, ".job") == 0 && seq > max)
+      max = seq;
+  }
+  closedir(d);
+  return max;
 }
 
 int nt_spool_sync(nt_spool_t *sp) { return syncfs(sp->dirfd) == 0 ? 0 : errno; }

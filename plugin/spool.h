@@ -30,6 +30,8 @@ int nt_spool_write(nt_spool_t *sp, const nt_spool_entry_t *e);
 /* Flushes what was written to the disk itself (for power loss). */
 int nt_spool_sync(nt_spool_t *sp);
 int nt_spool_remove(nt_spool_t *sp, uint64_t seq);
+/* The highest seq on disk (0 for none): new entries must go above it. */
+uint64_t nt_spool_max_seq(nt_spool_t *sp);
 
 /* Calls visit for every readable entry, in seq order; when visit returns
  * non-zero the entry is removed. An entry that does not decode (cut short,

@@ -10,6 +10,8 @@ struct nt_spooler_s {
   nt_spool_t *spool;
   pthread_mutex_t lock; /* guards the jobs' spool_* fields and below */
   pthread_cond_t wake;
+  pthread_cond_t written; /* a job's spool_writing went false */
+  uint64_t max_seq;       /* on disk at creation */
   nt_job_t *pending, **pending_tail;
   uint64_t *removals; /* seqs of entries to remove */
   size_t removals_num, removals_size;
@@ -32,9 +34,11 @@ nt_spooler_t *nt_spooler_create(const char *dir, char *err, size_t errlen) {
     free(sp);
     return NULL;
   }
+  sp->max_seq = nt_spool_max_seq(sp->spool);
   sp->pending_tail = &sp->pending;
   pthread_mutex_init(&sp->lock, NULL);
   pthread_cond_init(&sp->wake, NULL);
+  pthread_cond_init(&sp->written, NULL);
   return sp;
 }
 
@@ -44,6 +48,7 @@ void nt_spooler_free(nt_spooler_t *sp) {
   nt_spool_close(sp->spool);
   free(sp->removals);
   pthread_cond_destroy(&sp->wake);
+  pthread_cond_destroy(&sp->written);
   pthread_mutex_destroy(&sp->lock);
   free(sp);
 }
@@ -84,6 +89,18 @@ static void add_removal(nt_spooler_t *sp, uint64_t seq) {
   pthread_cond_signal(&sp->wake);
 }
 
+static void unlink_pending(nt_spooler_t *sp, nt_job_t *job) {
+  if (!job->spool_pending)
+    return;
+  nt_job_t **p = &sp->pending;
+  while (*p != job)
+    p = &(*p)->spool_next;
+  *p = job->spool_next;
+  if (sp->pending_tail == &job->spool_next)
+    sp->pending_tail = p;
+  job->spool_pending = false;
+}
+
 bool nt_spooler_release(nt_spooler_t *sp, nt_job_t *job) {
   pthread_mutex_lock(&sp->lock);
   bool free_now = true;
@@ -91,20 +108,55 @@ bool nt_spooler_release(nt_spooler_t *sp, nt_job_t *job) {
     job->spool_released = true;
     free_now = false;
   } else {
-    if (job->spool_pending) {
-      nt_job_t **p = &sp->pending;
-      while (*p != job)
-        p = &(*p)->spool_next;
-      *p = job->spool_next;
-      if (sp->pending_tail == &job->spool_next)
-        sp->pending_tail = p;
-      job->spool_pending = false;
-    }
+    unlink_pending(sp, job);
     if (job->spool_file)
       add_removal(sp, job->seq);
   }
   pthread_mutex_unlock(&sp->lock);
   return free_now;
+}
+
+/* Takes the job out of the spooler's hands: no write of it under way or
+ * to come. Called with the lock held. */
+static void claim(nt_spooler_t *sp, nt_job_t *job) {
+  while (job->spool_writing)
+    pthread_cond_wait(&sp->written, &sp->lock);
+  unlink_pending(sp, job);
+}
+
+void nt_spooler_before_send(nt_spooler_t *sp, nt_job_t *job,
+                            unsigned attempts) {
+  pthread_mutex_lock(&sp->lock);
+  claim(sp, job);
+  job->spool_writing = true;
+  pthread_mutex_unlock(&sp->lock);
+  nt_task_t *task = job->task;
+  nt_spool_entry_t e = {
+      .seq = job->seq,
+      .arrival = job->arrival_wall,
+      .attempts = attempts,
+      .task = task->name,
+      .body = job->body,
+      .body_len = job->body_len,
+  };
+  int status = nt_spool_write(sp->spool, &e);
+  pthread_mutex_lock(&sp->lock);
+  job->spool_writing = false;
+  if (status == 0 && !job->spool_file)
+    nt_stats_add(&task->stats, NT_STAT_SPOOLED, 1);
+  job->spool_file = job->spool_file || status == 0;
+  pthread_cond_broadcast(&sp->written);
+  pthread_mutex_unlock(&sp->lock);
+}
+
+void nt_spooler_finish(nt_spooler_t *sp, nt_job_t *job) {
+  pthread_mutex_lock(&sp->lock);
+  claim(sp, job);
+  bool on_disk = job->spool_file;
+  pthread_mutex_unlock(&sp->lock);
+  if (on_disk)
+    nt_spool_remove(sp->spool, job->seq);
+  free(job);
 }
 
 /* Writes a batch outside the lock; the jobs cannot go away meanwhile: a
@@ -178,6 +230,7 @@ static void *spooler_main(void *arg) {
     write_batch(sp, batch, removals, removals_num);
     free(removals);
     pthread_mutex_lock(&sp->lock);
+    pthread_cond_broadcast(&sp->written);
     while (batch != NULL) {
       nt_job_t *job = batch;
       batch = job->spool_next;
@@ -224,3 +277,5 @@ uint64_t nt_spooler_corrupt(nt_spooler_t *sp) {
   pthread_mutex_unlock(&sp->lock);
   return n;
 }
+
+uint64_t nt_spooler_max_seq(nt_spooler_t *sp) { return sp->max_seq; }

@@ -29,8 +29,19 @@ void nt_spooler_add(nt_spooler_t *sp, nt_job_t *job);
 /* The job is done with: its entry goes. Returns true when the caller frees
  * the job now, false when the spooler will (it is being written). */
 bool nt_spooler_release(nt_spooler_t *sp, nt_job_t *job);
+/* The sender's own path for the job it is sending (it owns the job until
+ * then), so that the disk says what the supervisor may have seen:
+ * before_send writes the entry with the attempts it will have spent if
+ * the request goes out, at once, in the calling thread; finish removes the
+ * entry at once and frees the job. */
+void nt_spooler_before_send(nt_spooler_t *sp, nt_job_t *job, unsigned attempts);
+void nt_spooler_finish(nt_spooler_t *sp, nt_job_t *job);
+
 /* Writes what is pending, removes what was released, stops the thread. */
 void nt_spooler_stop(nt_spooler_t *sp);
+
+/* The highest seq of the entries on disk when it was created. */
+uint64_t nt_spooler_max_seq(nt_spooler_t *sp);
 
 /* Entries moved aside as corrupt since start. */
 uint64_t nt_spooler_corrupt(nt_spooler_t *sp);

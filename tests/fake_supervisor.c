@@ -5,6 +5,19 @@
  * plugin sent, and lets a test inject faults (error statuses, hangs, dropped
  * connections, delays, odd bodies) at run time through /_control on the same
  * port.  Run with --help for the command line and the control parameters.
+ *
+ * Faults for the fault-injection suite (tests/faults):
+ *   rst=K          read the whole request, then reset the connection (TCP
+ *                  RST, no answer) for the next K job requests (-1: until
+ *                  changed); recorded with "fault":"rst".
+ *   after_job=1    hang, close, rst and error statuses (>= 300) happen after
+ *                  the job was created (recorded "job_id"): the supervisor
+ *                  did the work, only its answer is lost or wrong.  0 (the
+ *                  default): they create no job.
+ *   body_mode=gzip the job JSON gzip-encoded (stored deflate blocks), with
+ *                  Content-Encoding: gzip, whatever the client accepts.
+ *   body_mode=huge the job JSON with a 5 MiB "padding" string member added
+ *                  at its end.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -30,6 +43,8 @@
 #include <yajl/yajl_tree.h>
 
 #define MAX_BODY (1024 * 1024)
+/* body_mode=huge: this much padding inside the job's JSON. */
+#define HUGE_PADDING (5 * 1024 * 1024)
 
 /* Every yajl_gen call can fail; bail out to the caller's "fail" label. */
 #define GEN(x)                                                                 \
@@ -43,8 +58,10 @@ struct task {
   long nargs;
 };
 
-enum body_mode { BODY_DEFAULT, BODY_CUSTOM, BODY_EMPTY };
-static const char *const body_mode_names[] = {"default", "custom", "empty"};
+enum body_mode { BODY_DEFAULT, BODY_CUSTOM, BODY_EMPTY, BODY_GZIP, BODY_HUGE };
+static const char *const body_mode_names[] = {"default", "custom", "empty",
+                                              "gzip", "huge"};
+#define BODY_MODES (sizeof body_mode_names / sizeof *body_mode_names)
 
 enum route { R_NONE, R_SECRET, R_TASK, R_BEARER };
 
@@ -59,7 +76,8 @@ static struct {
 /* Fault counts are "job requests left"; -1 means until reset. */
 struct faults {
   int status;
-  long status_count, hang, close, delay_ms;
+  long status_count, hang, close, rst, delay_ms;
+  bool after_job; /* hang, close, rst and error statuses create the job */
   char *retry_after, *body;
   enum body_mode body_mode;
 };
@@ -78,7 +96,7 @@ static struct {
 /* The faults that apply to one job request, copied out under the lock so
  * /_control can change them meanwhile. */
 struct decision {
-  bool hang, close;
+  bool hang, close, rst, after_job;
   int status;
   long delay_ms;
   unsigned long hang_gen;
@@ -98,6 +116,8 @@ struct request {
   long delay_ms;
   char job_id[25];
   char *resp;
+  size_t resp_len; /* of resp, which may hold NULs (gzip) */
+  bool resp_gzip;  /* resp is gzip-encoded: say so in Content-Encoding */
 };
 
 static void lock(void) {
@@ -392,11 +412,20 @@ done:
 
 /* ---- job requests ---- */
 
-static int set_answer(struct request *r, int status, const char *body) {
+/* Takes buf (NULL makes respond() drop the connection, as out of memory). */
+static int set_answer_buf(struct request *r, int status, char *buf, size_t len,
+                          bool gzip) {
   r->status = status;
   free(r->resp);
-  r->resp = strdup(body); /* NULL makes respond() drop the connection */
+  r->resp = buf;
+  r->resp_len = buf != NULL ? len : 0;
+  r->resp_gzip = gzip;
   return status;
+}
+
+static int set_answer(struct request *r, int status, const char *body) {
+  char *copy = strdup(body);
+  return set_answer_buf(r, status, copy, copy ? strlen(copy) : 0, false);
 }
 
 static int set_error(struct request *r, int status, const char *msg) {
@@ -406,17 +435,19 @@ static int set_error(struct request *r, int status, const char *msg) {
   return set_answer(r, status, buf);
 }
 
-static enum MHD_Result respond(struct MHD_Connection *c, int status,
-                               const char *body, const char *type,
-                               const char *retry_after) {
+static enum MHD_Result respond_buf(struct MHD_Connection *c, int status,
+                                   const char *body, size_t len,
+                                   const char *type, const char *retry_after,
+                                   bool gzip) {
   struct MHD_Response *resp;
   enum MHD_Result ret = MHD_NO;
-  if (body == NULL ||
-      (resp = MHD_create_response_from_buffer(strlen(body), (void *)body,
-                                              MHD_RESPMEM_MUST_COPY)) == NULL)
+  if (body == NULL || (resp = MHD_create_response_from_buffer(
+                           len, (void *)body, MHD_RESPMEM_MUST_COPY)) == NULL)
     return MHD_NO;
   if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) ==
           MHD_YES &&
+      (!gzip || MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING,
+                                        "gzip") == MHD_YES) &&
       (retry_after == NULL ||
        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
                                retry_after) == MHD_YES) &&
@@ -425,6 +456,78 @@ static enum MHD_Result respond(struct MHD_Connection *c, int status,
     ret = MHD_queue_response(c, (unsigned)status, resp);
   MHD_destroy_response(resp);
   return ret;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, int status,
+                               const char *body, const char *type,
+                               const char *retry_after) {
+  return respond_buf(c, status, body, body ? strlen(body) : 0, type,
+                     retry_after, false);
+}
+
+/* ---- odd bodies ---- */
+
+static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t n) {
+  crc = ~crc;
+  while (n-- > 0) {
+    crc ^= *p++;
+    for (int k = 0; k < 8; k++)
+      crc = crc >> 1 ^ (0xedb88320u & (0u - (crc & 1)));
+  }
+  return ~crc;
+}
+
+static void put_le32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; i++)
+    p[i] = (unsigned char)(v >> 8 * i);
+}
+
+/* A gzip member (RFC 1952) holding data in deflate "stored" blocks (RFC
+ * 1951 3.2.4): valid gzip that any decoder reads, and no zlib needed. */
+static char *gzip_stored(const char *data, size_t n, size_t *out_len) {
+  size_t blocks = n / 65535 + 1, len = 10 + 5 * blocks + n + 8, o = 10;
+  unsigned char *out = malloc(len);
+  static const unsigned char head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255};
+  if (out == NULL)
+    return NULL;
+  memcpy(out, head, sizeof head);
+  for (size_t off = 0, b = 0; b < blocks; b++) {
+    size_t k = n - off < 65535 ? n - off : 65535;
+    out[o++] = b + 1 == blocks; /* BFINAL, BTYPE 00: stored */
+    out[o++] = (unsigned char)k;
+    out[o++] = (unsigned char)(k >> 8);
+    out[o++] = (unsigned char)~k;
+    out[o++] = (unsigned char)(~k >> 8);
+    memcpy(out + o, data + off, k);
+    o += k;
+    off += k;
+  }
+  put_le32(out + o, crc32_update(0, (const unsigned char *)data, n));
+  put_le32(out + o + 4, (uint32_t)n);
+  *out_len = len;
+  return (char *)out;
+}
+
+/* The job with a string member of HUGE_PADDING bytes added at its end: still
+ * one valid JSON object, the "id" first. */
+static char *huge_job(const char *job, size_t *out_len) {
+  static const char pad_key[] = ",\"padding\":\"";
+  size_t jl = strlen(job);
+  if (jl < 2 || job[jl - 1] != '}')
+    return NULL;
+  size_t len = jl - 1 + sizeof pad_key - 1 + HUGE_PADDING + 2;
+  char *out = malloc(len + 1), *p = out;
+  if (out == NULL)
+    return NULL;
+  memcpy(p, job, jl - 1);
+  p += jl - 1;
+  memcpy(p, pad_key, sizeof pad_key - 1);
+  p += sizeof pad_key - 1;
+  memset(p, 'x', HUGE_PADDING);
+  p += HUGE_PADDING;
+  memcpy(p, "\"}", 3);
+  *out_len = len;
+  return out;
 }
 
 /* Creates a job and answers with it, or with the body override. */
@@ -468,13 +571,21 @@ static void make_job(struct request *r, int status, const char *task_id,
     unlock();
   }
 fail:
-  if (d->body_mode != BODY_DEFAULT)
+  if (d->body_mode == BODY_CUSTOM || d->body_mode == BODY_EMPTY)
     set_answer(r, status,
                d->body_mode == BODY_CUSTOM && d->body ? d->body : "");
-  else if (job != NULL)
-    set_answer(r, status, job);
-  else
+  else if (job == NULL)
     set_error(r, 500, "fake supervisor: out of memory");
+  else if (d->body_mode == BODY_GZIP || d->body_mode == BODY_HUGE) {
+    size_t len = 0;
+    char *buf = d->body_mode == BODY_GZIP ? gzip_stored(job, strlen(job), &len)
+                                          : huge_job(job, &len);
+    if (buf != NULL)
+      set_answer_buf(r, status, buf, len, d->body_mode == BODY_GZIP);
+    else
+      set_error(r, 500, "fake supervisor: out of memory");
+  } else
+    set_answer(r, status, job);
   free(job);
   free(printed);
   if (g != NULL)
@@ -547,7 +658,8 @@ static bool take(long *count) {
 }
 
 /* Only the fault that decides the answer is consumed: hang, then close, then
- * status.  The delay applies to every job request that is not hung. */
+ * rst, then status.  The delay applies to every job request that is not
+ * hung. */
 static bool take_faults(struct decision *d) {
   struct faults *f = &st.f;
   lock();
@@ -558,11 +670,12 @@ static bool take_faults(struct decision *d) {
   d->delay_ms = f->delay_ms;
   d->body_mode = f->body_mode;
   d->hang_gen = st.hang_gen;
+  d->after_job = f->after_job;
   /* Out of memory consumes nothing. */
   if (ok && (d->hang = take(&f->hang)))
     st.hung++;
-  else if (ok && !(d->close = take(&f->close)) && f->status != 0 &&
-           take(&f->status_count))
+  else if (ok && !(d->close = take(&f->close)) && !(d->rst = take(&f->rst)) &&
+           f->status != 0 && take(&f->status_count))
     d->status = f->status;
   unlock();
   return ok;
@@ -585,6 +698,24 @@ static void wait_for(long delay_ms, const unsigned long *hang_gen) {
       break;
   }
   unlock();
+}
+
+/* Aborts the connection with a TCP RST: disconnecting the socket (connect
+ * with AF_UNSPEC) sends it at once, before MHD's own shutdown could send a
+ * FIN, and SO_LINGER 0 makes MHD's close abort too, should that fail. */
+static void reset_connection(struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+  struct linger lg = {.l_onoff = 1, .l_linger = 0};
+  struct sockaddr sa = {.sa_family = AF_UNSPEC};
+  if (ci == NULL) {
+    fputs("fake_supervisor: no socket to reset\n", stderr);
+    return;
+  }
+  if (setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) != 0)
+    perror("fake_supervisor: SO_LINGER");
+  if (connect(ci->connect_fd, &sa, sizeof sa) != 0)
+    perror("fake_supervisor: resetting a connection");
 }
 
 static enum route match_route(const char *url, char **task, char **secret,
@@ -633,25 +764,35 @@ static enum MHD_Result handle_recorded(struct MHD_Connection *c,
     set_error(r, 405, "Method Not Allowed");
   else if (!take_faults(&d))
     set_error(r, 500, "fake supervisor: out of memory");
-  else if (d.hang) {
-    /* Released hung requests are closed without an answer, as if the
-     * supervisor died mid-request; shutdown closes them the same way. */
-    r->fault = "hang";
-    record(c, r, method, url, version);
-    wait_for(0, &d.hang_gen);
-    lock();
-    st.hung--;
-    unlock();
-    goto out;
-  } else {
-    if (d.delay_ms > 0) {
+  else {
+    bool no_answer = d.hang || d.close || d.rst;
+    if (d.delay_ms > 0 && !d.hang) {
       wait_for(d.delay_ms, NULL);
       r->fault = "delay";
       r->delay_ms = d.delay_ms;
     }
-    if (d.close) {
-      r->fault = "close";
+    /* after_job: the supervisor did its work, only the answer goes wrong. */
+    if (d.after_job && (no_answer || d.status >= 300)) {
+      process_job(c, r, route, task, secret, &d);
+      if (no_answer)
+        r->status = 0;
+    }
+    if (d.hang) {
+      /* Released hung requests are closed without an answer, as if the
+       * supervisor died mid-request; shutdown closes them the same way. */
+      r->fault = "hang";
       record(c, r, method, url, version);
+      wait_for(0, &d.hang_gen);
+      lock();
+      st.hung--;
+      unlock();
+      goto out;
+    }
+    if (d.close || d.rst) {
+      r->fault = d.close ? "close" : "rst";
+      record(c, r, method, url, version);
+      if (d.rst)
+        reset_connection(c);
       goto out; /* MHD_NO after the whole body was read: close, no answer */
     }
     if (d.status == 0) {
@@ -669,8 +810,8 @@ static enum MHD_Result handle_recorded(struct MHD_Connection *c,
     }
   }
   record(c, r, method, url, version);
-  ret = respond(c, r->status, r->resp, "application/json",
-                d.status != 0 ? d.retry_after : NULL);
+  ret = respond_buf(c, r->status, r->resp, r->resp_len, "application/json",
+                    d.status != 0 ? d.retry_after : NULL, r->resp_gzip);
 out:
   free(d.retry_after);
   free(d.body);
@@ -682,8 +823,8 @@ out:
 
 struct control {
   bool reset, has_status, has_count, has_retry, has_hang, has_close, has_delay,
-      has_body, has_mode;
-  long status, count, hang, close, delay_ms;
+      has_body, has_mode, has_rst, has_after_job;
+  long status, count, hang, close, delay_ms, rst, after_job;
   const char *retry_after, *body;
   enum body_mode mode;
   char err[160];
@@ -709,6 +850,10 @@ static enum MHD_Result control_arg(void *cls, enum MHD_ValueKind kind,
     ok = ct->has_hang = parse_long(v, -1, LONG_MAX, &ct->hang);
   } else if (strcmp(key, "close") == 0) {
     ok = ct->has_close = parse_long(v, -1, LONG_MAX, &ct->close);
+  } else if (strcmp(key, "rst") == 0) {
+    ok = ct->has_rst = parse_long(v, -1, LONG_MAX, &ct->rst);
+  } else if (strcmp(key, "after_job") == 0) {
+    ok = ct->has_after_job = parse_long(v, 0, 1, &ct->after_job);
   } else if (strcmp(key, "delay_ms") == 0) {
     ok = ct->has_delay = parse_long(v, 0, 3600000, &ct->delay_ms);
   } else if (strcmp(key, "retry_after") == 0) {
@@ -719,7 +864,7 @@ static enum MHD_Result control_arg(void *cls, enum MHD_ValueKind kind,
     ct->has_body = true;
   } else if (strcmp(key, "body_mode") == 0) {
     ok = false;
-    for (int i = 0; i < 3; i++)
+    for (size_t i = 0; i < BODY_MODES; i++)
       if (strcmp(v, body_mode_names[i]) == 0) {
         ok = ct->has_mode = true;
         ct->mode = (enum body_mode)i;
@@ -769,6 +914,10 @@ static bool apply_control(const struct control *ct) {
     release_hung();
   if (ct->has_close)
     f->close = ct->close;
+  if (ct->has_rst)
+    f->rst = ct->rst;
+  if (ct->has_after_job)
+    f->after_job = ct->after_job == 1;
   if (ct->has_delay)
     f->delay_ms = ct->delay_ms;
   if (ct->has_body) {
@@ -816,6 +965,9 @@ static enum MHD_Result handle_control(struct MHD_Connection *c,
     GEN(gen_kv_str(g, "retry_after", f->retry_after));
     GEN(gen_kv_int(g, "hang", f->hang));
     GEN(gen_kv_int(g, "close", f->close));
+    GEN(gen_kv_int(g, "rst", f->rst));
+    GEN(gen_cstr(g, "after_job"));
+    GEN(yajl_gen_bool(g, f->after_job));
     GEN(gen_kv_int(g, "delay_ms", f->delay_ms));
     GEN(gen_kv_str(g, "body_mode", body_mode_names[f->body_mode]));
     GEN(gen_kv_str(g, "body", f->body));
@@ -999,8 +1151,9 @@ static void usage(FILE *out) {
         "Listens on 127.0.0.1 only.  Faults, set by GET or POST on the same "
         "port:\n"
         "  /_control?status=N&count=K retry_after=V hang=K close=K "
-        "delay_ms=N\n"
-        "            body=RAW body_mode=default|custom|empty reset=1\n"
+        "rst=K\n"
+        "            after_job=0|1 delay_ms=N body=RAW\n"
+        "            body_mode=default|custom|empty|gzip|huge reset=1\n"
         "  /_control/stats\n",
         out);
 }
