@@ -276,6 +276,12 @@ static char *read_secret_file(const nt_task_t *task, const char *option,
     return NULL;
   }
   buf[len] = '\0';
+  if (memchr(buf, '\0', len) != NULL) {
+    config_error(task, option, "\"%s\" holds a NUL byte: not a credential",
+                 path);
+    explicit_bzero(buf, sizeof(buf));
+    return NULL;
+  }
   trim(buf);
   char *value = strdup(buf);
   explicit_bzero(buf, sizeof(buf));
