@@ -353,10 +353,14 @@ static void *sender_main(void *arg) {
     pthread_mutex_lock(&s->lock);
     if (isnan(retry_at)) {
       nt_queue_remove(s->queue, job);
+      /* Removing the entry touches the disk: not while collectd's threads
+       * may wait for the lock. */
+      pthread_mutex_unlock(&s->lock);
       if (s->spooler != NULL)
         nt_spooler_finish(s->spooler, job);
       else
         free(job);
+      pthread_mutex_lock(&s->lock);
     } else {
       nt_queue_retry(s->queue, job, retry_at);
       /* The entry says attempts + 1 since before_send: put it right. */
