@@ -3,7 +3,8 @@
 # and the tests need, builds, then runs the demo or the whole test suite.
 #
 #   sh bootstrap.sh demo    # a real collectd fires a threshold at a fake TheEye
-#   sh bootstrap.sh check   # every unit and integration test (make check)
+#   sh bootstrap.sh check   # every test: make check (unit, integration, fault
+#                           # suite), then memcheck, ASan/UBSan and fuzzing
 #   sh bootstrap.sh         # build only
 set -eu
 cd "$(dirname "$0")"
@@ -18,7 +19,8 @@ esac
 
 packages="build-essential autoconf automake libtool pkg-config
   collectd-core collectd-dev libcurl4-openssl-dev libyajl-dev
-  libmicrohttpd-dev libcmocka-dev python3 socat ca-certificates"
+  libmicrohttpd-dev libcmocka-dev python3 socat ca-certificates
+  valgrind clang libclang-rt-14-dev"
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "== installing build and test packages"
   export DEBIAN_FRONTEND=noninteractive
@@ -42,6 +44,20 @@ check)
   pass=$(sed -n 's/^# PASS: *//p' test-suite.log 2>/dev/null || true)
   fail=$(sed -n 's/^# FAIL: *//p' test-suite.log 2>/dev/null || true)
   [ -f test-suite.log ] || { pass=0; fail=1; }
+  echo "== fault-injection figures (tests/faults/test_faults.log)"
+  grep -E '^[a-z0-9-]+: [0-9]+ notifications, ' tests/faults/test_faults.log ||
+    true
+  # Each further suite is one more test: it passes or fails as a whole.
+  for suite in check-valgrind check-asan fuzz; do
+    echo "== make $suite"
+    if make "$suite"; then
+      pass=$((${pass:-0} + 1))
+    else
+      fail=$((${fail:-0} + 1))
+      status=1
+      echo "== make $suite FAILED"
+    fi
+  done
   echo "${pass:-0} passed, ${fail:-0} failed"
   exit "$status"
   ;;

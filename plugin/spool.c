@@ -306,7 +306,8 @@ int nt_spool_load(nt_spool_t *sp, nt_spool_visit_t visit, nt_spool_bad_t bad,
       num++;
   }
   closedir(d);
-  qsort(names, num, sizeof(*names), compare_names);
+  if (num > 1)
+    qsort(names, num, sizeof(*names), compare_names);
   int moved = 0;
   for (size_t i = 0; i < num; i++) {
     char *data = NULL;

@@ -35,9 +35,27 @@ TOKEN = "tok-3f2a1b0c9d8e7f6a5b4c"
 CUSTOMER = "acme"
 PREFIX = "notify_theeye plugin: "
 
+# `make check-valgrind` (tests/sanitize.am) sets NT_VALGRIND=1: every
+# collectd (start() and test_config()) then runs under valgrind memcheck, and
+# stop() / test_config() fail the test on any memcheck error or definite leak
+# in valgrind's log. NT_TIME_SCALE (default 1, or 10 under valgrind)
+# multiplies the harness's own bounds on waiting (wait_for, start, stop,
+# unixsock replies) so that a slower daemon gets there in time; it never
+# changes a figure a test asserts.
+VALGRIND = os.environ.get("NT_VALGRIND", "") not in ("", "0")
+TIME_SCALE = float(os.environ.get("NT_TIME_SCALE") or (10 if VALGRIND else 1))
+VALGRIND_SUPP = os.path.join(SRCDIR, "tests", "valgrind.supp")
+VALGRIND_ERROR_EXIT = 97
+# Tests not to run in such a mode ("Class.test_name ..."): make
+# check-valgrind names there the few whose figures are timing (they are
+# reported as skipped, never weakened).
+SKIP_TESTS = os.environ.get("NT_SKIP_TESTS", "").split()
+
 
 def wait_for(predicate, timeout, interval=0.05, what="condition"):
-    """Polls predicate until it returns a true value; fails after timeout."""
+    """Polls predicate until it returns a true value; fails after timeout
+    (times TIME_SCALE)."""
+    timeout *= TIME_SCALE
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -237,17 +255,68 @@ class Collectd:
         self.proc = None
         self.returncode = None  # the exit status, once stopped or killed
 
+    def argv(self, *args):
+        """The command line running collectd with args, under valgrind
+        when NT_VALGRIND is set (its log: valgrind.PID.log in workdir)."""
+        if not VALGRIND:
+            return [COLLECTD] + list(args)
+        # --num-callers: deep enough to reach collectd's own frames, which
+        # tests/valgrind.supp anchors on.
+        return ["valgrind", "--tool=memcheck", "--leak-check=full",
+                "--errors-for-leak-kinds=definite", "--num-callers=30",
+                "--error-exitcode=%d" % VALGRIND_ERROR_EXIT,
+                "--log-file=" + os.path.join(self.workdir,
+                                             "valgrind.%p.log"),
+                "--suppressions=" + VALGRIND_SUPP,
+                COLLECTD] + list(args)
+
+    def check_valgrind(self, pid):
+        """Under valgrind: fails on any error or definite leak that its log
+        (of the process pid) reports, with the log's records."""
+        if not VALGRIND:
+            return
+        path = os.path.join(self.workdir, "valgrind.%d.log" % pid)
+        text = ""
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                text = f.read().decode(errors="replace")
+        errors = [int(n.replace(",", "")) for n in
+                  re.findall(r"ERROR SUMMARY: ([\d,]+) errors", text)]
+        lost = [int(n.replace(",", "")) for n in
+                re.findall(r"definitely lost: ([\d,]+) bytes", text)]
+        if errors and errors[-1] == 0 and not any(lost):
+            return
+        # The records without valgrind's preamble (the lines up to the
+        # command line) and without the "==PID== " prefixes.
+        lines = [re.sub(r"^==\d+== ?", "", l) for l in text.splitlines()]
+        start = next((i + 1 for i, l in enumerate(lines)
+                      if l.startswith("Parent PID:")), 0)
+        excerpt = "\n".join(lines[start:][-400:])
+        if not errors:
+            excerpt = "(no ERROR SUMMARY: valgrind did not finish)\n" + \
+                excerpt
+        raise AssertionError("valgrind found %s error(s), %s bytes definitely "
+                             "lost; see %s:\n%s"
+                             % (errors[-1] if errors else "?", sum(lost),
+                                path, excerpt))
+
     def test_config(self, timeout=30):
         """collectd -T -C: (exit status, stdout+stderr, log)."""
-        r = subprocess.run([COLLECTD, "-T", "-C", self.conf],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=timeout)
-        return r.returncode, r.stdout.decode(errors="replace"), self.log()
+        p = subprocess.Popen(self.argv("-T", "-C", self.conf),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            out, _ = p.communicate(timeout=timeout * TIME_SCALE)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            raise
+        self.check_valgrind(p.pid)
+        return p.returncode, out.decode(errors="replace"), self.log()
 
     def start(self, wait=True):
         self.returncode = None
         self.out = open(os.path.join(self.workdir, "collectd.out"), "ab")
-        self.proc = subprocess.Popen([COLLECTD, "-f", "-C", self.conf],
+        self.proc = subprocess.Popen(self.argv("-f", "-C", self.conf),
                                      stdout=self.out,
                                      stderr=subprocess.STDOUT)
         if wait:
@@ -263,9 +332,11 @@ class Collectd:
 
     def stop(self, timeout=20):
         """SIGTERM and wait; returns the seconds it took to exit. The exit
-        status is kept in self.returncode."""
+        status is kept in self.returncode. Under valgrind, then checks its
+        log."""
         if self.proc is None:
             return 0.0
+        timeout *= TIME_SCALE
         t0 = time.monotonic()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -278,8 +349,10 @@ class Collectd:
                                      % timeout)
         elapsed = time.monotonic() - t0
         self.returncode = self.proc.returncode
+        pid = self.proc.pid
         self.proc = None
         self.out.close()
+        self.check_valgrind(pid)
         return elapsed
 
     def kill(self):
@@ -301,7 +374,7 @@ class Collectd:
             line = line.encode()
         t0 = time.monotonic()
         with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(timeout)
+            s.settimeout(timeout * TIME_SCALE)
             s.connect(self.sock)
             s.sendall(line + b"\n")
             data = b""
@@ -443,19 +516,34 @@ class IntegrationTest(unittest.TestCase):
     """Gives each test a directory, and stops what it started."""
 
     def setUp(self):
+        if "%s.%s" % (type(self).__name__, self._testMethodName) in \
+                SKIP_TESTS:
+            self.skipTest("in NT_SKIP_TESTS")
         self.dir = tempfile.mkdtemp(prefix="nt-")
         self.processes = []
 
     def tearDown(self):
+        # Under valgrind a collectd still running is stopped, not killed, so
+        # that its log is checked too: a problem there fails the test.
+        problems = []
         for p in reversed(self.processes):
             try:
-                p.kill() if isinstance(p, Collectd) else p.stop()
+                if isinstance(p, Collectd) and not VALGRIND:
+                    p.kill()
+                else:
+                    p.stop()
+            except AssertionError as e:
+                if VALGRIND and isinstance(p, Collectd):
+                    problems.append(str(e))
             except Exception:
                 pass
-        if getattr(self, "_outcome", None) and not self._failed():
+        if getattr(self, "_outcome", None) and not self._failed() and \
+                not problems:
             shutil.rmtree(self.dir, ignore_errors=True)
         else:
             print("kept %s for inspection" % self.dir)
+        if problems:
+            raise AssertionError("\n".join(problems))
 
     def _failed(self):
         result = self._outcome.result
