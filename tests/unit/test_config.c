@@ -939,6 +939,19 @@ ERROR_CASE(test_err_url_number, "URL", NULL,
            PLUGIN(OPT("URL", N(80)), TASK("t", CREDS)))
 ERROR_CASE(test_err_task_url_ftp, "URL", "t",
            PLUGIN(TASK("t", CREDS, OPT("URL", S("ftp://x")))))
+ERROR_CASE(test_err_url_holding_a_route, "URL", NULL,
+           PLUGIN(OPT("URL", S("https://s/task/" ID "/secret/" SECRET "/job")),
+                  TASK("t", CREDS)))
+ERROR_CASE(test_err_url_ending_in_job, "URL", NULL,
+           PLUGIN(OPT("URL", S("https://s/api/job")), TASK("t", CREDS)))
+ERROR_CASE(test_err_spool_dir_relative, "SpoolDir", NULL,
+           PLUGIN(OPT("URL", S("http://s")), OPT("SpoolDir", S("spool")),
+                  TASK("t", CREDS)))
+ERROR_CASE(test_err_spool_limit_zero, "SpoolLimit", NULL,
+           PLUGIN(OPT("URL", S("http://s")), OPT("SpoolLimit", N(0)),
+                  TASK("t", CREDS)))
+ERROR_CASE(test_err_task_name_control_char, "Task", NULL,
+           PLUGIN(OPT("URL", S("http://s")), TASK("a\tb", CREDS)))
 ERROR_CASE(test_err_header_without_colon, "Header", NULL,
            PLUGIN(OPT("URL", S("http://s")), OPT("Header", S("X-Foo bar")),
                   TASK("t", CREDS)))
@@ -1103,6 +1116,11 @@ int main(void) {
       cmocka_unit_test_setup(test_err_url_empty, setup),
       cmocka_unit_test_setup(test_err_url_number, setup),
       cmocka_unit_test_setup(test_err_task_url_ftp, setup),
+      cmocka_unit_test_setup(test_err_url_holding_a_route, setup),
+      cmocka_unit_test_setup(test_err_url_ending_in_job, setup),
+      cmocka_unit_test_setup(test_err_spool_dir_relative, setup),
+      cmocka_unit_test_setup(test_err_spool_limit_zero, setup),
+      cmocka_unit_test_setup(test_err_task_name_control_char, setup),
       cmocka_unit_test_setup(test_err_header_without_colon, setup),
       cmocka_unit_test_setup(test_err_customer_number, setup),
       cmocka_unit_test_setup(test_err_customer_empty, setup),
