@@ -308,6 +308,16 @@ static double deliver(nt_sender_t *s, nt_job_t *job) {
     log_dry_run(task, job);
     return NAN;
   }
+  /* Resumed from the spool with every attempt spent (collectd died during
+   * the last one): sending it again could exceed MaxAttempts. */
+  if (job->attempts >= s->cfg->max_attempts) {
+    nt_stats_add(&task->stats, NT_STAT_FAILED, 1);
+    nt_complain(&task->complaints[NT_COMPLAINT_GAVE_UP], now, LOG_ERR,
+                "Task \"%s\": gave up on a resumed job: its %u attempts "
+                "(MaxAttempts) were spent before the restart",
+                task->name, job->attempts);
+    return NAN;
+  }
   /* On disk first: should collectd die during the request, the attempt
    * still counts after the restart. */
   if (s->spooler != NULL)

@@ -452,6 +452,30 @@ class SpoolTest(IntegrationTest):
                 names.add(parse_entry(data)["task"])
         self.assertEqual(names, {TASK, TASK2, "token-task"})
 
+    def test_resumed_job_with_every_attempt_spent_is_not_sent(self):
+        # The entry says 3 attempts (the last written just before a request
+        # that collectd died in): with MaxAttempts 3 it must not go out
+        # again; a fresh entry beside it still does.
+        os.makedirs(self.spool, mode=0o700)
+        now = time.time()
+        spent = b'{"task":"%s","task_arguments":["spent"]}' % TASK_ID.encode()
+        fresh = b'{"task":"%s","task_arguments":["fresh"]}' % TASK_ID.encode()
+        for seq, body, attempts in ((1, spent, 3), (2, fresh, 1)):
+            with open(os.path.join(self.spool, "%020d.job" % seq), "wb") as f:
+                f.write(make_entry(seq, now, TASK, body, attempts))
+        sup = self.supervisor()
+        cd = self.start(self.block(sup.url, MaxAttempts=3))
+        sup.wait_jobs(1)
+        self.wait_empty()
+        reqs = sup.requests()
+        self.assertEqual([json.loads(r["body"])["task_arguments"]
+                          for r in reqs], [["fresh"]])
+        gave_up = self.grep(cd.plugin_lines(), "error",
+                            "gave up on a resumed job")
+        self.assertEqual(len(gave_up), 1, cd.plugin_lines())
+        self.assertIn('"%s"' % TASK, gave_up[0])
+        wait_counter(self.dir, TASK, "derive-failed", 1)
+
     def test_entry_of_removed_task_dropped(self):
         port, url = self.down_url()
         tasks = [(TASK, task_options()),
