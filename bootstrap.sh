@@ -20,7 +20,8 @@ esac
 packages="build-essential autoconf automake libtool pkg-config
   collectd-core collectd-dev libcurl4-openssl-dev libyajl-dev
   libmicrohttpd-dev libcmocka-dev python3 socat ca-certificates
-  valgrind clang libclang-rt-14-dev"
+  valgrind clang libclang-rt-14-dev
+  libpython3.11"
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "== installing build and test packages"
   export DEBIAN_FRONTEND=noninteractive
