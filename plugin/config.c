@@ -3,6 +3,7 @@
 
 #include "utils/common/common.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -188,7 +189,21 @@ static bool is_hex(const char *s, size_t len) {
   return true;
 }
 
-/* The base URL: http or https, parseable; trailing slashes removed. */
+static bool has_userinfo(CURLU *u) {
+  static const CURLUPart parts[] = {CURLUPART_USER, CURLUPART_PASSWORD,
+                                    CURLUPART_OPTIONS};
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(parts); i++) {
+    char *part = NULL;
+    bool present = curl_url_get(u, parts[i], &part, 0) == CURLUE_OK;
+    curl_free(part);
+    if (present)
+      return true;
+  }
+  return false;
+}
+
+/* The base URL: http or https, parseable, without credentials; trailing
+ * slashes removed. */
 static int get_url(const nt_task_t *task, const oconfig_item_t *ci,
                    char **ret) {
   char *url = NULL;
@@ -213,6 +228,11 @@ static int get_url(const nt_task_t *task, const oconfig_item_t *ci,
     config_error(task, ci->key,
                  "not a valid base URL (a scheme, a host, "
                  "an optional path; no query, fragment or spaces)");
+  } else if (has_userinfo(u)) {
+    /* Never repeated: it would print the password. */
+    config_error(task, ci->key,
+                 "holds a user name or password (user:password@): the "
+                 "supervisor takes none; remove it from the URL");
   } else if (strstr(url, "/secret/") != NULL || strstr(url, "/job/") != NULL ||
              (len >= 4 && strcmp(url + len - 4, "/job") == 0)) {
     config_error(task, ci->key,
@@ -744,6 +764,41 @@ fail:
   return NULL;
 }
 
+/* 127.0.0.0/8, ::1 or localhost: nobody else can read plain http there. */
+static bool is_loopback(const char *url) {
+  CURLU *u = curl_url();
+  char *host = NULL;
+  bool loopback = false;
+  if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+    struct in_addr v4;
+    loopback =
+        strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
+        (inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127);
+  }
+  curl_free(host);
+  curl_url_cleanup(u);
+  return loopback;
+}
+
+/* The credential is still sent: these are choices a user may have made on
+ * purpose, but must know about. */
+static void warn_exposure(const nt_config_t *cfg, const nt_task_t *task) {
+  if (strncasecmp(task->eff.url, "http://", 7) == 0 &&
+      !is_loopback(task->eff.url))
+    NT_WARNING("Task \"%s\": its %s goes over plain http:// to %s: anyone "
+               "on the way can read and reuse it; use https://",
+               task->name,
+               task->cred_kind == NT_CRED_TOKEN ? "token" : "secret",
+               task->eff.url);
+  if (!cfg->verify_peer || !cfg->verify_host)
+    NT_WARNING("Task \"%s\": %s is false: its %s goes to whoever answers "
+               "for %s; set it to true (and CACert for a private CA)",
+               task->name, !cfg->verify_peer ? "VerifyPeer" : "VerifyHost",
+               task->cred_kind == NT_CRED_TOKEN ? "token" : "secret",
+               task->eff.url);
+}
+
 static int task_finalize(nt_config_t *cfg, nt_task_t *task) {
   task->eff.url = task->own.url ? task->own.url : cfg->url;
   if (task->eff.url == NULL) {
@@ -787,6 +842,7 @@ static int task_finalize(nt_config_t *cfg, nt_task_t *task) {
     cfg->lanes_num++;
   }
   task->lane = lane;
+  warn_exposure(cfg, task);
   return 0;
 }
 
@@ -803,6 +859,10 @@ int nt_config_finalize(nt_config_t *cfg) {
   for (size_t i = 0; i < cfg->tasks_num; i++)
     if (task_finalize(cfg, cfg->tasks[i]) != 0)
       return -1;
+  if (cfg->spool_dir != NULL && cfg->spool_limit < cfg->queue_limit)
+    NT_WARNING("QueueLimit (%zu) is above SpoolLimit (%zu): with SpoolDir "
+               "at most %zu jobs wait, the oldest beyond that is dropped",
+               cfg->queue_limit, cfg->spool_limit, cfg->spool_limit);
   return 0;
 }
 

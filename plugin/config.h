@@ -83,6 +83,7 @@ typedef struct {
   bool dry_run;
   char *spool_dir; /* NULL: jobs live in memory only */
   size_t spool_limit;
+  bool check_only; /* collectd -T: nothing is sent or written */
 
   nt_task_t **tasks;
   size_t tasks_num;

@@ -1,3 +1,5 @@
+/* Cooldown windows per notification identity, shared by collectd's threads
+ * under one lock that is never held while logging. */
 #include "cooldown.h"
 
 #include <pthread.h>
@@ -113,6 +115,16 @@ static void remove_entry(nt_cooldown_t *c, entry_t *e) {
   free(e);
 }
 
+/* Called with the lock held. */
+static entry_t *find(nt_cooldown_t *c, const char *key, size_t len,
+                     uint64_t hash) {
+  entry_t *e = c->buckets[hash & (c->buckets_num - 1)];
+  while (e != NULL &&
+         (e->hash != hash || e->key_len != len || memcmp(e->key, key, len)))
+    e = e->bucket_next;
+  return e;
+}
+
 bool nt_cooldown_admit(nt_cooldown_t *c, const notification_t *n, double now) {
   char key[5 * DATA_MAX_NAME_LEN + 8];
   size_t len = identity_key(n, key, sizeof(key));
@@ -123,10 +135,7 @@ bool nt_cooldown_admit(nt_cooldown_t *c, const notification_t *n, double now) {
   /* Windows that have closed are forgotten first: they suppress nothing. */
   while (c->oldest != NULL && now - c->oldest->start >= c->seconds)
     remove_entry(c, c->oldest);
-  entry_t *e = c->buckets[hash & (c->buckets_num - 1)];
-  while (e != NULL &&
-         (e->hash != hash || e->key_len != len || memcmp(e->key, key, len)))
-    e = e->bucket_next;
+  entry_t *e = find(c, key, len, hash);
   if (e != NULL) {
     admit = false; /* its window is still open */
   } else {
@@ -148,6 +157,17 @@ bool nt_cooldown_admit(nt_cooldown_t *c, const notification_t *n, double now) {
   }
   pthread_mutex_unlock(&c->lock);
   return admit;
+}
+
+void nt_cooldown_withdraw(nt_cooldown_t *c, const notification_t *n,
+                          double now) {
+  char key[5 * DATA_MAX_NAME_LEN + 8];
+  size_t len = identity_key(n, key, sizeof(key));
+  pthread_mutex_lock(&c->lock);
+  entry_t *e = find(c, key, len, fnv1a(key, len));
+  if (e != NULL && e->start == now)
+    remove_entry(c, e);
+  pthread_mutex_unlock(&c->lock);
 }
 
 size_t nt_cooldown_size(nt_cooldown_t *c) {

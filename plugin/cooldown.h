@@ -21,6 +21,12 @@ void nt_cooldown_free(nt_cooldown_t *c);
  * window. Safe to call from several threads. */
 bool nt_cooldown_admit(nt_cooldown_t *c, const notification_t *n, double now);
 
+/* Takes back an admission made at now, when no job came of it (it could not
+ * be queued): the window it opened would suppress the next alert for
+ * nothing. */
+void nt_cooldown_withdraw(nt_cooldown_t *c, const notification_t *n,
+                          double now);
+
 /* Identities remembered, for tests. */
 size_t nt_cooldown_size(nt_cooldown_t *c);
 

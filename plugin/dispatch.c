@@ -61,11 +61,15 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
     }
     nt_job_t *job = nt_job_make(cfg, task, n, now);
     if (job == NULL) {
+      if (task->cooldowns != NULL)
+        nt_cooldown_withdraw(task->cooldowns, n, now);
       nt_stats_add(&task->stats, NT_STAT_DROPPED, 1);
       NT_ERROR("Task \"%s\": out of memory: a job was dropped", task->name);
       continue;
     }
     if (nt_sender_submit(s, job) != 0) {
+      if (task->cooldowns != NULL)
+        nt_cooldown_withdraw(task->cooldowns, n, now);
       free(job); /* shutting down: ignored */
       break;
     }

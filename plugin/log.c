@@ -1,35 +1,55 @@
+/* Log lines with the plugin's prefix, rate-limited complaints, and the
+ * redaction of what a server says before it is logged. */
 #include "log.h"
 
+#include <ctype.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #define COMPLAIN_FIRST_INTERVAL 10.0
 #define COMPLAIN_MAX_INTERVAL 3600.0
 
+/* Guards every complaint's fields, so that any thread may complain; held
+ * only to decide, never while a line is formatted or logged. */
+static pthread_mutex_t complaints_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void nt_complain(nt_complaint_t *c, double now, int level, const char *fmt,
                  ...) {
-  if (c->interval > 0 && now < c->next) {
+  pthread_mutex_lock(&complaints_lock);
+  bool quiet = c->interval > 0 && now < c->next;
+  unsigned skipped = c->skipped;
+  if (quiet) {
     c->skipped++;
-    return;
+  } else {
+    c->interval = c->interval > 0 ? c->interval * 2 : COMPLAIN_FIRST_INTERVAL;
+    if (c->interval > COMPLAIN_MAX_INTERVAL)
+      c->interval = COMPLAIN_MAX_INTERVAL;
+    c->next = now + c->interval;
+    c->skipped = 0;
   }
+  pthread_mutex_unlock(&complaints_lock);
+  if (quiet)
+    return;
   char msg[1024];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  if (c->skipped > 0)
-    NT_LOG(level, "%s (%u more since the last report)", msg, c->skipped);
+  if (skipped > 0)
+    NT_LOG(level, "%s (%u more since the last report)", msg, skipped);
   else
     NT_LOG(level, "%s", msg);
-  c->interval = c->interval > 0 ? c->interval * 2 : COMPLAIN_FIRST_INTERVAL;
-  if (c->interval > COMPLAIN_MAX_INTERVAL)
-    c->interval = COMPLAIN_MAX_INTERVAL;
-  c->next = now + c->interval;
-  c->skipped = 0;
 }
 
 void nt_release(nt_complaint_t *c, int level, const char *fmt, ...) {
-  if (c->interval == 0)
+  pthread_mutex_lock(&complaints_lock);
+  bool was = c->interval != 0;
+  *c = (nt_complaint_t){0};
+  pthread_mutex_unlock(&complaints_lock);
+  if (!was)
     return;
   char msg[1024];
   va_list ap;
@@ -37,5 +57,35 @@ void nt_release(nt_complaint_t *c, int level, const char *fmt, ...) {
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
   NT_LOG(level, "%s", msg);
-  *c = (nt_complaint_t){0};
+}
+
+void nt_redact(char *msg, const char *word) {
+  size_t len = word != NULL ? strlen(word) : 0;
+  char *p;
+  while (len > 0 && (p = strstr(msg, word)) != NULL)
+    memset(p, '*', len);
+}
+
+void nt_redact_hex_runs(char *msg, size_t min) {
+  size_t run = 0;
+  for (char *p = msg;; p++) {
+    if (*p != '\0' && isxdigit((unsigned char)*p)) {
+      run++;
+      continue;
+    }
+    if (run >= min)
+      memset(p - run, '*', run);
+    run = 0;
+    if (*p == '\0')
+      return;
+  }
+}
+
+void nt_cut(char *msg, size_t max) {
+  if (strlen(msg) <= max)
+    return;
+  size_t keep = max - 3;
+  while (keep > 0 && ((unsigned char)msg[keep] & 0xC0) == 0x80)
+    keep--;
+  memcpy(msg + keep, "...", 4);
 }

@@ -30,4 +30,14 @@ void nt_complain(nt_complaint_t *c, double now, int level, const char *fmt, ...)
 void nt_release(nt_complaint_t *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Overwrites with '*' every occurrence of word in msg: a server or a proxy
+ * may echo a credential back in what it answers. */
+void nt_redact(char *msg, const char *word);
+/* Overwrites with '*' every run of at least min hexadecimal digits: a job's
+ * own secret, or a credential that is not ours to know. */
+void nt_redact_hex_runs(char *msg, size_t min);
+/* Cuts msg to at most max bytes (max > 3), on a UTF-8 character boundary,
+ * ending it with "..." when anything was cut. */
+void nt_cut(char *msg, size_t max);
+
 #endif

@@ -19,6 +19,12 @@
 
 #define SHUTDOWN_GRACE_MAX 5.0
 
+/* configure's answer for the collectd it builds against: 5.9 and 5.10 take
+ * a pthread_attr_t, 5.11 on do not. */
+#ifndef NT_THREAD_CREATE_ATTR
+#define NT_THREAD_CREATE_ATTR 0
+#endif
+
 /* NEW until the configuration is complete (at init, or at the first
  * notification another plugin raises before our init ran). */
 enum { ST_NEW, ST_READY, ST_FAILED, ST_STOPPED };
@@ -28,6 +34,7 @@ typedef struct {
   nt_sender_t *sender;
   pthread_mutex_t lock; /* serialises the move out of ST_NEW */
   int state;            /* read without the lock on the notification path */
+  bool left_behind;     /* a thread did not stop: nothing may be freed */
 } nt_plugin_t;
 
 static nt_plugin_t *plugin;
@@ -40,8 +47,9 @@ static void set_state(int state) {
   __atomic_store_n(&plugin->state, state, __ATOMIC_RELEASE);
 }
 
-/* `collectd -T` (its getopt string is "BhtTfC:P:"): a configuration check
- * must not take up, send and remove the jobs a running collectd spooled. */
+/* `collectd -T` (its getopt string is "BhtTfC:P:") runs init and every
+ * read callback once: a threshold breached at that moment raises a real
+ * notification, and a configuration check must never act on it. */
 static bool collectd_test_mode(void) {
   FILE *f = fopen("/proc/self/cmdline", "r");
   if (f == NULL)
@@ -65,12 +73,7 @@ static int nt_prepare(void) {
   pthread_mutex_lock(&plugin->lock);
   if (get_state() == ST_NEW) {
     int state = ST_FAILED;
-    if (plugin->cfg.spool_dir != NULL && collectd_test_mode()) {
-      NT_INFO("collectd -T: SpoolDir \"%s\" is left untouched",
-              plugin->cfg.spool_dir);
-      free(plugin->cfg.spool_dir);
-      plugin->cfg.spool_dir = NULL;
-    }
+    plugin->cfg.check_only = collectd_test_mode();
     if (nt_config_finalize(&plugin->cfg) == 0) {
       plugin->sender = nt_sender_create(&plugin->cfg);
       if (plugin->sender != NULL)
@@ -96,20 +99,33 @@ static int nt_config_cb(oconfig_item_t *ci) {
   return nt_config_block(&plugin->cfg, ci);
 }
 
+static int thread_create(pthread_t *thread, void *(*run)(void *), void *arg,
+                         const char *name) {
+#if NT_THREAD_CREATE_ATTR
+  return plugin_thread_create(thread, NULL, run, arg, name);
+#else
+  return plugin_thread_create(thread, run, arg, name);
+#endif
+}
+
 static int nt_init(void) {
   if (nt_prepare() != 0)
     return -1;
   static bool started;
   if (started)
     return 0;
-  if (nt_sender_start(plugin->sender, plugin_thread_create) != 0) {
+  if (nt_sender_start(plugin->sender, thread_create) != 0) {
     NT_ERROR("cannot start the sender thread");
     set_state(ST_FAILED);
     return -1;
   }
   started = true;
   NT_INFO("%zu Task(s) for %zu supervisor(s)%s", plugin->cfg.tasks_num,
-          plugin->cfg.lanes_num, plugin->cfg.dry_run ? ", DryRun" : "");
+          plugin->cfg.lanes_num,
+          plugin->cfg.check_only
+              ? ", collectd -T: nothing is sent, spooled or resumed"
+          : plugin->cfg.dry_run ? ", DryRun"
+                                : "");
   return 0;
 }
 
@@ -153,7 +169,8 @@ static int nt_read(user_data_t *ud) {
   for (size_t i = 0; i < plugin->cfg.tasks_num; i++) {
     nt_task_t *task = plugin->cfg.tasks[i];
     for (int s = 0; s < NT_STATS_NUM; s++)
-      if (spool || (s != NT_STAT_SPOOLED && s != NT_STAT_RESUMED))
+      if (spool || (s != NT_STAT_SPOOLED && s != NT_STAT_RESUMED &&
+                    s != NT_STAT_SPOOL_ERRORS))
         submit_value(task->name, "derive", nt_stat_names[s],
                      (value_t){.derive = (derive_t)nt_stats_get(&task->stats,
                                                                 (nt_stat_t)s)});
@@ -170,23 +187,29 @@ static int nt_read(user_data_t *ud) {
 }
 
 static int nt_shutdown(void) {
-  int state = get_state();
+  /* From here on a notification is ignored; one already past the check
+   * finds the sender stopping and is not queued. */
   set_state(ST_STOPPED);
-  if (state != ST_READY && state != ST_NEW)
-    return 0;
-  if (plugin->sender == NULL)
+  pthread_mutex_lock(&plugin->lock);
+  nt_sender_t *sender = plugin->sender;
+  pthread_mutex_unlock(&plugin->lock);
+  if (sender == NULL)
     return 0;
   double grace = (double)plugin->cfg.timeout_ms / 1000.0;
   if (grace > SHUTDOWN_GRACE_MAX)
     grace = SHUTDOWN_GRACE_MAX;
-  if (nt_sender_stop(plugin->sender, grace) != 0)
-    plugin->sender = NULL; /* its thread may still use it: never freed */
+  if (nt_sender_stop(sender, grace) != 0)
+    plugin->left_behind = true;
   return 0;
 }
 
 /* The notification callback's free_func: collectd's very last call. */
 static void nt_free(void *arg) {
   nt_plugin_t *p = arg;
+  /* A thread still running uses the sender and the configuration: both
+   * stay, collectd is exiting anyway. */
+  if (p->left_behind)
+    return;
   nt_sender_free(p->sender);
   nt_config_free(&p->cfg);
   pthread_mutex_destroy(&p->lock);

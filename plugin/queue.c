@@ -180,10 +180,10 @@ size_t nt_queue_waiting(const nt_queue_t *q) { return q->waiting; }
 
 size_t nt_queue_limit(const nt_queue_t *q) { return q->limit; }
 
-size_t nt_queue_waiting_for(const nt_queue_t *q, const void *task) {
+size_t nt_queue_length_for(const nt_queue_t *q, const void *task) {
   size_t n = 0;
   for (size_t i = 0; i < q->lanes_num; i++)
     for (const nt_job_t *j = q->lanes[i].head; j != NULL; j = j->next)
-      n += (!j->in_flight && j->task == task);
+      n += j->task == task;
   return n;
 }

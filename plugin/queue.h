@@ -23,10 +23,9 @@ typedef struct nt_job_s {
   struct nt_job_s *spool_next; /* in the spooler's list to write */
   bool spool_file;             /* an entry for it is on disk */
   bool spool_pending;          /* waiting to be (re)written */
-  bool spool_writing;          /* being written right now */
+  bool spool_writing;          /* its own entry is being written now */
   bool spool_rewrite;          /* changed while being written */
   bool spool_released; /* done with while being written: spooler frees */
-  int spool_status;    /* the last write's errno (spooler thread only) */
   size_t body_len;
   char body[];
 } nt_job_t;
@@ -64,6 +63,7 @@ nt_job_t *nt_queue_drain(nt_queue_t *q);
 
 size_t nt_queue_waiting(const nt_queue_t *q);
 size_t nt_queue_limit(const nt_queue_t *q);
-size_t nt_queue_waiting_for(const nt_queue_t *q, const void *task);
+/* The Task's jobs not yet finished, the one in flight included. */
+size_t nt_queue_length_for(const nt_queue_t *q, const void *task);
 
 #endif

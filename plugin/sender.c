@@ -1,3 +1,17 @@
+/* The sender: owns the queue and the one thread that does all network I/O,
+ * applies the outcome of each exchange and counts it.
+ *
+ * Locks, in the only order in which one may be taken while another is held:
+ *   1. s->lock (this file): the queue, seq, the flags below. collectd's
+ *      threads take it in nt_sender_submit, so nothing done under it logs,
+ *      touches the disk or the network.
+ *   2. the spooler's lock (spooler.c): the jobs' spool_* fields and its
+ *      lists; taken under s->lock when a job is queued or dropped; never
+ *      held while the disk is touched.
+ *   3. the complaints' lock (log.c): held only to decide whether a line
+ *      goes out, never while it is logged.
+ * Threads: collectd's (submit), the sender's (everything else here) and the
+ * spooler's (resume_entry, while it reads the spool at start). */
 #include "sender.h"
 #include "clock.h"
 #include "http.h"
@@ -8,11 +22,19 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* plugin_log cuts every line here. */
 #define LOG_LINE_MAX 1024
+/* A server's message is cut to this many bytes once redacted. */
+#define MESSAGE_MAX 200
+/* Hexadecimal runs this long are secrets (a job's own is 64 digits). */
+#define SECRET_HEX_RUN 32
 /* While jobs wait, the thread wakes at least this often to expire them. */
 #define IDLE_WAKE 1.0
+/* At shutdown, the sender gets this long past its deadline to notice the
+ * abort; the spooler gets the rest of the second the bound allows. */
+#define ABORT_SLACK 0.5
 
 struct nt_sender_s {
   nt_config_t *cfg;
@@ -22,12 +44,14 @@ struct nt_sender_s {
   pthread_cond_t wake;  /* new job, or stop */
   pthread_cond_t done;  /* the thread has exited */
   nt_queue_t *queue;
-  nt_spooler_t *spooler; /* NULL without SpoolDir */
+  nt_spooler_t *spooler; /* NULL without SpoolDir, and under collectd -T */
   uint64_t seq;
   uint64_t *resume_expired; /* per Task, while the spool is read */
   uint64_t *resume_taken;
+  uint64_t *resume_changed; /* entries whose Task has another TaskID now */
   bool started, running, stopping;
-  bool resuming; /* the spool is being read: sending waits */
+  bool resuming;  /* the spool is being read: sending waits */
+  bool abandoned; /* a thread did not stop: nothing may be freed */
   pthread_t thread;
   double abort_at; /* monotonic; read by http.c without the lock */
   unsigned short rand_state[3];
@@ -49,19 +73,30 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
   s->http = nt_http_create(cfg);
   s->resume_expired = calloc(cfg->tasks_num + 1, sizeof(uint64_t));
   s->resume_taken = calloc(cfg->tasks_num + 1, sizeof(uint64_t));
-  pthread_condattr_t attr;
+  s->resume_changed = calloc(cfg->tasks_num + 1, sizeof(uint64_t));
   if (s->queue == NULL || s->http == NULL || s->resume_expired == NULL ||
-      s->resume_taken == NULL || pthread_condattr_init(&attr) != 0) {
+      s->resume_taken == NULL || s->resume_changed == NULL ||
+      nt_cond_init(&s->wake) != 0) {
     NT_ERROR("cannot set up the sender: out of memory");
     goto fail;
   }
-  if (cfg->spool_dir != NULL) {
-    char err[256];
+  if (nt_cond_init(&s->done) != 0) {
+    NT_ERROR("cannot set up the sender: out of memory");
+    pthread_cond_destroy(&s->wake);
+    goto fail;
+  }
+  char err[256] = "";
+  if (cfg->spool_dir != NULL && cfg->check_only) {
+    /* A check beside the running daemon: look, never create or lock. */
+    if (nt_spool_check(cfg->spool_dir, err, sizeof(err)) != 0) {
+      NT_ERROR("option \"SpoolDir\": %s", err);
+      goto fail_conds;
+    }
+  } else if (cfg->spool_dir != NULL) {
     s->spooler = nt_spooler_create(cfg->spool_dir, err, sizeof(err));
     if (s->spooler == NULL) {
       NT_ERROR("option \"SpoolDir\": %s", err);
-      pthread_condattr_destroy(&attr);
-      goto fail;
+      goto fail_conds;
     }
     /* Even if the clock went back since the last run, never reuse the
      * name of an entry on disk. */
@@ -70,21 +105,20 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
     /* New jobs wait until the spooled ones are back in the queue. */
     s->resuming = true;
   }
-  /* Waits are deadlines on the monotonic clock, like every other time. */
-  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
   pthread_mutex_init(&s->lock, NULL);
-  pthread_cond_init(&s->wake, &attr);
-  pthread_cond_init(&s->done, &attr);
-  pthread_condattr_destroy(&attr);
   uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16) ^
                   (uint64_t)(uintptr_t)s;
   memcpy(s->rand_state, &seed, sizeof(s->rand_state));
   return s;
+fail_conds:
+  pthread_cond_destroy(&s->wake);
+  pthread_cond_destroy(&s->done);
 fail:
   nt_queue_free(s->queue);
   nt_http_free(s->http);
   free(s->resume_expired);
   free(s->resume_taken);
+  free(s->resume_changed);
   free(s);
   return NULL;
 }
@@ -97,20 +131,11 @@ void nt_sender_free(nt_sender_t *s) {
   nt_spooler_free(s->spooler);
   free(s->resume_expired);
   free(s->resume_taken);
+  free(s->resume_changed);
   pthread_cond_destroy(&s->wake);
   pthread_cond_destroy(&s->done);
   pthread_mutex_destroy(&s->lock);
   free(s);
-}
-
-static void timed_wait(pthread_cond_t *cond, pthread_mutex_t *lock,
-                       double until) {
-  struct timespec ts;
-  if (until > 1e15)
-    until = nt_now() + 3600;
-  ts.tv_sec = (time_t)until;
-  ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
-  pthread_cond_timedwait(cond, lock, &ts);
 }
 
 /* A job leaves the plugin: its spool entry goes with it. */
@@ -119,21 +144,26 @@ static void release(nt_sender_t *s, nt_job_t *job) {
     free(job);
 }
 
-/* Queues a job under the lock; counts and releases the one it displaces. */
-static void push_locked(nt_sender_t *s, nt_job_t *job) {
+/* Queues a job under the lock. Returns the job it displaced, for the
+ * caller to drop once the lock is released. */
+static nt_job_t *push_locked(nt_sender_t *s, nt_job_t *job) {
   nt_job_t *dropped = nt_queue_push(s->queue, job);
   pthread_cond_signal(&s->wake);
   if (s->spooler != NULL && !job->spool_file)
     nt_spooler_add(s->spooler, job);
-  if (dropped != NULL) {
-    nt_task_t *task = dropped->task;
-    nt_stats_add(&task->stats, NT_STAT_DROPPED, 1);
-    nt_complain(&task->complaints[NT_COMPLAINT_DROPPED], nt_now(), LOG_WARNING,
-                "Task \"%s\": queue full (%zu jobs, QueueLimit or "
-                "SpoolLimit): dropped the oldest waiting job",
-                task->name, nt_queue_limit(s->queue));
-    release(s, dropped);
-  }
+  return dropped;
+}
+
+/* Without the lock: counts, logs and releases a job displaced from a full
+ * queue. */
+static void drop(nt_sender_t *s, nt_job_t *dropped) {
+  nt_task_t *task = dropped->task;
+  nt_stats_add(&task->stats, NT_STAT_DROPPED, 1);
+  nt_complain(&task->complaints[NT_COMPLAINT_DROPPED], nt_now(), LOG_WARNING,
+              "Task \"%s\": queue full (%zu jobs, QueueLimit or "
+              "SpoolLimit): dropped the oldest waiting job",
+              task->name, nt_queue_limit(s->queue));
+  release(s, dropped);
 }
 
 int nt_sender_submit(nt_sender_t *s, nt_job_t *job) {
@@ -143,44 +173,75 @@ int nt_sender_submit(nt_sender_t *s, nt_job_t *job) {
     return -1;
   }
   job->seq = s->seq++;
-  push_locked(s, job);
+  nt_job_t *dropped = push_locked(s, job);
   pthread_mutex_unlock(&s->lock);
+  if (dropped != NULL)
+    drop(s, dropped);
   return 0;
 }
 
-/* Replaces every occurrence of the credential in msg: a proxy may echo the
- * request path back. */
-static void redact(char *msg, const char *credential) {
-  size_t clen = strlen(credential);
-  char *p;
-  while (clen > 0 && (p = strstr(msg, credential)) != NULL) {
-    memset(p, '*', clen);
-  }
+/* What a server or libcurl said, fit for the log: every configured
+ * credential and any long run of hexadecimal digits (a job's own secret)
+ * is overwritten before the text is cut short, so that no part of one can
+ * straddle the cut. */
+static void clean_message(const nt_sender_t *s, char *msg) {
+  for (size_t i = 0; i < s->cfg->tasks_num; i++)
+    nt_redact(msg, s->cfg->tasks[i]->credential);
+  nt_redact_hex_runs(msg, SECRET_HEX_RUN);
+  nt_cut(msg, MESSAGE_MAX);
 }
 
-static void log_dry_run(const nt_task_t *task, const nt_job_t *job) {
+/* The message of a refused answer (or libcurl's error), cleaned, in msg. */
+static void refusal_message(const nt_sender_t *s, const nt_http_result_t *r,
+                            char *msg, size_t size) {
+  if (r->status <= 0) {
+    snprintf(msg, size, "%s", r->error);
+    clean_message(s, msg);
+    return;
+  }
+  /* The whole message first: cutting it before redacting could leave the
+   * first digits of a secret in the log. */
+  size_t full_size = r->body_len + 4;
+  char *full = malloc(full_size);
+  if (full == NULL) {
+    snprintf(msg, size, "(message not shown: out of memory)");
+    return;
+  }
+  nt_json_error_message(r->body != NULL ? r->body : "", r->body_len, full,
+                        full_size);
+  clean_message(s, full);
+  snprintf(msg, size, "%s", full);
+  free(full);
+}
+
+/* The DryRun line, also what collectd -T shows instead of sending. A body
+ * (or a URL) too long for one log line is cut visibly, never by plugin_log. */
+static void log_dry_run(const char *label, const nt_task_t *task,
+                        const nt_job_t *job) {
   char head[LOG_LINE_MAX];
   int n = snprintf(head, sizeof(head),
-                   NT_LOG_PREFIX "Task \"%s\": DryRun: POST %s ", task->name,
-                   task->redacted_url);
+                   NT_LOG_PREFIX "%sTask \"%s\": DryRun: POST %s ", label,
+                   task->name, task->redacted_url);
   if (n < 0)
     return;
-  char tail[64];
-  snprintf(tail, sizeof(tail), " (cut: %zu bytes in all)", job->body_len);
-  size_t room = LOG_LINE_MAX - 1 - (size_t)n; /* body bytes that fit */
-  if ((size_t)n >= LOG_LINE_MAX - 1 - strlen(tail)) {
-    room = 0;
-  } else if (job->body_len > room) {
-    room -= strlen(tail) + 3; /* "…" is three bytes */
-    /* Cut on a character boundary, never inside a UTF-8 sequence. */
-    while (room > 0 && ((unsigned char)job->body[room] & 0xC0) == 0x80)
-      room--;
-  }
-  if (job->body_len <= room)
+  size_t used = (size_t)n < sizeof(head) ? (size_t)n : sizeof(head) - 1;
+  size_t room = LOG_LINE_MAX - 1 - used; /* body bytes that fit */
+  if (job->body_len <= room) {
     plugin_log(LOG_INFO, "%s%s", head, job->body);
-  else
-    plugin_log(LOG_INFO, "%s%.*s\xE2\x80\xA6%s", head, (int)room, job->body,
-               tail);
+    return;
+  }
+  char tail[64];
+  snprintf(tail, sizeof(tail), "\xE2\x80\xA6 (cut: %zu bytes in all)",
+           job->body_len);
+  size_t tail_len = strlen(tail);
+  size_t keep = room > tail_len ? room - tail_len : 0;
+  if (keep == 0) /* the URL alone fills the line: cut it instead */
+    used = LOG_LINE_MAX - 1 - tail_len;
+  /* Cut on a character boundary, never inside a UTF-8 sequence. */
+  while (keep > 0 && ((unsigned char)job->body[keep] & 0xC0) == 0x80)
+    keep--;
+  plugin_log(LOG_INFO, "%.*s%.*s%s", (int)used, head, (int)keep, job->body,
+             tail);
 }
 
 static double jitter_unit(nt_sender_t *s) { return erand48(s->rand_state); }
@@ -204,6 +265,15 @@ static void count_expired(const nt_sender_t *s, const nt_job_t *job,
               task->name, now - job->arrival, s->cfg->max_age);
 }
 
+static void count_gave_up(nt_task_t *task, const nt_job_t *job, const char *msg,
+                          double now) {
+  nt_stats_add(&task->stats, NT_STAT_FAILED, 1);
+  nt_complain(&task->complaints[NT_COMPLAINT_GAVE_UP], now, LOG_ERR,
+              "Task \"%s\": gave up on a job after %u attempts "
+              "(MaxAttempts): last answer %s from %s",
+              task->name, job->attempts, msg, task->eff.url);
+}
+
 /* Decides what becomes of a job after one exchange; returns the time to
  * retry it, or NAN when it is done with. Called without the lock. */
 static double settle(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r,
@@ -211,7 +281,7 @@ static double settle(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r,
   nt_task_t *task = job->task;
   nt_job_info_t info = {0};
   nt_outcome_t o = nt_outcome_classify(r, &info);
-  char msg[256] = "";
+  char msg[sizeof(r->error)] = "";
 
   switch (o) {
   case NT_SENT:
@@ -239,11 +309,7 @@ static double settle(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r,
     return NAN;
   case NT_PERMANENT:
     nt_stats_add(&task->stats, NT_STAT_FAILED, 1);
-    if (r->status > 0)
-      nt_json_error_message(r->body, r->body_len, msg, sizeof(msg));
-    else
-      snprintf(msg, sizeof(msg), "%s", r->error);
-    redact(msg, task->credential);
+    refusal_message(s, r, msg, sizeof(msg));
     nt_complain(&task->complaints[NT_COMPLAINT_REFUSED], now, LOG_ERR,
                 "Task \"%s\": %s refused the job: "
                 "%s%.0ld%s%s: not retried",
@@ -266,13 +332,9 @@ static double settle(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r,
     snprintf(msg, sizeof(msg), "HTTP %ld", r->status);
   else
     snprintf(msg, sizeof(msg), "%s", r->error);
-  redact(msg, task->credential);
+  clean_message(s, msg);
   if (job->attempts >= s->cfg->max_attempts) {
-    nt_stats_add(&task->stats, NT_STAT_FAILED, 1);
-    nt_complain(&task->complaints[NT_COMPLAINT_GAVE_UP], now, LOG_ERR,
-                "Task \"%s\": gave up on a job after %u attempts "
-                "(MaxAttempts): last answer %s from %s",
-                task->name, job->attempts, msg, task->eff.url);
+    count_gave_up(task, job, msg, now);
     return NAN;
   }
   double wait =
@@ -304,8 +366,8 @@ static double deliver(nt_sender_t *s, nt_job_t *job) {
     count_expired(s, job, now);
     return NAN;
   }
-  if (s->cfg->dry_run) {
-    log_dry_run(task, job);
+  if (s->cfg->check_only || s->cfg->dry_run) {
+    log_dry_run(s->cfg->check_only ? "collectd -T: " : "", task, job);
     return NAN;
   }
   /* Resumed from the spool with every attempt spent (collectd died during
@@ -318,17 +380,28 @@ static double deliver(nt_sender_t *s, nt_job_t *job) {
                 task->name, job->attempts);
     return NAN;
   }
-  /* On disk first: should collectd die during the request, the attempt
-   * still counts after the restart. */
+  /* libcurl may write the request a second time on a fresh connection
+   * when a reused one turns out dead: allowed only while that cannot pass
+   * MaxAttempts. */
+  unsigned budget = s->cfg->max_attempts - job->attempts >= 2 ? 2 : 1;
+  unsigned on_disk = job->attempts + budget;
+  /* On disk first: should collectd die during the request, the attempts
+   * it may spend still count after the restart. */
   if (s->spooler != NULL)
-    nt_spooler_before_send(s->spooler, job, job->attempts + 1);
+    nt_spooler_before_send(s->spooler, job, on_disk);
   nt_http_result_t r;
-  nt_http_post(s->http, task, job->body, job->body_len, &s->abort_at, &r);
-  return settle(s, job, &r, nt_now());
+  nt_http_post(s->http, task, job->body, job->body_len, budget, &s->abort_at,
+               &r);
+  double retry_at = settle(s, job, &r, nt_now());
+  /* Waiting again: the entry must say what was really spent. */
+  if (!isnan(retry_at) && s->spooler != NULL && job->attempts != on_disk)
+    nt_spooler_add(s->spooler, job);
+  return retry_at;
 }
 
-static void expire_waiting(nt_sender_t *s, double now) {
-  nt_job_t *job = nt_queue_expire(s->queue, now);
+/* Without the lock: counts and releases the jobs that passed MaxAge while
+ * waiting. */
+static void finish_expired(nt_sender_t *s, nt_job_t *job, double now) {
   while (job != NULL) {
     nt_job_t *next = job->next;
     count_expired(s, job, now);
@@ -342,7 +415,13 @@ static void *sender_main(void *arg) {
   pthread_mutex_lock(&s->lock);
   for (;;) {
     double now = nt_now();
-    expire_waiting(s, now);
+    nt_job_t *expired = nt_queue_expire(s->queue, now);
+    if (expired != NULL) {
+      pthread_mutex_unlock(&s->lock);
+      finish_expired(s, expired, now);
+      pthread_mutex_lock(&s->lock);
+      continue;
+    }
     if (s->stopping && (now >= s->abort_at || nt_queue_waiting(s->queue) == 0))
       break;
     double next_due = INFINITY;
@@ -354,17 +433,15 @@ static void *sender_main(void *arg) {
         until = now + IDLE_WAKE;
       if (s->stopping && until > s->abort_at)
         until = s->abort_at;
-      timed_wait(&s->wake, &s->lock, until);
+      nt_cond_wait_until(&s->wake, &s->lock, until);
       continue;
     }
-    unsigned attempts = job->attempts;
     pthread_mutex_unlock(&s->lock);
     double retry_at = deliver(s, job);
     pthread_mutex_lock(&s->lock);
     if (isnan(retry_at)) {
       nt_queue_remove(s->queue, job);
-      /* Removing the entry touches the disk: not while collectd's threads
-       * may wait for the lock. */
+      /* Removing the entry touches the disk: not under the lock. */
       pthread_mutex_unlock(&s->lock);
       if (s->spooler != NULL)
         nt_spooler_finish(s->spooler, job);
@@ -373,9 +450,6 @@ static void *sender_main(void *arg) {
       pthread_mutex_lock(&s->lock);
     } else {
       nt_queue_retry(s->queue, job, retry_at);
-      /* The entry says attempts + 1 since before_send: put it right. */
-      if (s->spooler != NULL && job->attempts != attempts + 1)
-        nt_spooler_add(s->spooler, job);
     }
   }
   s->running = false;
@@ -397,16 +471,29 @@ static nt_task_t *find_task(const nt_config_t *cfg, const char *name,
 
 static void resume_summary(nt_sender_t *s) {
   for (size_t i = 0; i < s->cfg->tasks_num; i++) {
+    const char *name = s->cfg->tasks[i]->name;
+    if (s->resume_changed[i] > 0)
+      NT_WARNING("Task \"%s\": dropped %" PRIu64 " spooled job(s): the "
+                 "Task's TaskID changed since they were spooled, and its "
+                 "credential is for the new one",
+                 name, s->resume_changed[i]);
     if (s->resume_taken[i] + s->resume_expired[i] == 0)
       continue;
     NT_INFO("Task \"%s\": resumed %" PRIu64 " spooled job(s); %" PRIu64
             " expired while collectd was down (MaxAge), never sent",
-            s->cfg->tasks[i]->name, s->resume_taken[i], s->resume_expired[i]);
+            name, s->resume_taken[i], s->resume_expired[i]);
   }
 }
 
+static bool is_stopping(nt_sender_t *s) {
+  pthread_mutex_lock(&s->lock);
+  bool stop = s->stopping;
+  pthread_mutex_unlock(&s->lock);
+  return stop;
+}
+
 /* A spool entry left by an earlier run (the spooler's thread). Returns
- * non-zero to have the entry removed. */
+ * what becomes of the entry on disk. */
 static int resume_entry(const nt_spool_entry_t *e, void *arg) {
   nt_sender_t *s = arg;
   if (e == NULL) {
@@ -415,15 +502,22 @@ static int resume_entry(const nt_spool_entry_t *e, void *arg) {
     s->resuming = false;
     pthread_cond_broadcast(&s->wake);
     pthread_mutex_unlock(&s->lock);
-    return 0;
+    return NT_SPOOL_KEEP;
   }
+  /* Shutdown never waits for the rest of a large spool: it stays. */
+  if (is_stopping(s))
+    return NT_SPOOL_STOP;
   size_t index;
   nt_task_t *task = find_task(s->cfg, e->task, &index);
   if (task == NULL) {
     NT_WARNING("spool: dropped a job for Task \"%s\", which is no longer "
                "configured",
                e->task);
-    return 1;
+    return NT_SPOOL_REMOVE;
+  }
+  if (strcasecmp(task->task_id, e->task_id) != 0) {
+    s->resume_changed[index]++;
+    return NT_SPOOL_REMOVE;
   }
   double age = nt_wall() - e->arrival;
   if (age < 0)
@@ -431,11 +525,11 @@ static int resume_entry(const nt_spool_entry_t *e, void *arg) {
   if (age >= s->cfg->max_age) {
     nt_stats_add(&task->stats, NT_STAT_EXPIRED, 1);
     s->resume_expired[index]++;
-    return 1;
+    return NT_SPOOL_REMOVE;
   }
   nt_job_t *job = malloc(sizeof(*job) + e->body_len + 1);
   if (job == NULL)
-    return 0; /* stays on disk for the next start */
+    return NT_SPOOL_KEEP; /* for the next start */
   double now = nt_now();
   *job = (nt_job_t){
       .task = task,
@@ -454,15 +548,17 @@ static int resume_entry(const nt_spool_entry_t *e, void *arg) {
   if (s->stopping) {
     pthread_mutex_unlock(&s->lock);
     free(job);
-    return 0;
+    return NT_SPOOL_STOP;
   }
   if (e->seq >= s->seq)
     s->seq = e->seq + 1;
-  push_locked(s, job);
+  nt_job_t *dropped = push_locked(s, job);
   pthread_mutex_unlock(&s->lock);
+  if (dropped != NULL)
+    drop(s, dropped);
   nt_stats_add(&task->stats, NT_STAT_RESUMED, 1);
   s->resume_taken[index]++;
-  return 0;
+  return NT_SPOOL_KEEP;
 }
 
 int nt_sender_start(nt_sender_t *s, nt_thread_create_t create) {
@@ -474,56 +570,49 @@ int nt_sender_start(nt_sender_t *s, nt_thread_create_t create) {
   else
     s->started = true;
   pthread_mutex_unlock(&s->lock);
-  if (status == 0 && s->spooler != NULL)
+  if (status == 0 && s->spooler != NULL) {
     status = nt_spooler_start(s->spooler, create, resume_entry, s);
-  if (status != 0) {
-    pthread_mutex_lock(&s->lock);
-    s->resuming = false;
-    pthread_cond_broadcast(&s->wake);
-    pthread_mutex_unlock(&s->lock);
+    /* Never leave one thread running that nobody will stop. */
+    if (status != 0)
+      nt_sender_stop(s, 0);
   }
   return status;
 }
 
-int nt_sender_stop(nt_sender_t *s, double grace) {
-  pthread_mutex_lock(&s->lock);
-  if (s->stopping) {
+/* With the sender's thread left running, the queue stays as it is (the
+ * thread holds a job of it): what is left is counted and logged, nothing
+ * is freed. */
+static void report_abandoned(nt_sender_t *s) {
+  for (size_t i = 0; i < s->cfg->tasks_num; i++) {
+    nt_task_t *task = s->cfg->tasks[i];
+    pthread_mutex_lock(&s->lock);
+    size_t left = nt_queue_length_for(s->queue, task);
     pthread_mutex_unlock(&s->lock);
-    return 0;
+    if (left == 0)
+      continue;
+    nt_stats_add(&task->stats, NT_STAT_DROPPED, left);
+    NT_WARNING("Task \"%s\": shutting down with %zu undelivered job(s): "
+               "dropped",
+               task->name, left);
   }
-  s->stopping = true;
-  double deadline = nt_now() + grace;
-  __atomic_store(&s->abort_at, &deadline, __ATOMIC_RELEASE);
-  pthread_cond_broadcast(&s->wake);
-  /* The request in flight notices the deadline within its poll period. */
-  while (s->running && nt_now() < deadline + 0.5)
-    timed_wait(&s->done, &s->lock, deadline + 0.5);
-  bool exited = !s->running;
-  if (s->running) {
-    /* Still blocked past the deadline: make it look again now. */
-    nt_http_wakeup(s->http);
-    timed_wait(&s->done, &s->lock, nt_now() + 0.3);
-    exited = !s->running;
-  }
-  pthread_mutex_unlock(&s->lock);
-  if (s->started && exited)
-    pthread_join(s->thread, NULL);
-  else if (s->started)
-    pthread_detach(s->thread);
+  NT_ERROR("the sender thread did not stop in time: leaving it behind, "
+           "with the memory it uses");
+  s->abandoned = true;
+}
 
-  pthread_mutex_lock(&s->lock);
-  nt_job_t *left = exited ? nt_queue_drain(s->queue) : NULL;
-  pthread_mutex_unlock(&s->lock);
-  /* What is left stays in the spool for the next start: the spooler
-   * writes it (attempts included) before it stops. */
-  if (s->spooler != NULL && exited)
-    nt_spooler_stop(s->spooler);
+/* Once the sender's thread stopped: counts and logs what is left, and
+ * frees it unless the spooler may still hold a job. */
+static void report_left(nt_sender_t *s, nt_job_t *left, bool free_jobs) {
   for (size_t i = 0; i < s->cfg->tasks_num; i++) {
     nt_task_t *task = s->cfg->tasks[i];
     uint64_t kept = 0, dropped = 0;
     for (nt_job_t *j = left; j != NULL; j = j->next) {
-      kept += (j->task == task && j->spool_file);
-      dropped += (j->task == task && !j->spool_file);
+      if (j->task != task)
+        continue;
+      if (s->spooler != NULL && nt_spooler_on_disk(s->spooler, j))
+        kept++;
+      else
+        dropped++;
     }
     if (kept > 0)
       NT_INFO("Task \"%s\": shutting down with %" PRIu64
@@ -536,14 +625,58 @@ int nt_sender_stop(nt_sender_t *s, double grace) {
                " undelivered job(s): dropped",
                task->name, dropped);
   }
-  while (left != NULL) {
+  while (free_jobs && left != NULL) {
     nt_job_t *next = left->next;
     free(left);
     left = next;
   }
-  if (!exited)
-    NT_ERROR("the sender thread did not stop in time: leaving it behind");
-  return exited ? 0 : -1;
+}
+
+int nt_sender_stop(nt_sender_t *s, double grace) {
+  double deadline = nt_now() + grace;
+  pthread_mutex_lock(&s->lock);
+  if (s->stopping) {
+    pthread_mutex_unlock(&s->lock);
+    return s->abandoned ? -1 : 0;
+  }
+  s->stopping = true;
+  __atomic_store(&s->abort_at, &deadline, __ATOMIC_RELEASE);
+  pthread_cond_broadcast(&s->wake);
+  /* The request in flight notices the deadline within its poll period;
+   * if it is blocked past it, make it look again. */
+  double until = deadline + ABORT_SLACK / 2;
+  while (s->running && nt_now() < until)
+    nt_cond_wait_until(&s->done, &s->lock, until);
+  if (s->running) {
+    nt_http_wakeup(s->http);
+    until = deadline + ABORT_SLACK;
+    while (s->running && nt_now() < until)
+      nt_cond_wait_until(&s->done, &s->lock, until);
+  }
+  bool exited = !s->running;
+  pthread_mutex_unlock(&s->lock);
+  if (s->started && exited)
+    pthread_join(s->thread, NULL);
+  else if (s->started)
+    pthread_detach(s->thread);
+  if (!exited) {
+    report_abandoned(s);
+    return -1;
+  }
+  /* What is left stays in the spool for the next start: the spooler
+   * writes what it can (attempts included) within the bound. */
+  bool spooler_stopped =
+      s->spooler == NULL || nt_spooler_stop(s->spooler, deadline + 0.9) == 0;
+  pthread_mutex_lock(&s->lock);
+  nt_job_t *left = nt_queue_drain(s->queue);
+  pthread_mutex_unlock(&s->lock);
+  report_left(s, left, spooler_stopped);
+  if (spooler_stopped)
+    return 0;
+  NT_ERROR("the spool thread did not stop in time (a disk that hangs?): "
+           "leaving it behind, with the memory it uses");
+  s->abandoned = true;
+  return -1;
 }
 
 uint64_t nt_sender_spool_corrupt(nt_sender_t *s) {
@@ -552,7 +685,7 @@ uint64_t nt_sender_spool_corrupt(nt_sender_t *s) {
 
 size_t nt_sender_queue_length(nt_sender_t *s, const nt_task_t *task) {
   pthread_mutex_lock(&s->lock);
-  size_t n = nt_queue_waiting_for(s->queue, task);
+  size_t n = nt_queue_length_for(s->queue, task);
   pthread_mutex_unlock(&s->lock);
   return n;
 }

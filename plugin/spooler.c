@@ -1,3 +1,6 @@
+/* The spooler: one thread that keeps SpoolDir in step with the queue, so
+ * that neither collectd's threads nor the sender wait for another job's
+ * flush. It touches the disk only through spool.c, never under a lock. */
 #include "spooler.h"
 #include "clock.h"
 #include "config.h"
@@ -6,21 +9,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Entries written before one fsync of the directory makes them durable. */
+#define GROUP_COMMIT 64
+
+typedef struct {
+  uint64_t seq;
+  nt_task_t *task; /* for spool_errors */
+  bool counted;    /* its failure was counted once already */
+} removal_t;
+
 struct nt_spooler_s {
   nt_spool_t *spool;
-  pthread_mutex_t lock; /* guards the jobs' spool_* fields and below */
-  pthread_cond_t wake;
+  pthread_mutex_t lock;   /* guards the jobs' spool_* fields and below */
+  pthread_cond_t wake;    /* work to do, or stop */
   pthread_cond_t written; /* a job's spool_writing went false */
+  pthread_cond_t done;    /* the thread has exited */
   uint64_t max_seq;       /* on disk at creation */
   nt_job_t *pending, **pending_tail;
-  uint64_t *removals; /* seqs of entries to remove */
+  removal_t *removals; /* entries of finished jobs still on disk */
   size_t removals_num, removals_size;
-  bool started, stopping;
+  bool started, running, stopping;
+  double stop_at; /* monotonic: pending writes are given up from then */
   pthread_t thread;
   nt_spool_visit_t resume;
   void *resume_arg;
   uint64_t corrupt;
-  nt_complaint_t write_failed; /* spooler thread only */
+  nt_complaint_t write_failed;  /* spooler thread only */
+  nt_complaint_t remove_failed; /* spooler and sender threads */
 };
 
 nt_spooler_t *nt_spooler_create(const char *dir, char *err, size_t errlen) {
@@ -29,15 +44,21 @@ nt_spooler_t *nt_spooler_create(const char *dir, char *err, size_t errlen) {
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
+  if (nt_cond_init(&sp->done) != 0 || nt_cond_init(&sp->wake) != 0) {
+    snprintf(err, errlen, "cannot set up a condition variable");
+    free(sp);
+    return NULL;
+  }
   sp->spool = nt_spool_open(dir, err, errlen);
   if (sp->spool == NULL) {
+    pthread_cond_destroy(&sp->done);
+    pthread_cond_destroy(&sp->wake);
     free(sp);
     return NULL;
   }
   sp->max_seq = nt_spool_max_seq(sp->spool);
   sp->pending_tail = &sp->pending;
   pthread_mutex_init(&sp->lock, NULL);
-  pthread_cond_init(&sp->wake, NULL);
   pthread_cond_init(&sp->written, NULL);
   return sp;
 }
@@ -49,6 +70,7 @@ void nt_spooler_free(nt_spooler_t *sp) {
   free(sp->removals);
   pthread_cond_destroy(&sp->wake);
   pthread_cond_destroy(&sp->written);
+  pthread_cond_destroy(&sp->done);
   pthread_mutex_destroy(&sp->lock);
   free(sp);
 }
@@ -73,20 +95,22 @@ void nt_spooler_add(nt_spooler_t *sp, nt_job_t *job) {
   pthread_mutex_unlock(&sp->lock);
 }
 
-static void add_removal(nt_spooler_t *sp, uint64_t seq) {
+/* Called with the lock held. Returns false when memory ran out: the entry
+ * then stays on disk, to be resent after a restart rather than lost. */
+static bool add_removal(nt_spooler_t *sp, uint64_t seq, nt_task_t *task,
+                        bool counted) {
   if (sp->removals_num == sp->removals_size) {
     size_t size = sp->removals_size ? 2 * sp->removals_size : 64;
-    uint64_t *more = realloc(sp->removals, size * sizeof(*more));
-    if (more == NULL) {
-      /* The entry stays: resent after a restart rather than lost. */
-      NT_ERROR("spool: out of memory: an entry for a finished job stays");
-      return;
-    }
+    removal_t *more = realloc(sp->removals, size * sizeof(*more));
+    if (more == NULL)
+      return false;
     sp->removals = more;
     sp->removals_size = size;
   }
-  sp->removals[sp->removals_num++] = seq;
+  sp->removals[sp->removals_num++] =
+      (removal_t){.seq = seq, .task = task, .counted = counted};
   pthread_cond_signal(&sp->wake);
+  return true;
 }
 
 static void unlink_pending(nt_spooler_t *sp, nt_job_t *job) {
@@ -101,6 +125,14 @@ static void unlink_pending(nt_spooler_t *sp, nt_job_t *job) {
   job->spool_pending = false;
 }
 
+static void complain_removal(nt_spooler_t *sp, nt_task_t *task, int err) {
+  nt_stats_add(&task->stats, NT_STAT_SPOOL_ERRORS, 1);
+  nt_complain(&sp->remove_failed, nt_now(), LOG_ERR,
+              "spool: cannot remove the entry of a finished job of Task "
+              "\"%s\": %s: it is never sent again while collectd runs",
+              task->name, strerror(err));
+}
+
 bool nt_spooler_release(nt_spooler_t *sp, nt_job_t *job) {
   pthread_mutex_lock(&sp->lock);
   bool free_now = true;
@@ -110,18 +142,48 @@ bool nt_spooler_release(nt_spooler_t *sp, nt_job_t *job) {
   } else {
     unlink_pending(sp, job);
     if (job->spool_file)
-      add_removal(sp, job->seq);
+      add_removal(sp, job->seq, job->task, false);
   }
   pthread_mutex_unlock(&sp->lock);
   return free_now;
 }
 
-/* Takes the job out of the spooler's hands: no write of it under way or
- * to come. Called with the lock held. */
+/* Takes the job out of the spooler's hands: its own write, if one is under
+ * way, ends first (never another job's); none is to come. Called with the
+ * lock held. */
 static void claim(nt_spooler_t *sp, nt_job_t *job) {
   while (job->spool_writing)
     pthread_cond_wait(&sp->written, &sp->lock);
   unlink_pending(sp, job);
+}
+
+static nt_spool_entry_t entry_of(const nt_job_t *job, unsigned attempts) {
+  const nt_task_t *task = job->task;
+  return (nt_spool_entry_t){
+      .seq = job->seq,
+      .arrival = job->arrival_wall,
+      .attempts = attempts,
+      .task = task->name,
+      .task_id = task->task_id,
+      .body = job->body,
+      .body_len = job->body_len,
+  };
+}
+
+static void complain_write(nt_spooler_t *sp, nt_task_t *task, int err) {
+  nt_stats_add(&task->stats, NT_STAT_SPOOL_ERRORS, 1);
+  nt_complain(&sp->write_failed, nt_now(), LOG_ERR,
+              "spool: cannot write: %s: jobs stay in memory only",
+              strerror(err));
+}
+
+/* The outcome of a write of the job's entry, with the lock held. */
+static void written_locked(nt_spooler_t *sp, nt_job_t *job, int status) {
+  job->spool_writing = false;
+  if (status == 0 && !job->spool_file)
+    nt_stats_add(&((nt_task_t *)job->task)->stats, NT_STAT_SPOOLED, 1);
+  job->spool_file = job->spool_file || status == 0;
+  pthread_cond_broadcast(&sp->written);
 }
 
 void nt_spooler_before_send(nt_spooler_t *sp, nt_job_t *job,
@@ -130,22 +192,14 @@ void nt_spooler_before_send(nt_spooler_t *sp, nt_job_t *job,
   claim(sp, job);
   job->spool_writing = true;
   pthread_mutex_unlock(&sp->lock);
-  nt_task_t *task = job->task;
-  nt_spool_entry_t e = {
-      .seq = job->seq,
-      .arrival = job->arrival_wall,
-      .attempts = attempts,
-      .task = task->name,
-      .body = job->body,
-      .body_len = job->body_len,
-  };
+  nt_spool_entry_t e = entry_of(job, attempts);
   int status = nt_spool_write(sp->spool, &e);
+  if (status == 0)
+    status = nt_spool_sync(sp->spool);
+  if (status != 0)
+    complain_write(sp, job->task, status);
   pthread_mutex_lock(&sp->lock);
-  job->spool_writing = false;
-  if (status == 0 && !job->spool_file)
-    nt_stats_add(&task->stats, NT_STAT_SPOOLED, 1);
-  job->spool_file = job->spool_file || status == 0;
-  pthread_cond_broadcast(&sp->written);
+  written_locked(sp, job, status);
   pthread_mutex_unlock(&sp->lock);
 }
 
@@ -154,40 +208,85 @@ void nt_spooler_finish(nt_spooler_t *sp, nt_job_t *job) {
   claim(sp, job);
   bool on_disk = job->spool_file;
   pthread_mutex_unlock(&sp->lock);
-  if (on_disk)
-    nt_spool_remove(sp->spool, job->seq);
+  int err = on_disk ? nt_spool_remove(sp->spool, job->seq) : 0;
+  if (err != 0) {
+    complain_removal(sp, job->task, err);
+    pthread_mutex_lock(&sp->lock);
+    add_removal(sp, job->seq, job->task, true);
+    pthread_mutex_unlock(&sp->lock);
+  }
   free(job);
 }
 
-/* Writes a batch outside the lock; the jobs cannot go away meanwhile: a
- * release while spool_writing leaves the freeing to us. */
-static void write_batch(nt_spooler_t *sp, nt_job_t *batch, uint64_t *removals,
-                        size_t removals_num) {
-  for (size_t i = 0; i < removals_num; i++)
-    nt_spool_remove(sp->spool, removals[i]);
-  int first_error = 0;
-  for (nt_job_t *job = batch; job != NULL; job = job->spool_next) {
-    nt_task_t *task = job->task;
-    nt_spool_entry_t e = {
-        .seq = job->seq,
-        .arrival = job->arrival_wall,
-        .attempts = __atomic_load_n(&job->attempts, __ATOMIC_RELAXED),
-        .task = task->name,
-        .body = job->body,
-        .body_len = job->body_len,
-    };
-    job->spool_status = nt_spool_write(sp->spool, &e);
-    if (job->spool_status != 0 && first_error == 0)
-      first_error = job->spool_status;
+/* Removes the entries of finished jobs, outside the lock; those that cannot
+ * go are kept to try again with the next batch. */
+static void remove_entries(nt_spooler_t *sp) {
+  removal_t *list = sp->removals;
+  size_t num = sp->removals_num;
+  if (num == 0)
+    return;
+  sp->removals = NULL;
+  sp->removals_num = sp->removals_size = 0;
+  pthread_mutex_unlock(&sp->lock);
+  size_t kept = 0;
+  for (size_t i = 0; i < num; i++) {
+    int err = nt_spool_remove(sp->spool, list[i].seq);
+    if (err == 0)
+      continue;
+    if (!list[i].counted)
+      complain_removal(sp, list[i].task, err);
+    list[i].counted = true;
+    list[kept++] = list[i];
   }
-  if (batch != NULL && first_error == 0)
-    first_error = nt_spool_sync(sp->spool);
-  if (first_error != 0)
+  pthread_mutex_lock(&sp->lock);
+  for (size_t i = 0; i < kept; i++)
+    add_removal(sp, list[i].seq, list[i].task, true);
+  free(list);
+}
+
+/* Writes up to GROUP_COMMIT pending entries, one at a time: a job is marked
+ * as being written only during its own write, so the sender never waits for
+ * another job's. Called and returns with the lock held. */
+static void write_pending(nt_spooler_t *sp) {
+  size_t n = 0;
+  int first_error = 0;
+  while (sp->pending != NULL && n++ < GROUP_COMMIT) {
+    if (sp->stopping && nt_now() >= sp->stop_at)
+      break;
+    nt_job_t *job = sp->pending;
+    unlink_pending(sp, job);
+    job->spool_writing = true;
+    job->spool_rewrite = false;
+    nt_spool_entry_t e =
+        entry_of(job, __atomic_load_n(&job->attempts, __ATOMIC_RELAXED));
+    pthread_mutex_unlock(&sp->lock);
+    int status = nt_spool_write(sp->spool, &e);
+    if (status != 0)
+      complain_write(sp, job->task, status);
+    if (first_error == 0)
+      first_error = status;
+    pthread_mutex_lock(&sp->lock);
+    written_locked(sp, job, status);
+    if (job->spool_released) {
+      if (job->spool_file && !add_removal(sp, job->seq, job->task, false))
+        NT_ERROR("spool: out of memory: an entry of a finished job stays");
+      free(job);
+    } else if (job->spool_rewrite && job->spool_file) {
+      add_locked(sp, job);
+    }
+  }
+  if (n == 0)
+    return;
+  pthread_mutex_unlock(&sp->lock);
+  int status = nt_spool_sync(sp->spool);
+  if (status != 0)
     nt_complain(&sp->write_failed, nt_now(), LOG_ERR,
-                "spool: cannot write: %s: jobs stay in memory only",
-                strerror(first_error));
-  else if (batch != NULL)
+                "spool: cannot flush the directory: %s: jobs stay in "
+                "memory only",
+                strerror(status));
+  else if (first_error == 0)
     nt_release(&sp->write_failed, LOG_NOTICE, "spool: writing again");
+  pthread_mutex_lock(&sp->lock);
 }
 
 static void report_corrupt(const char *name, const char *why, void *arg) {
@@ -208,46 +307,26 @@ static void *spooler_main(void *arg) {
   if (moved > 0)
     sp->corrupt += (uint64_t)moved;
   for (;;) {
-    if (sp->pending == NULL && sp->removals_num == 0) {
-      if (sp->stopping)
-        break;
-      pthread_cond_wait(&sp->wake, &sp->lock);
+    bool work = sp->pending != NULL || sp->removals_num > 0;
+    if (!work && sp->stopping)
+      break;
+    if (!work) {
+      nt_cond_wait_until(&sp->wake, &sp->lock, nt_now() + 3600);
       continue;
     }
-    nt_job_t *batch = sp->pending;
-    sp->pending = NULL;
-    sp->pending_tail = &sp->pending;
-    for (nt_job_t *job = batch; job != NULL; job = job->spool_next) {
-      job->spool_pending = false;
-      job->spool_writing = true;
-      job->spool_rewrite = false;
-    }
-    uint64_t *removals = sp->removals;
-    size_t removals_num = sp->removals_num;
-    sp->removals = NULL;
-    sp->removals_num = sp->removals_size = 0;
-    pthread_mutex_unlock(&sp->lock);
-    write_batch(sp, batch, removals, removals_num);
-    free(removals);
-    pthread_mutex_lock(&sp->lock);
-    pthread_cond_broadcast(&sp->written);
-    while (batch != NULL) {
-      nt_job_t *job = batch;
-      batch = job->spool_next;
-      job->spool_writing = false;
-      if (job->spool_status == 0 && !job->spool_file)
-        nt_stats_add(&((nt_task_t *)job->task)->stats, NT_STAT_SPOOLED, 1);
-      job->spool_file = job->spool_file || job->spool_status == 0;
-      if (job->spool_released) {
-        if (job->spool_file)
-          add_removal(sp, job->seq);
-        free(job);
-      } else if (job->spool_rewrite && job->spool_file) {
-        job->spool_rewrite = false;
-        add_locked(sp, job);
-      }
+    remove_entries(sp);
+    write_pending(sp);
+    if (sp->stopping) {
+      if (sp->pending == NULL || nt_now() >= sp->stop_at)
+        break;
+    } else if (sp->pending == NULL) {
+      /* Entries that could not be removed wait for the next batch, or a
+       * second, rather than being tried again in a loop. */
+      nt_cond_wait_until(&sp->wake, &sp->lock, nt_now() + 1.0);
     }
   }
+  sp->running = false;
+  pthread_cond_broadcast(&sp->done);
   pthread_mutex_unlock(&sp->lock);
   return NULL;
 }
@@ -256,19 +335,36 @@ int nt_spooler_start(nt_spooler_t *sp, nt_spooler_thread_create_t create,
                      nt_spool_visit_t resume, void *arg) {
   sp->resume = resume;
   sp->resume_arg = arg;
+  sp->running = true;
   int status = create(&sp->thread, spooler_main, sp, "theeye_spool");
   sp->started = status == 0;
+  sp->running = status == 0;
   return status;
 }
 
-void nt_spooler_stop(nt_spooler_t *sp) {
+int nt_spooler_stop(nt_spooler_t *sp, double until) {
   pthread_mutex_lock(&sp->lock);
   sp->stopping = true;
+  /* A little before the bound: the write under way must end by then. */
+  sp->stop_at = until - 0.2;
   pthread_cond_signal(&sp->wake);
+  while (sp->running && nt_now() < until)
+    nt_cond_wait_until(&sp->done, &sp->lock, until);
+  bool exited = !sp->running;
   pthread_mutex_unlock(&sp->lock);
-  if (sp->started)
+  if (sp->started && exited)
     pthread_join(sp->thread, NULL);
+  else if (sp->started)
+    pthread_detach(sp->thread);
   sp->started = false;
+  return exited ? 0 : -1;
+}
+
+bool nt_spooler_on_disk(nt_spooler_t *sp, const nt_job_t *job) {
+  pthread_mutex_lock(&sp->lock);
+  bool on_disk = job->spool_file;
+  pthread_mutex_unlock(&sp->lock);
+  return on_disk;
 }
 
 uint64_t nt_spooler_corrupt(nt_spooler_t *sp) {

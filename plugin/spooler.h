@@ -1,5 +1,6 @@
 /* The spooler: one thread that keeps the spool in step with the queue, so
- * that neither collectd's threads nor the sender wait for the disk. */
+ * that neither collectd's threads nor the sender wait for another job's
+ * flush. */
 #ifndef NT_SPOOLER_H
 #define NT_SPOOLER_H
 
@@ -15,12 +16,15 @@ typedef int (*nt_spooler_thread_create_t)(pthread_t *thread,
                                           void *(*run)(void *), void *arg,
                                           const char *name);
 
+/* Opens (creating, checking and locking) the directory; NULL with the
+ * reason in err. */
 nt_spooler_t *nt_spooler_create(const char *dir, char *err, size_t errlen);
+/* Only once its thread has stopped (nt_spooler_stop returned 0). */
 void nt_spooler_free(nt_spooler_t *sp);
 
 /* Starts the thread. It first hands every entry left on disk to resume
- * (see nt_spool_load), then calls resume(NULL, arg) once, then writes and
- * removes entries as told. */
+ * (see nt_spool_load: resume may stop the reading), then calls
+ * resume(NULL, arg) once, then writes and removes entries as told. */
 int nt_spooler_start(nt_spooler_t *sp, nt_spooler_thread_create_t create,
                      nt_spool_visit_t resume, void *arg);
 
@@ -31,14 +35,20 @@ void nt_spooler_add(nt_spooler_t *sp, nt_job_t *job);
 bool nt_spooler_release(nt_spooler_t *sp, nt_job_t *job);
 /* The sender's own path for the job it is sending (it owns the job until
  * then), so that the disk says what the supervisor may have seen:
- * before_send writes the entry with the attempts it will have spent if
- * the request goes out, at once, in the calling thread; finish removes the
- * entry at once and frees the job. */
+ * before_send writes and flushes the entry with the attempts it may have
+ * spent once the request is over, at once, in the calling thread; finish
+ * removes the entry at once and frees the job. */
 void nt_spooler_before_send(nt_spooler_t *sp, nt_job_t *job, unsigned attempts);
 void nt_spooler_finish(nt_spooler_t *sp, nt_job_t *job);
 
-/* Writes what is pending, removes what was released, stops the thread. */
-void nt_spooler_stop(nt_spooler_t *sp);
+/* Writes what is pending and removes what was released until the monotonic
+ * time until, then stops the thread. Returns 0 once it has stopped, or -1
+ * when it is still busy (a disk that hangs): it is then left running, and
+ * neither the spooler nor any job it may hold may be freed. */
+int nt_spooler_stop(nt_spooler_t *sp, double until);
+
+/* Whether the job's entry is on disk. */
+bool nt_spooler_on_disk(nt_spooler_t *sp, const nt_job_t *job);
 
 /* The highest seq of the entries on disk when it was created. */
 uint64_t nt_spooler_max_seq(nt_spooler_t *sp);

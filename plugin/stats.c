@@ -9,4 +9,5 @@ const char *const nt_stat_names[NT_STATS_NUM] = {
     [NT_STAT_EXPIRED] = "expired",
     [NT_STAT_SPOOLED] = "spooled",
     [NT_STAT_RESUMED] = "resumed",
+    [NT_STAT_SPOOL_ERRORS] = "spool_errors",
 };

@@ -19,17 +19,17 @@ import zlib  # noqa: E402
 
 TASK = "spool-task"
 TASK2 = "other-task"
-MAGIC = b"notify_theeye spool 1\n"
+MAGIC = b"notify_theeye spool 2\n"
 
 
 def parse_entry(data):
     """The header of a spool entry as a dict (seq, arrival, attempts,
-    task, body), or None when it does not look like one."""
+    task, taskid, body), or None when it does not look like one."""
     if not data.startswith(MAGIC):
         return None
     fields = {}
     rest = data[len(MAGIC):]
-    for key in ("seq", "arrival", "attempts", "task", "body"):
+    for key in ("seq", "arrival", "attempts", "task", "taskid", "body"):
         line, sep, rest = rest.partition(b"\n")
         k, _, v = line.partition(b" ")
         if not sep or k.decode(errors="replace") != key:
@@ -43,11 +43,12 @@ def parse_entry(data):
     return fields
 
 
-def make_entry(seq, arrival, task, body, attempts=0):
+def make_entry(seq, arrival, task, body, attempts=0, task_id=TASK_ID):
     """A spool entry as the plugin writes it (the CRC-32 is zlib's)."""
     data = (MAGIC + b"seq %d\narrival %.6f\nattempts %d\ntask %s\n"
-            b"body %d\n" % (seq, arrival, attempts, task.encode(),
-                            len(body)) + body + b"\n")
+            b"taskid %s\nbody %d\n" % (seq, arrival, attempts, task.encode(),
+                                       task_id.encode(), len(body)) +
+            body + b"\n")
     return data + b"crc32 %08x\n" % zlib.crc32(data)
 
 

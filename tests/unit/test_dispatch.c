@@ -8,15 +8,19 @@
 
 #include <cmocka.h>
 
+#include "../../plugin/clock.h"
+#include "../../plugin/cooldown.h"
 #include "../../plugin/dispatch.h"
 #include "fake_collectd.h"
 #include "unit_helpers.h"
 
 #include "utils_time.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -354,6 +358,86 @@ static void test_stop_empty_logs_nothing(void **state) {
   unload(f);
 }
 
+static void test_cooldown_not_opened_when_not_queued(void **state) {
+  (void)state;
+  fixture_t *f =
+      load(PLUGIN(OPT("URL", S(URL)),
+                  TASK("cool", OPT("TaskID", S(ID1)), OPT("Secret", S(SECRET)),
+                       OPT("Cooldown", N(300)))));
+  assert_int_equal(nt_sender_stop(f->sender, 0.1), 0);
+  f->stopped = true;
+  /* Shutting down: the job is not queued, so no window may open that would
+   * suppress the same alert once collectd runs again with this state. */
+  notification_t n = notif(NOTIF_FAILURE, "processes", "nginx");
+  assert_int_equal(nt_dispatch(&f->cfg, f->sender, &n, 10), 0);
+  assert_int_equal(nt_cooldown_size(task_named(f, "cool")->cooldowns), 0);
+  unload(f);
+}
+
+static int start_thread(pthread_t *thread, void *(*run)(void *), void *arg,
+                        const char *name) {
+  (void)name;
+  return pthread_create(thread, NULL, run, arg);
+}
+
+/* Runs the sender's thread until a line containing needle is logged (at
+ * most 5 s); returns its index. */
+static size_t wait_line(fixture_t *f, const char *needle) {
+  assert_int_equal(nt_sender_start(f->sender, start_thread), 0);
+  for (int i = 0; i < 500; i++) {
+    for (size_t j = 0; j < fake_log_count(); j++)
+      if (strstr(fake_log_line(j), needle) != NULL)
+        return j;
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  fail_msg("no log line with \"%s\"", needle);
+  return 0;
+}
+
+static void test_dry_run_long_url_keeps_cut_marker(void **state) {
+  (void)state;
+  char url[1200];
+  int n = snprintf(url, sizeof(url), "%s/", URL);
+  memset(url + n, 'p', 1000);
+  url[n + 1000] = '\0';
+  fixture_t *f =
+      load(PLUGIN(OPT("URL", S(url)), OPT("DryRun", B(true)),
+                  TASK("t", OPT("TaskID", S(ID1)), OPT("Secret", S(SECRET)))));
+  notification_t notice = notif(NOTIF_FAILURE, "processes", "nginx");
+  assert_int_equal(nt_dispatch(&f->cfg, f->sender, &notice, nt_now()), 1);
+  const char *line = fake_log_line(wait_line(f, "DryRun"));
+  /* Within plugin_log's line, and cut visibly by the plugin itself. */
+  assert_true(strlen(line) <= FAKE_LOG_LINE_SIZE - 1);
+  const char *marker = strstr(line, "\xE2\x80\xA6 (cut: ");
+  assert_non_null(marker);
+  assert_string_equal(marker + strlen(marker) - strlen(" bytes in all)"),
+                      " bytes in all)");
+  assert_null(strstr(line, SECRET));
+  unload(f);
+}
+
+static void test_check_only_logs_instead_of_sending(void **state) {
+  (void)state;
+  fixture_t *f =
+      load(PLUGIN(OPT("URL", S(URL)),
+                  TASK("t", OPT("TaskID", S(ID1)), OPT("Secret", S(SECRET)))));
+  f->cfg.check_only = true;
+  notification_t notice = notif(NOTIF_FAILURE, "processes", "nginx");
+  assert_int_equal(nt_dispatch(&f->cfg, f->sender, &notice, nt_now()), 1);
+  const char *line = fake_log_line(wait_line(f, "DryRun"));
+  static const char head[] = "notify_theeye plugin: collectd -T: Task "
+                             "\"t\": DryRun: POST http://127.0.0.1:9/task/";
+  assert_int_equal(strncmp(line, head, strlen(head)), 0);
+  assert_non_null(strstr(line, "\"task_arguments\""));
+  assert_null(strstr(line, SECRET));
+  /* Nothing was sent, so nothing failed or was retried. */
+  assert_int_equal(stat_of(f, "t", NT_STAT_SENT), 0);
+  assert_int_equal(stat_of(f, "t", NT_STAT_FAILED), 0);
+  assert_int_equal(stat_of(f, "t", NT_STAT_RETRIED), 0);
+  unload(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_only_matching_tasks_queue),
@@ -365,6 +449,9 @@ int main(void) {
       cmocka_unit_test(test_queue_limit_across_tasks),
       cmocka_unit_test(test_stop_drops_leftovers),
       cmocka_unit_test(test_stop_empty_logs_nothing),
+      cmocka_unit_test(test_cooldown_not_opened_when_not_queued),
+      cmocka_unit_test(test_dry_run_long_url_keeps_cut_marker),
+      cmocka_unit_test(test_check_only_logs_instead_of_sending),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
