@@ -20,9 +20,10 @@
 #define SHUTDOWN_GRACE_MAX 5.0
 
 /* configure's answer for the collectd it builds against: 5.9 and 5.10 take
- * a pthread_attr_t, 5.11 on do not. */
+ * a pthread_attr_t, 5.11 on do not. Guessing would build a plugin that
+ * fails (or crashes) in the other kind of daemon. */
 #ifndef NT_THREAD_CREATE_ATTR
-#define NT_THREAD_CREATE_ATTR 0
+#error "NT_THREAD_CREATE_ATTR is unset: build with ./configure"
 #endif
 
 /* NEW until the configuration is complete (at init, or at the first

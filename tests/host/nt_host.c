@@ -22,6 +22,10 @@
  * shutdown; --resume (a later run on that spool) dispatches nothing and
  * expects every one of those jobs to come out of it, resumed.
  *
+ * Built with NT_THREAD_CREATE_ATTR=1 (configure's answer for collectd 5.9
+ * and 5.10 headers), it exports plugin_thread_create in that older form:
+ * tests/compat/thread_create.sh loads a plugin built for 5.9 into it.
+ *
  * Usage: nt_host --plugin SO --url URL --log SUPERVISOR_LOG
  *                [--spool DIR [--offline | --resume]] [--threads N]
  *                [--per-thread M] [--timeout SECONDS] [-v]
@@ -224,8 +228,25 @@ static void *thread_trampoline(void *p) {
   return ts.fn(ts.arg);
 }
 
+/* collectd 5.9 and 5.10 take a pthread_attr_t before the thread function,
+ * 5.11 and later do not; configure says which form plugin.h declares
+ * (NT_THREAD_CREATE_ATTR), and this host exports that one, as the daemon
+ * would. A plugin built for the other form passes its thread function
+ * where the attribute belongs: the host refuses any attribute rather than
+ * hand that pointer to pthread_create (the plugin never needs one). */
+#if NT_THREAD_CREATE_ATTR
+int plugin_thread_create(pthread_t *thread, const pthread_attr_t *attr,
+                         void *(*start_routine)(void *), void *arg,
+                         char const *name) {
+  if (attr != NULL) {
+    fail("plugin_thread_create (collectd 5.9 form) called with a non-NULL "
+         "pthread_attr_t: a plugin built for collectd 5.11 or newer?");
+    return EINVAL;
+  }
+#else
 int plugin_thread_create(pthread_t *thread, void *(*start_routine)(void *),
                          void *arg, char const *name) {
+#endif
   struct thread_start *ts = xcalloc(1, sizeof(*ts));
   ts->fn = start_routine;
   ts->arg = arg;
