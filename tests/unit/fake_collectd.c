@@ -26,6 +26,18 @@ static const char *level_name(int level) {
   return "?";
 }
 
+/* fake_log_hold: a line containing hold_needle waits until it is cleared,
+ * so a test can hold a thread of the plugin inside plugin_log. */
+static pthread_cond_t hold_changed = PTHREAD_COND_INITIALIZER;
+static char hold_needle[256];
+
+void fake_log_hold(const char *needle) {
+  pthread_mutex_lock(&fake_log_lock);
+  snprintf(hold_needle, sizeof(hold_needle), "%s", needle ? needle : "");
+  pthread_cond_broadcast(&hold_changed);
+  pthread_mutex_unlock(&fake_log_lock);
+}
+
 void plugin_log(int level, const char *format, ...) {
   char msg[FAKE_LOG_LINE_SIZE];
   va_list ap;
@@ -34,6 +46,8 @@ void plugin_log(int level, const char *format, ...) {
   va_end(ap);
 
   pthread_mutex_lock(&fake_log_lock);
+  while (hold_needle[0] != '\0' && strstr(msg, hold_needle) != NULL)
+    pthread_cond_wait(&hold_changed, &fake_log_lock);
   if (fake_count < FAKE_LOG_LINES) {
     memcpy(fake_lines[fake_count], msg, sizeof(msg));
     fake_levels[fake_count] = level;

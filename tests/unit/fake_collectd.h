@@ -12,6 +12,9 @@
 #define FAKE_LOG_LINES 256
 #define FAKE_LOG_LINE_SIZE 1024 /* plugin_log's own bound */
 
+/* Until called again with NULL, a thread logging a line that contains
+ * needle waits inside plugin_log (the line is captured once released). */
+void fake_log_hold(const char *needle);
 /* Forgets every captured line. */
 void fake_log_reset(void);
 /* Lines captured since the last reset (at most FAKE_LOG_LINES are kept;
