@@ -1,9 +1,13 @@
 #include "http.h"
 #include "clock.h"
 
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Enough for any job or error message; the rest of a huge answer is read
  * and thrown away. */
@@ -15,6 +19,8 @@ struct nt_http_s {
   CURLM *multi; /* owns the connection cache: keep-alive across jobs */
   CURL *easy;
   nt_http_result_t *result; /* of the transfer under way */
+  unsigned max_writes;      /* of the transfer under way */
+  bool refused;             /* a connection was refused for max_writes */
   char body[MAX_BODY + 1];
 };
 
@@ -43,14 +49,46 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
 }
 
 /* Counts what was really written: libcurl may resend a request on a fresh
- * connection by itself, and the supervisor may have seen both. */
+ * connection by itself, and the supervisor may have seen both. Only the
+ * start of the POST counts: a proxy's CONNECT is reported the same way but
+ * never reaches the supervisor, and a request whose headers went out in
+ * several pieces is still one request. */
 static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size,
                     void *arg) {
-  (void)easy, (void)data, (void)size;
+  (void)easy;
   nt_http_t *h = arg;
-  if (type == CURLINFO_HEADER_OUT)
+  static const char post[] = "POST ";
+  if (type == CURLINFO_HEADER_OUT && size >= sizeof(post) - 1 &&
+      memcmp(data, post, sizeof(post) - 1) == 0)
     h->result->writes++;
   return 0;
+}
+
+/* Every connection libcurl opens, to the supervisor or to a proxy. Once the
+ * POST was written max_writes times in this exchange, libcurl may only be
+ * about to resend it (a reused connection died without an answer): refusing
+ * the connection keeps MaxAttempts a hard bound. Reusing a kept-alive
+ * connection opens nothing and is never refused. */
+static curl_socket_t on_open_socket(void *arg, curlsocktype purpose,
+                                    struct curl_sockaddr *addr) {
+  nt_http_t *h = arg;
+  if (purpose == CURLSOCKTYPE_IPCXN && h->result != NULL &&
+      h->result->writes >= h->max_writes) {
+    h->refused = true;
+    return CURL_SOCKET_BAD;
+  }
+  /* Close-on-exec: collectd's exec plugin must not hand the connection to
+   * the programs it starts. */
+#ifdef SOCK_CLOEXEC
+  return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+#else
+  curl_socket_t fd = socket(addr->family, addr->socktype, addr->protocol);
+  if (fd != CURL_SOCKET_BAD && fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+    close(fd);
+    return CURL_SOCKET_BAD;
+  }
+  return fd;
+#endif
 }
 
 static int set_options(nt_http_t *h, const nt_config_t *cfg) {
@@ -61,8 +99,17 @@ static int set_options(nt_http_t *h, const nt_config_t *cfg) {
   SET(CURLOPT_POST, 1L);
   SET(CURLOPT_USERAGENT, "collectd-notify_theeye/" NT_VERSION);
   SET(CURLOPT_FOLLOWLOCATION, 0L);
+  /* The string form replaced the bit mask in 7.85, which deprecates the
+   * latter (a warning, an error under -Werror). */
+#if LIBCURL_VERSION_NUM >= 0x075500
   SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
   SET(CURLOPT_TCP_KEEPALIVE, 1L);
+  /* A proxy or the supervisor may compress its answer: the job in it must
+   * be read all the same (a rejected job is not "sent"). */
+  SET(CURLOPT_ACCEPT_ENCODING, "");
   SET(CURLOPT_WRITEFUNCTION, on_body);
   SET(CURLOPT_WRITEDATA, h);
   SET(CURLOPT_HEADERFUNCTION, on_header);
@@ -70,6 +117,8 @@ static int set_options(nt_http_t *h, const nt_config_t *cfg) {
   SET(CURLOPT_DEBUGFUNCTION, on_debug);
   SET(CURLOPT_DEBUGDATA, h);
   SET(CURLOPT_VERBOSE, 1L); /* feeds on_debug, prints nothing */
+  SET(CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+  SET(CURLOPT_OPENSOCKETDATA, h);
   SET(CURLOPT_SSL_VERIFYPEER, cfg->verify_peer ? 1L : 0L);
   SET(CURLOPT_SSL_VERIFYHOST, cfg->verify_host ? 2L : 0L);
   if (cfg->cacert)
@@ -121,12 +170,51 @@ static bool past(const double *abort_at) {
   return nt_now() >= at;
 }
 
+/* The error text for what the exchange's end means, when libcurl's own
+ * would mislead: a refused tunnel, or a resend refused for MaxAttempts. */
+static void explain(nt_http_t *h, nt_http_result_t *r) {
+  CURLcode code = (CURLcode)r->curl_code;
+  if (code == CURLE_OK || code == CURLE_ABORTED_BY_CALLBACK)
+    return;
+  long connect_status = 0;
+  if (curl_easy_getinfo(h->easy, CURLINFO_HTTP_CONNECTCODE, &connect_status) ==
+      CURLE_OK)
+    r->connect_status = connect_status;
+  if (h->refused) {
+    /* What happened on the wire: the request went out and the connection
+     * closed without an answer. */
+    r->curl_code = CURLE_GOT_NOTHING;
+    snprintf(r->error, sizeof(r->error),
+             "the connection closed without an answer after the request "
+             "was written; not sent again (MaxAttempts)");
+  } else if (r->connect_status == 407) {
+    snprintf(r->error, sizeof(r->error),
+             "the proxy requires authentication (HTTP 407): check Proxy");
+  } else if (r->connect_status != 0 && r->connect_status / 100 != 2) {
+    snprintf(r->error, sizeof(r->error),
+             "the proxy refused the tunnel: HTTP %ld", r->connect_status);
+  } else if (r->writes > 0 && (code == CURLE_COULDNT_CONNECT ||
+                               code == CURLE_COULDNT_RESOLVE_HOST ||
+                               code == CURLE_COULDNT_RESOLVE_PROXY)) {
+    /* libcurl's text would only tell of the resend's failure. */
+    char why[128];
+    snprintf(why, sizeof(why), "%.127s",
+             r->error[0] ? r->error : curl_easy_strerror(code));
+    snprintf(r->error, sizeof(r->error),
+             "the connection closed without an answer after the request "
+             "was written; reconnecting failed: %s",
+             why);
+  }
+}
+
 void nt_http_post(nt_http_t *h, const nt_task_t *task, const char *body,
-                  size_t body_len, const double *abort_at,
+                  size_t body_len, unsigned max_writes, const double *abort_at,
                   nt_http_result_t *r) {
   *r = (nt_http_result_t){.retry_after = -1, .body = h->body};
   h->body[0] = '\0';
   h->result = r;
+  h->max_writes = max_writes > 0 ? max_writes : 1;
+  h->refused = false;
   CURL *e = h->easy;
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);
   curl_easy_setopt(e, CURLOPT_URL, task->request_url);
@@ -164,6 +252,7 @@ void nt_http_post(nt_http_t *h, const nt_task_t *task, const char *body,
   if (r->curl_code == CURLE_OK)
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
   curl_multi_remove_handle(h->multi, e);
+  explain(h, r);
   if (r->error[0] == '\0' && r->curl_code != CURLE_OK)
     snprintf(r->error, sizeof(r->error), "%s",
              curl_easy_strerror((CURLcode)r->curl_code));

@@ -34,15 +34,26 @@ static nt_outcome_t classify_status(const nt_http_result_t *r,
 
 nt_outcome_t nt_outcome_classify(const nt_http_result_t *r,
                                  nt_job_info_t *job) {
-  switch ((CURLcode)r->curl_code) {
-  case CURLE_OK:
+  CURLcode code = (CURLcode)r->curl_code;
+  if (code == CURLE_OK)
     return classify_status(r, job);
-  case CURLE_ABORTED_BY_CALLBACK:
+  if (code == CURLE_ABORTED_BY_CALLBACK)
     return NT_ABORTED;
+  /* The proxy answered the CONNECT but opened no tunnel: the POST cannot
+   * have gone through it. Only an earlier write of this exchange (on a
+   * reused tunnel that died) may have reached the supervisor. */
+  if (r->connect_status != 0 && r->connect_status / 100 != 2) {
+    if (r->connect_status == 407)
+      return NT_PERMANENT;
+    return r->writes > 0 ? NT_MAYBE_DELIVERED : NT_NOT_DELIVERED;
+  }
+  switch (code) {
   case CURLE_COULDNT_RESOLVE_HOST:
   case CURLE_COULDNT_RESOLVE_PROXY:
   case CURLE_COULDNT_CONNECT:
-    return NT_NOT_DELIVERED;
+    /* After a write on a reused connection that died, libcurl's resend
+     * could not connect: the first write may have been processed. */
+    return r->writes > 0 ? NT_MAYBE_DELIVERED : NT_NOT_DELIVERED;
   case CURLE_URL_MALFORMAT:
   case CURLE_UNSUPPORTED_PROTOCOL:
   case CURLE_PEER_FAILED_VERIFICATION:
@@ -82,7 +93,9 @@ const char *nt_outcome_name(nt_outcome_t o) {
 }
 
 unsigned nt_outcome_attempts(nt_outcome_t o, const nt_http_result_t *r) {
-  if (o == NT_NOT_DELIVERED)
+  /* Only an answer proves the last write was not processed; a failure to
+   * connect proves nothing about the writes before it. */
+  if (o == NT_NOT_DELIVERED && r->status > 0)
     return r->writes > 0 ? r->writes - 1 : 0;
   if (o == NT_MAYBE_DELIVERED && r->writes == 0)
     return 1; /* an empty reply was counted as written: be safe */

@@ -10,13 +10,14 @@
 
 /* What one HTTP exchange produced; filled by http.c. */
 typedef struct {
-  int curl_code;      /* CURLcode */
-  long status;        /* HTTP status, 0 without an answer */
-  unsigned writes;    /* times the request was written to the server */
-  double retry_after; /* seconds from the answer, < 0 when absent */
-  char *body;         /* the response body, cut at a bound */
+  int curl_code;       /* CURLcode */
+  long status;         /* HTTP status, 0 without an answer */
+  long connect_status; /* a proxy's answer to CONNECT, 0 without a tunnel */
+  unsigned writes;     /* times the POST was written (a CONNECT is not) */
+  double retry_after;  /* seconds from the answer, < 0 when absent */
+  char *body;          /* the response body, cut at a bound */
   size_t body_len;
-  char error[256]; /* libcurl's explanation of a failure */
+  char error[256]; /* what went wrong, for the log */
 } nt_http_result_t;
 
 typedef enum {
@@ -29,13 +30,18 @@ typedef enum {
   NT_ABORTED, /* cut short by shutdown */
 } nt_outcome_t;
 
-/* For a 2xx, job (may be NULL) receives the parsed job. */
+/* For a 2xx, job (may be NULL) receives the parsed job. Through a proxy,
+ * a tunnel refused (CONNECT answered with anything but 2xx) is "not
+ * delivered", unless the POST went out earlier in the same exchange; a 407
+ * is permanent: the Proxy option lacks valid credentials. */
 nt_outcome_t nt_outcome_classify(const nt_http_result_t *r, nt_job_info_t *job);
 const char *nt_outcome_name(nt_outcome_t o);
 
 /* How many attempts (times the supervisor may have seen the job) an
- * exchange spent: every write, but for a "not delivered" answer the last
- * one, which the supervisor is known not to have processed. */
+ * exchange spent: every write of the POST, but for a "not delivered" HTTP
+ * answer (429, 502, 503) the last one, which the supervisor is known not
+ * to have processed. A write followed by a failed reconnect (libcurl's
+ * resend) counts. At least one for "maybe delivered". */
 unsigned nt_outcome_attempts(nt_outcome_t o, const nt_http_result_t *r);
 
 /* min(interval * 2^(tries-1), max_interval): the nominal wait. */

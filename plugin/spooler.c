@@ -291,9 +291,14 @@ static void write_pending(nt_spooler_t *sp) {
 
 static void report_corrupt(const char *name, const char *why, void *arg) {
   (void)arg;
-  NT_ERROR("spool: entry \"%s\" is unreadable (%s): moved into "
-           "corrupt/, never sent",
-           name, why);
+  /* why ends "; deleted: ..." or "; left in place: ..." when the entry
+   * could not be moved aside. */
+  if (strchr(why, ';') != NULL)
+    NT_ERROR("spool: entry \"%s\" is unreadable (%s), never sent", name, why);
+  else
+    NT_ERROR("spool: entry \"%s\" is unreadable (%s): moved into "
+             "corrupt/, never sent",
+             name, why);
 }
 
 static void *spooler_main(void *arg) {

@@ -18,6 +18,18 @@
  *                  Content-Encoding: gzip, whatever the client accepts.
  *   body_mode=huge the job JSON with a 5 MiB "padding" string member added
  *                  at its end.
+ *   refuse=1       once the next job request that a close or rst fault
+ *                  answers has been read, stop listening before that
+ *                  connection is closed: from then on every connect is
+ *                  refused, until the process is restarted.  A client that
+ *                  resends the request at once on a fresh connection (as
+ *                  libcurl does when a reused connection dies) meets a
+ *                  refused connect.  /_control/stats says "refusing".
+ *
+ * --tls-cert FILE --tls-key FILE serve HTTPS instead of HTTP (PEM files;
+ * /_control is then HTTPS too).  --control QUERY applies a control query
+ * ("close=1&after_job=1") before the first connection is accepted, so a
+ * restarted supervisor has its faults from its very first request.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -37,6 +49,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
@@ -78,6 +91,7 @@ struct faults {
   int status;
   long status_count, hang, close, rst, delay_ms;
   bool after_job; /* hang, close, rst and error statuses create the job */
+  bool refuse;    /* stop listening at the next close or rst */
   char *retry_after, *body;
   enum body_mode body_mode;
 };
@@ -91,12 +105,14 @@ static struct {
   unsigned long requests, jobs, conns, hang_gen;
   long hung;
   bool stopping;
-} st = {.lock = PTHREAD_MUTEX_INITIALIZER};
+  struct MHD_Daemon *daemon;
+  int quiesced_fd; /* the listener once refuse stopped it, else -1 */
+} st = {.lock = PTHREAD_MUTEX_INITIALIZER, .quiesced_fd = -1};
 
 /* The faults that apply to one job request, copied out under the lock so
  * /_control can change them meanwhile. */
 struct decision {
-  bool hang, close, rst, after_job;
+  bool hang, close, rst, after_job, refuse;
   int status;
   long delay_ms;
   unsigned long hang_gen;
@@ -677,6 +693,10 @@ static bool take_faults(struct decision *d) {
   else if (ok && !(d->close = take(&f->close)) && !(d->rst = take(&f->rst)) &&
            f->status != 0 && take(&f->status_count))
     d->status = f->status;
+  if ((d->close || d->rst) && f->refuse) {
+    d->refuse = true;
+    f->refuse = false;
+  }
   unlock();
   return ok;
 }
@@ -716,6 +736,24 @@ static void reset_connection(struct MHD_Connection *c) {
     perror("fake_supervisor: SO_LINGER");
   if (connect(ci->connect_fd, &sa, sizeof sa) != 0)
     perror("fake_supervisor: resetting a connection");
+}
+
+/* refuse=1: stops accepting for good.  MHD stops polling the listener
+ * (quiesce), then shutting the listening socket down takes it out of the
+ * LISTEN state, so the kernel refuses every new connect at once; MHD's
+ * documentation wants the socket itself closed only after MHD_stop_daemon. */
+static void stop_listening(void) {
+  lock();
+  if (st.quiesced_fd < 0 && st.daemon != NULL) {
+    MHD_socket fd = MHD_quiesce_daemon(st.daemon);
+    if (fd == MHD_INVALID_SOCKET)
+      fputs("fake_supervisor: cannot stop listening\n", stderr);
+    else if (shutdown(fd, SHUT_RDWR) != 0)
+      perror("fake_supervisor: shutting the listener down");
+    if (fd != MHD_INVALID_SOCKET)
+      st.quiesced_fd = fd;
+  }
+  unlock();
 }
 
 static enum route match_route(const char *url, char **task, char **secret,
@@ -791,6 +829,10 @@ static enum MHD_Result handle_recorded(struct MHD_Connection *c,
     if (d.close || d.rst) {
       r->fault = d.close ? "close" : "rst";
       record(c, r, method, url, version);
+      /* Before the connection closes: the client's resend must find the
+       * port closed already. */
+      if (d.refuse)
+        stop_listening();
       if (d.rst)
         reset_connection(c);
       goto out; /* MHD_NO after the whole body was read: close, no answer */
@@ -823,8 +865,8 @@ out:
 
 struct control {
   bool reset, has_status, has_count, has_retry, has_hang, has_close, has_delay,
-      has_body, has_mode, has_rst, has_after_job;
-  long status, count, hang, close, delay_ms, rst, after_job;
+      has_body, has_mode, has_rst, has_after_job, has_refuse;
+  long status, count, hang, close, delay_ms, rst, after_job, refuse;
   const char *retry_after, *body;
   enum body_mode mode;
   char err[160];
@@ -854,6 +896,8 @@ static enum MHD_Result control_arg(void *cls, enum MHD_ValueKind kind,
     ok = ct->has_rst = parse_long(v, -1, LONG_MAX, &ct->rst);
   } else if (strcmp(key, "after_job") == 0) {
     ok = ct->has_after_job = parse_long(v, 0, 1, &ct->after_job);
+  } else if (strcmp(key, "refuse") == 0) {
+    ok = ct->has_refuse = parse_long(v, 0, 1, &ct->refuse);
   } else if (strcmp(key, "delay_ms") == 0) {
     ok = ct->has_delay = parse_long(v, 0, 3600000, &ct->delay_ms);
   } else if (strcmp(key, "retry_after") == 0) {
@@ -918,6 +962,8 @@ static bool apply_control(const struct control *ct) {
     f->rst = ct->rst;
   if (ct->has_after_job)
     f->after_job = ct->after_job == 1;
+  if (ct->has_refuse)
+    f->refuse = ct->refuse == 1;
   if (ct->has_delay)
     f->delay_ms = ct->delay_ms;
   if (ct->has_body) {
@@ -959,6 +1005,8 @@ static enum MHD_Result handle_control(struct MHD_Connection *c,
     GEN(gen_kv_int(g, "requests", (long long)st.requests));
     GEN(gen_kv_int(g, "jobs", (long long)st.jobs));
     GEN(gen_kv_int(g, "hung", st.hung));
+    GEN(gen_cstr(g, "refusing"));
+    GEN(yajl_gen_bool(g, st.quiesced_fd >= 0));
   } else {
     GEN(gen_kv_int(g, "status", f->status));
     GEN(gen_kv_int(g, "count", f->status_count));
@@ -968,6 +1016,8 @@ static enum MHD_Result handle_control(struct MHD_Connection *c,
     GEN(gen_kv_int(g, "rst", f->rst));
     GEN(gen_cstr(g, "after_job"));
     GEN(yajl_gen_bool(g, f->after_job));
+    GEN(gen_cstr(g, "refuse"));
+    GEN(yajl_gen_bool(g, f->refuse));
     GEN(gen_kv_int(g, "delay_ms", f->delay_ms));
     GEN(gen_kv_str(g, "body_mode", body_mode_names[f->body_mode]));
     GEN(gen_kv_str(g, "body", f->body));
@@ -990,6 +1040,67 @@ out:
   free(state);
   free(answer);
   return ret;
+}
+
+/* --control QUERY: "%XX" and "+" decoded in place, as MHD decodes a query. */
+static void url_decode(char *s) {
+  char *o = s;
+  for (; *s; s++) {
+    unsigned v;
+    if (*s == '%' && isxdigit((unsigned char)s[1]) &&
+        isxdigit((unsigned char)s[2]) && sscanf(s + 1, "%2x", &v) == 1) {
+      *o++ = (char)v;
+      s += 2;
+    } else
+      *o++ = *s == '+' ? ' ' : *s;
+  }
+  *o = '\0';
+}
+
+/* The same validation and effect as a call to /_control with this query. */
+static bool startup_control(const char *query) {
+  struct control ct = {0};
+  char *copy = strdup(query), *save = NULL;
+  bool ok = copy != NULL;
+  for (char *kv = copy ? strtok_r(copy, "&", &save) : NULL; ok && kv != NULL;
+       kv = strtok_r(NULL, "&", &save)) {
+    char *value = strchr(kv, '=');
+    if (value != NULL)
+      *value++ = '\0';
+    url_decode(kv);
+    if (value != NULL)
+      url_decode(value);
+    ok = control_arg(&ct, MHD_GET_ARGUMENT_KIND, kv, value) == MHD_YES;
+  }
+  if (ok) {
+    lock();
+    ok = apply_control(&ct);
+    unlock();
+  }
+  if (!ok)
+    fprintf(stderr, "fake_supervisor: --control %s: %s", query,
+            ct.err[0] ? ct.err : "out of memory\n");
+  free(copy);
+  return ok;
+}
+
+/* A PEM file for MHD's HTTPS_MEM options, NUL-terminated. */
+static char *read_pem(const char *path) {
+  FILE *f = fopen(path, "re");
+  struct stat sb;
+  char *buf = NULL;
+  if (f == NULL || fstat(fileno(f), &sb) != 0 || sb.st_size <= 0 ||
+      sb.st_size > 1024 * 1024 ||
+      (buf = malloc((size_t)sb.st_size + 1)) == NULL ||
+      fread(buf, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size) {
+    perror(path);
+    free(buf);
+    buf = NULL;
+  } else
+    buf[sb.st_size] = '\0';
+  if (f != NULL)
+    fclose(f);
+  return buf;
 }
 
 /* ---- MHD callbacks ---- */
@@ -1148,12 +1259,16 @@ static void usage(FILE *out) {
   fputs("usage: fake_supervisor [--port N] [--port-file FILE] --log FILE\n"
         "         [--task ID:SECRET[:NARGS]]... [--customer NAME]...\n"
         "         [--token TOKEN]... [--quiet] [--print-jobs]\n"
-        "Listens on 127.0.0.1 only.  Faults, set by GET or POST on the same "
-        "port:\n"
+        "         [--tls-cert FILE --tls-key FILE] [--control QUERY]\n"
+        "Listens on 127.0.0.1 only (HTTPS with --tls-cert and --tls-key).\n"
+        "Faults, set by GET or POST on the same port, or at start-up with\n"
+        "--control QUERY (\"close=1&refuse=1\"):\n"
         "  /_control?status=N&count=K retry_after=V hang=K close=K "
         "rst=K\n"
         "            after_job=0|1 delay_ms=N body=RAW\n"
         "            body_mode=default|custom|empty|gzip|huge reset=1\n"
+        "            refuse=1 (stop listening, for good, once the next\n"
+        "                     close or rst fault has read its request)\n"
         "  /_control/stats\n",
         out);
 }
@@ -1168,9 +1283,13 @@ int main(int argc, char **argv) {
       {"token", required_argument, NULL, 'k'},
       {"quiet", no_argument, NULL, 'q'},
       {"print-jobs", no_argument, NULL, 'j'},
+      {"tls-cert", required_argument, NULL, 'C'},
+      {"tls-key", required_argument, NULL, 'K'},
+      {"control", required_argument, NULL, 'x'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
-  const char *port_file = NULL, *log_path = NULL;
+  const char *port_file = NULL, *log_path = NULL, *cert_path = NULL,
+             *key_path = NULL, *control = NULL;
   long port = 0;
   bool quiet = false, ok = true;
   int opt, sig;
@@ -1198,15 +1317,38 @@ int main(int argc, char **argv) {
       quiet = true;
     else if (opt == 'j')
       cfg.print_jobs = true;
+    else if (opt == 'C')
+      cert_path = optarg;
+    else if (opt == 'K')
+      key_path = optarg;
+    else if (opt == 'x')
+      control = optarg;
     else if (opt == 'h') {
       usage(stdout);
       return 0;
     } else
       ok = false;
   }
-  if (!ok || log_path == NULL || optind != argc) {
+  if (!ok || log_path == NULL || optind != argc ||
+      (cert_path == NULL) != (key_path == NULL)) {
     usage(stderr);
     return 2;
+  }
+  if (control != NULL && !startup_control(control))
+    return 2;
+  char *cert = NULL, *key = NULL;
+  struct MHD_OptionItem tls_opts[3] = {{MHD_OPTION_END, 0, NULL}};
+  if (cert_path != NULL) {
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+      fputs("fake_supervisor: this libmicrohttpd has no TLS\n", stderr);
+      return 1;
+    }
+    if ((cert = read_pem(cert_path)) == NULL ||
+        (key = read_pem(key_path)) == NULL)
+      return 1;
+    tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, cert};
+    tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, key};
+    tls_opts[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
   }
   cfg.boot = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16);
 
@@ -1239,16 +1381,21 @@ int main(int argc, char **argv) {
   /* A thread per connection lets hangs and delays simply block. */
   struct MHD_Daemon *d = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-          MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+          MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+          (cert != NULL ? MHD_USE_TLS : 0),
       0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error,
       NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
       NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-      MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_ARRAY,
+      tls_opts, MHD_OPTION_END);
   if (d == NULL) {
     fputs("fake_supervisor: cannot start the HTTP daemon\n", stderr);
     close(fd);
     return 1;
   }
+  lock();
+  st.daemon = d;
+  unlock();
   if (port_file != NULL && !write_port_file(port_file, actual)) {
     MHD_stop_daemon(d);
     return 1;
@@ -1264,6 +1411,11 @@ int main(int argc, char **argv) {
   release_hung();
   unlock();
   MHD_stop_daemon(d); /* joins the connection threads, closes fd */
+  /* Unless refuse took the listener over: then it is ours to close. */
+  if (st.quiesced_fd >= 0)
+    close(st.quiesced_fd);
+  free(cert);
+  free(key);
   if (fclose(st.log) != 0) {
     perror(log_path);
     return 1;

@@ -92,8 +92,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         continue;
       }
       if (size >= 2) {
+        /* Answers a proxy may give to CONNECT, none among them too. */
+        static const long tunnel[] = {0, 200, 301, 403, 407, 502, 503, 999};
         r.curl_code = data[0] % (CURL_LAST + 1);
         r.writes = data[1] % 4;
+        r.connect_status = tunnel[(data[1] >> 2) % 8];
       }
     }
     header_line(data + start, end - start, &r.retry_after);
@@ -113,6 +116,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_CHECK(o >= NT_SENT && o <= NT_ABORTED);
   FUZZ_CHECK(strcmp(nt_outcome_name(o), "unknown") != 0);
   FUZZ_CHECK(nt_outcome_attempts(o, &r) <= r.writes + 1);
+  /* Every write counts but the last one before a "not delivered" answer. */
+  FUZZ_CHECK(nt_outcome_attempts(o, &r) +
+                 (o == NT_NOT_DELIVERED && r.status > 0) >=
+             r.writes);
   if (r.curl_code == CURLE_OK && r.status >= 200 && r.status < 300) {
     FUZZ_CHECK(o == NT_SENT || o == NT_SENT_NO_JOB || o == NT_REJECTED);
     FUZZ_CHECK((o != NT_SENT_NO_JOB) == job.is_job);

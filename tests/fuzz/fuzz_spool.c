@@ -1,6 +1,7 @@
 /* Spool entries read back from disk: whatever a file holds (cut short,
- * corrupt, crafted), decoding never goes wrong, and what decodes survives
- * an encode/decode round trip.
+ * corrupt, crafted, an older format), decoding never goes wrong, what
+ * decodes is what encode could have written (a 24-hex TaskID, one-line
+ * Task name), and it survives an encode/decode round trip.
  *
  * Each input is decoded twice: as it is (so the checksum test is
  * exercised), and with its checksum line made right (recomputed over the
@@ -10,8 +11,10 @@
 
 #include "../../plugin/spool.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 
 #define CRC_LINE 15 /* "crc32 xxxxxxxx\n" */
 
@@ -41,9 +44,19 @@ static double normalized(double arrival) {
   return strtod(text, NULL);
 }
 
+static bool is_task_id(const char *s) {
+  if (strlen(s) != 24)
+    return false;
+  for (size_t i = 0; i < 24; i++)
+    if (!isxdigit((unsigned char)s[i]))
+      return false;
+  return true;
+}
+
 static void round_trip(const nt_spool_entry_t *e) {
   FUZZ_CHECK(e->task != NULL && e->task[0] != '\0');
   FUZZ_CHECK(strchr(e->task, '\n') == NULL);
+  FUZZ_CHECK(e->task_id != NULL && is_task_id(e->task_id));
   FUZZ_CHECK(isfinite(e->arrival) && e->arrival >= 0);
   FUZZ_CHECK(e->body != NULL && e->body[e->body_len] == '\0');
 
@@ -60,6 +73,7 @@ static void round_trip(const nt_spool_entry_t *e) {
   FUZZ_CHECK(e2.seq == e->seq);
   FUZZ_CHECK(e2.attempts == e->attempts);
   FUZZ_CHECK(strcmp(e2.task, e->task) == 0);
+  FUZZ_CHECK(strcmp(e2.task_id, e->task_id) == 0);
   FUZZ_CHECK(e2.body_len == e->body_len);
   FUZZ_CHECK(memcmp(e2.body, e->body, e->body_len) == 0);
   FUZZ_CHECK(e2.arrival == normalized(e->arrival));
@@ -79,6 +93,7 @@ static void decode(char *data, size_t len) {
   if (nt_spool_decode(data, len, &e, &why) == 0) {
     FUZZ_CHECK(e.body >= data && e.body + e.body_len < data + len);
     FUZZ_CHECK(e.task >= data && e.task < data + len);
+    FUZZ_CHECK(e.task_id >= data && e.task_id < data + len);
     round_trip(&e);
   } else {
     FUZZ_CHECK(why != NULL && why[0] != '\0');

@@ -7,6 +7,7 @@ bounded in time.
 """
 
 import glob
+import http.server
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -65,6 +67,13 @@ def wait_for(predicate, timeout, interval=0.05, what="condition"):
             raise AssertionError("timed out after %.1f s waiting for %s"
                                  % (timeout, what))
         time.sleep(interval)
+
+
+def pause(seconds):
+    """Sleeps seconds times TIME_SCALE: the time left for something that
+    must not happen (a retry, a request after expiry) to show up before a
+    test asserts that it did not."""
+    time.sleep(seconds * TIME_SCALE)
 
 
 def free_port():
@@ -160,6 +169,76 @@ class Supervisor:
     def wait_jobs(self, n, timeout=10):
         return wait_for(lambda: len(self.jobs()) >= n and self.jobs(),
                         timeout, what="%d jobs at the supervisor" % n)
+
+
+class ScriptedSupervisor:
+    """A minimal HTTP/1.1 server on 127.0.0.1, in this process, that answers
+    every POST with one fixed status, body and headers: for answers that
+    tests/fake_supervisor does not give (an error status whose body is any
+    text, as a proxy or a framework in front of the supervisor writes
+    them). Records each request as {"time", "path", "body"}."""
+
+    def __init__(self, status=404, body="", headers=None):
+        self.status = status
+        self.body = body.encode() if isinstance(body, str) else body
+        self.headers = dict(headers or {})
+        self.lock = threading.Lock()
+        self.recorded = []
+        self.server = None
+        self.thread = None
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.server.server_address[1]
+
+    def start(self):
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length > 0 else b""
+                with outer.lock:
+                    outer.recorded.append({
+                        "time": time.time(), "path": self.path,
+                        "body": body.decode(errors="replace")})
+                self.send_response(outer.status)
+                self.send_header("Content-Type", "application/json")
+                for k, v in outer.headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(outer.body)))
+                self.end_headers()
+                self.wfile.write(outer.body)
+
+            def log_message(self, *args):
+                pass  # nothing on the test's output
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       kwargs={"poll_interval": 0.05})
+        self.thread.start()
+        return self
+
+    def stop(self):
+        if self.server is None:
+            return
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+        self.server = None
+
+    def requests(self):
+        with self.lock:
+            return list(self.recorded)
+
+    def wait_requests(self, n, timeout=10):
+        return wait_for(lambda: len(self.requests()) >= n and
+                        self.requests(), timeout,
+                        what="%d requests at the scripted supervisor" % n)
 
 
 def quote(s):
@@ -524,7 +603,11 @@ class IntegrationTest(unittest.TestCase):
 
     def tearDown(self):
         # Under valgrind a collectd still running is stopped, not killed, so
-        # that its log is checked too: a problem there fails the test.
+        # that its log is checked too: a problem there fails the test. Every
+        # process is stopped whatever happens to the others, and whatever
+        # went wrong while stopping one (valgrind's verdict, a process that
+        # would not exit, any unexpected exception) fails the test: nothing
+        # is swallowed.
         problems = []
         for p in reversed(self.processes):
             try:
@@ -532,11 +615,9 @@ class IntegrationTest(unittest.TestCase):
                     p.kill()
                 else:
                     p.stop()
-            except AssertionError as e:
-                if VALGRIND and isinstance(p, Collectd):
-                    problems.append(str(e))
-            except Exception:
-                pass
+            except Exception as e:  # reported below, once all are stopped
+                problems.append("stopping %s: %s: %s"
+                                % (type(p).__name__, type(e).__name__, e))
         if getattr(self, "_outcome", None) and not self._failed() and \
                 not problems:
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -559,6 +640,12 @@ class IntegrationTest(unittest.TestCase):
             workdir = os.path.join(self.dir, subdir)
             os.makedirs(workdir, exist_ok=True)
         s = Supervisor(workdir, **kw)
+        self.processes.append(s)
+        return s.start()
+
+    def scripted_supervisor(self, **kw):
+        """Starts a ScriptedSupervisor (stopped in tearDown)."""
+        s = ScriptedSupervisor(**kw)
         self.processes.append(s)
         return s.start()
 

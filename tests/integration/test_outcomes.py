@@ -46,8 +46,10 @@ class OutcomeTest(IntegrationTest):
                              "jobs for %r: %s" % (m, created))
 
     def settle(self, seconds=1.2):
-        """Leaves time for several RetryIntervals (0.2 s) to pass."""
-        time.sleep(seconds)
+        """Leaves time for several RetryIntervals (0.2 s) to pass before a
+        test asserts that nothing more was sent (scaled like every other
+        bound of the harness: a slower daemon retries later)."""
+        pause(seconds)
 
     # ---- permanent answers ----
 
@@ -266,6 +268,53 @@ class OutcomeTest(IntegrationTest):
         self.assertLess(gap2, 1.0, "retry without Retry-After too late")
         self.assertLess(gap2, gap)
 
+    def test_retry_after_zero_waits_half_the_retry_interval(self):
+        # Retry-After replaces the computed wait, but never below
+        # RetryInterval/2: "Retry-After: 0" with RetryInterval 2 waits 1 s
+        # (the computed wait would be 1-2 s, jittered).
+        sup, cd = self.start(RetryInterval=2, MaxRetryInterval=2)
+        sup.control(status=503, count=1, retry_after="0")
+        m = self.tag()
+        cd.putnotif(m)
+        sup.wait_jobs(1, timeout=10)
+        reqs = sorted(sup.requests(), key=lambda r: r["n"])
+        self.assertEqual([(message_of(r), r["status"]) for r in reqs],
+                         [(m, 503), (m, 200)])
+        gap = reqs[1]["time"] - reqs[0]["time"]
+        # Measured at the supervisor: scheduling can only shorten it by a
+        # few milliseconds, never by a retry's worth.
+        self.assertGreaterEqual(gap, 0.95, "retried %.3f s after "
+                                "Retry-After: 0, below RetryInterval/2"
+                                % gap)
+        self.assertLess(gap, 1.0 + 0.4 * TIME_SCALE,
+                        "Retry-After: 0 did not replace the computed wait")
+
+    def test_retry_waits_are_jittered(self):
+        # RetryInterval = MaxRetryInterval = 1: every nominal wait is 1 s,
+        # and each real wait is drawn between 0.5 and 1 s. Eight waits all
+        # in the top 5 % of that range has a chance of 0.05^8: a sender
+        # that does not jitter fails here.
+        sup, cd = self.start(RetryInterval=1, MaxRetryInterval=1, MaxAge=60)
+        sup.control(status=503, count=8)
+        m = self.tag()
+        cd.putnotif(m)
+        sup.wait_jobs(1, timeout=8 * 1.0 + 5)
+        reqs = sorted(sup.requests(), key=lambda r: r["n"])
+        self.assertEqual([r["status"] for r in reqs], [503] * 8 + [200])
+        self.assertEqual({message_of(r) for r in reqs}, {m})
+        gaps = [b["time"] - a["time"] for a, b in zip(reqs, reqs[1:])]
+        shown = ", ".join("%.3f" % g for g in gaps)
+        # Slack on top: the exchange itself, and a slower daemon.
+        for g in gaps:
+            self.assertGreaterEqual(g, 0.5 - 0.02, "a wait below half its "
+                                    "nominal value: %s" % shown)
+            self.assertLessEqual(g, 1.0 + 0.15 * TIME_SCALE,
+                                 "a wait above its nominal value: %s"
+                                 % shown)
+        self.assertFalse(all(g >= 0.95 for g in gaps),
+                         "every wait at its nominal value: no jitter (%s)"
+                         % shown)
+
     # ---- 2xx answers ----
 
     def test_200_terminated_job_is_failed(self):
@@ -332,6 +381,44 @@ class OutcomeTest(IntegrationTest):
         cd.putnotif(self.tag(4))
         cd.wait_log(r"rejected")
         self.assertEqual(cd.misprefixed_lines(), [])
+
+    def test_outage_repeat_line(self):
+        # A Task failing for longer than the rate-limiter's first interval
+        # (10 s): the first failure is logged, the next ones are counted,
+        # and the first one after the interval is logged with that count.
+        # Every one of these lines carries the prefix once.
+        sup, cd = self.start(RetryInterval=0.5, MaxRetryInterval=0.5,
+                             MaxAge=60)
+        sup.control(status=503, count=-1)
+        m = self.tag()
+        cd.putnotif(m)
+        first = cd.wait_log(r'Task "%s".*not delivered.*retrying'
+                            % re.escape(TASK))
+        repeat = cd.wait_log(r"more since the last report\)$", timeout=14)
+        sup.control(reset=1)
+        sup.wait_jobs(1, timeout=5)
+        cd.wait_log(r'Task "%s".*delivers again' % re.escape(TASK))
+        self.assertEqual(cd.misprefixed_lines(), [])
+        self.assertEqual(len(repeat), 1, repeat)
+        self.assertIn("[warning]", repeat[0])
+        rx = re.compile(r'\] %sTask "%s": .*\(not delivered\): retrying '
+                        r'in [0-9.]+ s \((\d+) more since the last report\)$'
+                        % (re.escape(PREFIX), re.escape(TASK)))
+        match = rx.search(repeat[0])
+        self.assertTrue(match, repeat[0])
+        # The count: the 503s between the first line's and the repeat
+        # line's, that is those less than 10 s after the first (give or
+        # take the one at the boundary, timed by another clock).
+        skipped = int(match.group(1))
+        times = [r["time"] for r in sorted(sup.requests(),
+                                           key=lambda r: r["n"])
+                 if r["status"] == 503]
+        expected = len([t for t in times[1:] if t - times[0] < 10.0])
+        self.assertGreaterEqual(skipped, 10, repeat[0])
+        self.assertLessEqual(abs(skipped - expected), 1,
+                             "%s, but %d 503s in the first 10 s after the "
+                             "first" % (repeat[0], expected))
+        self.assertNotIn("more since", first[0])
 
     # ---- ordering ----
 

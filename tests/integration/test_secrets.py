@@ -205,6 +205,84 @@ class NoLeaks(SecretsTest):
         self.assertEqual(s.requests(), [])
 
 
+class RefusedMessages(SecretsTest):
+    """A 4xx's message is logged (SPEC: status and the server's message,
+    sanitised, cut short), cleared of the credential and of any run of 32
+    or more hexadecimal digits before it is cut: a framework or proxy in
+    front of the supervisor may echo the request path, secret included.
+    A failure here never prints the log: it may hold the secret."""
+
+    def refused(self, message, secret):
+        """Sends one job to a supervisor that answers 404 with message in
+        the {statusCode, message} form; returns (collectd, its ERROR
+        lines about the refusal)."""
+        body = json.dumps({"statusCode": 404, "message": message})
+        s = self.scripted_supervisor(status=404, body=body)
+        block = plugin_block(s.url, [("echo", [
+            'TaskID "%s"' % TASK_ID, 'Secret "%s"' % secret])],
+            Customer=CUSTOMER, RetryInterval=0.2)
+        c = self.collectd(block)
+        c.putnotif("x", host="web1")
+        s.wait_requests(1)
+        # The request did carry the secret in its path: it is echoed.
+        self.assertTrue(secret in s.requests()[0]["path"])
+        lines = c.wait_log(r'Task "echo".*refused the job: HTTP 404')
+        c.stop()
+        self.assertEqual(len(s.requests()), 1, "a 404 was retried")
+        self.assertEqual(len(lines), 1, "%d ERROR lines" % len(lines))
+        self.assertIn("[error]", lines[0])
+        return c, lines[0]
+
+    def assertNotLogged(self, c, fragment, what):
+        """fragment is in neither the log nor collectd's output."""
+        text = (c.log() + c.output()).lower()
+        self.assertFalse(fragment.lower() in text, what + " was logged")
+
+    def assertNoHexRun(self, c):
+        runs = re.findall(r"[0-9a-fA-F]{32,}", c.log() + c.output())
+        self.assertFalse(runs, "%d run(s) of 32+ hex digits logged, of "
+                         "lengths %s" % (len(runs), [len(r) for r in runs]))
+
+    def test_echoed_secret_is_masked(self):
+        secret = new_secret()
+        c, line = self.refused("Cannot POST /job/secret/%s?customer=%s"
+                               % (secret, CUSTOMER), secret)
+        self.assertTrue("Cannot POST /job/secret/" in line,
+                        "the server's message is not in the ERROR line")
+        self.assertNotLogged(c, secret, "the secret")
+        self.assertNotLogged(c, secret[:16], "the secret's first 16 digits")
+        self.assertNoHexRun(c)
+
+    def test_echoed_secret_across_the_cut_is_masked(self):
+        # A supervisor behind a long path prefix: the message is cut at
+        # about 250 bytes, and the secret begins some 20 bytes before
+        # that. Cut first, then redact, and the secret's first digits
+        # would be logged.
+        secret = new_secret()
+        message = ("Cannot POST /%s/job/secret/%s?customer=%s"
+                   % ("p" * 205, secret, CUSTOMER))
+        self.assertEqual(message.index(secret), 230)
+        c, line = self.refused(message, secret)
+        self.assertTrue("Cannot POST /ppp" in line,
+                        "the server's message is not in the ERROR line")
+        self.assertNotLogged(c, secret[:16], "the secret's first 16 digits")
+        self.assertNoHexRun(c)
+
+    def test_echoed_foreign_hex_run_is_masked(self):
+        # A 64-hex secret that is not the Task's (say a job's own secret
+        # in the supervisor's message): no run of 32+ hex digits is
+        # logged, whoever's it is.
+        secret = new_secret()
+        foreign = new_secret()
+        c, line = self.refused("job %s: Cannot POST this task" % foreign,
+                               secret)
+        self.assertTrue("Cannot POST this task" in line,
+                        "the server's message is not in the ERROR line")
+        self.assertNotLogged(c, foreign[:16], "the foreign secret's first "
+                             "16 digits")
+        self.assertNoHexRun(c)
+
+
 class DryRun(SecretsTest):
 
     def test_dry_run_sends_nothing_and_logs_each_job(self):

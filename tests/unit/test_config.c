@@ -517,13 +517,13 @@ static void test_secret_file(void **state) {
   char *path = temp_file(" \n\t" SECRET_UPPER "\r\n\n  ", 0600);
   nt_config_t cfg;
   load_ok(&cfg,
-          PLUGIN(OPT("URL", S("http://s")),
+          PLUGIN(OPT("URL", S("https://s")),
                  TASK("t", OPT("TaskID", S(ID)), OPT("SecretFile", S(path)))));
   nt_task_t *t = task_named(&cfg, "t");
   assert_int_equal(t->cred_kind, NT_CRED_SECRET);
   assert_string_equal(t->credential, SECRET);
   assert_string_equal(t->request_url,
-                      "http://s/task/" ID "/secret/" SECRET "/job");
+                      "https://s/task/" ID "/secret/" SECRET "/job");
   /* Mode 0600: nothing to warn about. */
   assert_int_equal(fake_log_count_level(LOG_WARNING, NULL), 0);
   nt_config_free(&cfg);
@@ -536,8 +536,8 @@ static void test_secret_file_readable_by_others(void **state) {
   char *path = temp_file(SECRET "\n", 0644);
   nt_config_t cfg;
   load_ok(&cfg,
-          PLUGIN(OPT("URL", S("http://s")), TASK("loose", OPT("TaskID", S(ID)),
-                                                 OPT("SecretFile", S(path)))));
+          PLUGIN(OPT("URL", S("https://s")), TASK("loose", OPT("TaskID", S(ID)),
+                                                  OPT("SecretFile", S(path)))));
   assert_string_equal(task_named(&cfg, "loose")->credential, SECRET);
   assert_int_equal(fake_log_count_level(LOG_WARNING, NULL), 1);
   assert_int_equal(fake_log_count_level(LOG_WARNING, path), 1);
@@ -561,8 +561,8 @@ static void test_secret_file_readable_by_others(void **state) {
    * warning. */
   assert_int_equal(chmod(path, 0620), 0);
   load_ok(&cfg,
-          PLUGIN(OPT("URL", S("http://s")), TASK("tight", OPT("TaskID", S(ID)),
-                                                 OPT("SecretFile", S(path)))));
+          PLUGIN(OPT("URL", S("https://s")), TASK("tight", OPT("TaskID", S(ID)),
+                                                  OPT("SecretFile", S(path)))));
   assert_int_equal(fake_log_count_level(LOG_WARNING, NULL), 0);
   nt_config_free(&cfg);
   unlink(path);
@@ -1034,6 +1034,76 @@ static void test_finalize_failure_frees(void **state) {
   nt_config_free(&cfg);
 }
 
+/* ---- Credentials at the edges ----------------------------------------- */
+
+static void test_err_url_with_credentials(void **state) {
+  (void)state;
+  static const char *const urls[] = {"https://user:pa55word@sup.example",
+                                     "https://user@sup.example",
+                                     "http://:pa55word@127.0.0.1:8080/api"};
+  for (size_t i = 0; i < sizeof(urls) / sizeof(*urls); i++) {
+    expect_block_error(PLUGIN(OPT("URL", S(urls[i])), TASK("t", CREDS)), "URL",
+                       NULL);
+    assert_false(fake_log_contains("pa55word"));
+    assert_true(fake_log_contains("user name or password"));
+    expect_block_error(PLUGIN(TASK("t", CREDS, OPT("URL", S(urls[i])))), "URL",
+                       "t");
+    assert_false(fake_log_contains("pa55word"));
+  }
+}
+
+/* One WARNING per Task whose credential is exposed, none otherwise. */
+static size_t exposure_warnings(item_t root, const char *needle) {
+  nt_config_t cfg;
+  load_ok(&cfg, root);
+  size_t n = fake_log_count_level(LOG_WARNING, needle);
+  assert_no_credential_logged();
+  nt_config_free(&cfg);
+  return n;
+}
+
+static void test_plain_http_warns_unless_loopback(void **state) {
+  (void)state;
+  static const char *const loopback[] = {
+      "http://127.0.0.1:8080", "http://127.9.8.7",  "http://localhost:80/api",
+      "http://LOCALHOST",      "http://[::1]:8080", "https://sup.example"};
+  for (size_t i = 0; i < sizeof(loopback) / sizeof(*loopback); i++)
+    assert_int_equal(
+        exposure_warnings(PLUGIN(OPT("URL", S(loopback[i])), TASK("t", CREDS)),
+                          NULL),
+        0);
+  static const char *const exposed[] = {"http://sup.example",
+                                        "http://128.0.0.1", "http://[::2]",
+                                        "http://localhost.example.com"};
+  for (size_t i = 0; i < sizeof(exposed) / sizeof(*exposed); i++)
+    assert_int_equal(
+        exposure_warnings(PLUGIN(OPT("URL", S(exposed[i])), TASK("t", CREDS),
+                                 TASK("u", CREDS)),
+                          "http://"),
+        2);
+  /* A Task's own URL counts, not the global one. */
+  assert_int_equal(
+      exposure_warnings(PLUGIN(OPT("URL", S("https://sup.example")),
+                               TASK("t", CREDS),
+                               TASK("u", CREDS, OPT("URL", S("http://x")))),
+                        "\"u\""),
+      1);
+}
+
+static void test_verification_off_warns(void **state) {
+  (void)state;
+  assert_int_equal(exposure_warnings(PLUGIN(OPT("URL", S("https://s")),
+                                            OPT("VerifyPeer", B(false)),
+                                            TASK("t", CREDS), TASK("u", CREDS)),
+                                     "VerifyPeer"),
+                   2);
+  assert_int_equal(
+      exposure_warnings(PLUGIN(OPT("URL", S("https://s")),
+                               OPT("VerifyHost", B(false)), TASK("t", CREDS)),
+                        "VerifyHost"),
+      1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_defaults, setup),
@@ -1136,6 +1206,9 @@ int main(void) {
       cmocka_unit_test_setup(test_err_argument_no_value, setup),
       cmocka_unit_test_setup(test_err_after_good_task, setup),
       cmocka_unit_test_setup(test_finalize_failure_frees, setup),
+      cmocka_unit_test_setup(test_err_url_with_credentials, setup),
+      cmocka_unit_test_setup(test_plain_http_warns_unless_loopback, setup),
+      cmocka_unit_test_setup(test_verification_off_warns, setup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

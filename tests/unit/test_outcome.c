@@ -1,5 +1,5 @@
-/* Unit tests of plugin/outcome.c: the table of SPEC §2.4, attempts,
- * backoff and Retry-After. */
+/* Unit tests of plugin/outcome.c: what each answer means for a job,
+ * attempts, proxies' answers to CONNECT, backoff and Retry-After. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -234,6 +234,112 @@ static void test_attempts(void **state) {
   assert_int_equal(nt_outcome_attempts(nt_outcome_classify(&r, NULL), &r), 2);
 }
 
+/* A write on a reused connection that died without an answer, then
+ * libcurl's resend could not connect: the first write may have been
+ * processed. */
+static void test_attempts_write_then_failed_reconnect(void **state) {
+  (void)state;
+  static const CURLcode connect_failures[] = {CURLE_COULDNT_CONNECT,
+                                              CURLE_COULDNT_RESOLVE_HOST,
+                                              CURLE_COULDNT_RESOLVE_PROXY};
+  for (size_t i = 0; i < sizeof(connect_failures) / sizeof(*connect_failures);
+       i++) {
+    nt_http_result_t r = failure(connect_failures[i], 1);
+    nt_outcome_t o = nt_outcome_classify(&r, NULL);
+    assert_int_equal(o, NT_MAYBE_DELIVERED);
+    assert_int_equal(nt_outcome_attempts(o, &r), 1);
+    r.writes = 0;
+    o = nt_outcome_classify(&r, NULL);
+    assert_int_equal(o, NT_NOT_DELIVERED);
+    assert_int_equal(nt_outcome_attempts(o, &r), 0);
+  }
+}
+
+/* The resend refused by nt_http_post's budget ends as an empty reply after
+ * the writes: each of them counts. */
+static void test_attempts_budget_refusal(void **state) {
+  (void)state;
+  nt_http_result_t r = failure(CURLE_GOT_NOTHING, 1);
+  nt_outcome_t o = nt_outcome_classify(&r, NULL);
+  assert_int_equal(o, NT_MAYBE_DELIVERED);
+  assert_int_equal(nt_outcome_attempts(o, &r), 1);
+  r.writes = 2;
+  assert_int_equal(nt_outcome_attempts(o, &r), 2);
+}
+
+/* ---- Proxies ---------------------------------------------------------- */
+
+/* libcurl's failure after the proxy answered CONNECT with connect_status. */
+static nt_http_result_t tunnel(CURLcode code, long connect_status,
+                               unsigned writes) {
+  nt_http_result_t r = failure(code, writes);
+  r.connect_status = connect_status;
+  return r;
+}
+
+static void expect_tunnel(CURLcode code, long connect_status, unsigned writes,
+                          nt_outcome_t want, unsigned attempts) {
+  nt_http_result_t r = tunnel(code, connect_status, writes);
+  nt_outcome_t got = nt_outcome_classify(&r, NULL);
+  if (got != want)
+    fail_msg("%s after CONNECT %ld, %u writes: %s, expected %s",
+             curl_easy_strerror(code), connect_status, writes,
+             nt_outcome_name(got), nt_outcome_name(want));
+  if (nt_outcome_attempts(got, &r) != attempts)
+    fail_msg("%s after CONNECT %ld, %u writes: %u attempts, expected %u",
+             curl_easy_strerror(code), connect_status, writes,
+             nt_outcome_attempts(got, &r), attempts);
+}
+
+static void test_tunnel_refused(void **state) {
+  (void)state;
+  /* The POST never went out: no attempt spent, retried until MaxAge. What
+   * libcurl returns for a failed tunnel differs between versions. */
+  static const long refusals[] = {502, 503, 504, 500, 403, 404, 400, 301};
+  for (size_t i = 0; i < sizeof(refusals) / sizeof(*refusals); i++) {
+    expect_tunnel(CURLE_RECV_ERROR, refusals[i], 0, NT_NOT_DELIVERED, 0);
+    expect_tunnel(CURLE_COULDNT_CONNECT, refusals[i], 0, NT_NOT_DELIVERED, 0);
+  }
+  /* The POST went out on a reused tunnel that died; the new tunnel was
+   * refused: the write counts. */
+  expect_tunnel(CURLE_RECV_ERROR, 503, 1, NT_MAYBE_DELIVERED, 1);
+  expect_tunnel(CURLE_RECV_ERROR, 502, 1, NT_MAYBE_DELIVERED, 1);
+}
+
+static void test_tunnel_auth_required(void **state) {
+  (void)state;
+  /* 407: the Proxy option lacks valid credentials; retrying cannot help. */
+  expect_tunnel(CURLE_RECV_ERROR, 407, 0, NT_PERMANENT, 0);
+  expect_tunnel(CURLE_COULDNT_CONNECT, 407, 0, NT_PERMANENT, 0);
+}
+
+static void test_tunnel_open(void **state) {
+  (void)state;
+  /* Once the tunnel is open, the supervisor's answer decides as usual. */
+  nt_http_result_t r = answer(503, NULL);
+  r.connect_status = 200;
+  nt_outcome_t o = nt_outcome_classify(&r, NULL);
+  assert_int_equal(o, NT_NOT_DELIVERED);
+  assert_int_equal(nt_outcome_attempts(o, &r), 0);
+  r = answer(200, JOB);
+  r.connect_status = 200;
+  assert_int_equal(nt_outcome_classify(&r, NULL), NT_SENT);
+  /* A 407 from the supervisor itself, not the proxy: a 4xx answer. */
+  r = answer(407, NULL);
+  assert_int_equal(nt_outcome_classify(&r, NULL), NT_PERMANENT);
+  assert_int_equal(nt_outcome_attempts(NT_PERMANENT, &r), 1);
+  /* A failure inside the open tunnel: by the writes. */
+  expect_tunnel(CURLE_RECV_ERROR, 200, 1, NT_MAYBE_DELIVERED, 1);
+  expect_tunnel(CURLE_RECV_ERROR, 200, 0, NT_NOT_DELIVERED, 0);
+  expect_tunnel(CURLE_GOT_NOTHING, 200, 1, NT_MAYBE_DELIVERED, 1);
+  expect_tunnel(CURLE_OPERATION_TIMEDOUT, 200, 1, NT_MAYBE_DELIVERED, 1);
+  /* A TLS verification failure through the tunnel stays permanent. */
+  expect_tunnel(CURLE_PEER_FAILED_VERIFICATION, 200, 0, NT_PERMANENT, 0);
+  /* Shutdown wins over anything the proxy said. */
+  expect_tunnel(CURLE_ABORTED_BY_CALLBACK, 503, 0, NT_ABORTED, 0);
+  expect_tunnel(CURLE_ABORTED_BY_CALLBACK, 407, 1, NT_ABORTED, 1);
+}
+
 /* ---- Backoff ---------------------------------------------------------- */
 
 static void test_backoff_nominal(void **state) {
@@ -331,6 +437,11 @@ int main(void) {
       cmocka_unit_test(test_aborted),
       cmocka_unit_test(test_names),
       cmocka_unit_test(test_attempts),
+      cmocka_unit_test(test_attempts_write_then_failed_reconnect),
+      cmocka_unit_test(test_attempts_budget_refusal),
+      cmocka_unit_test(test_tunnel_refused),
+      cmocka_unit_test(test_tunnel_auth_required),
+      cmocka_unit_test(test_tunnel_open),
       cmocka_unit_test(test_backoff_nominal),
       cmocka_unit_test(test_backoff_jitter),
       cmocka_unit_test(test_retry_after),

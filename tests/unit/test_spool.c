@@ -1,6 +1,8 @@
 /* Unit tests of plugin/spool.c: the entry format (encode, decode and every
- * way a decode must refuse), and the directory (modes, names, load order,
- * temporary files, corrupt entries moved aside, removal, write errors). */
+ * way a decode must refuse), the directory's trust rules and lock, and the
+ * entries (modes, names, links never followed, concurrent writers, load
+ * order and stop, temporary files, FIFOs and bad entries moved aside,
+ * removal, write errors). */
 #define _GNU_SOURCE /* nftw's FTW_DEPTH and FTW_PHYS */
 
 #include <setjmp.h>
@@ -18,16 +20,23 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- Helpers ----------------------------------------------------------- */
+
+/* A TaskID, as the configuration accepts them: 24 hex characters. */
+#define TID "5f0c1a2b3c4d5e6f7a8b9c0d"
 
 /* The standard CRC-32 (zlib's), written independently of spool.c so that a
  * test can seal an entry it crafted by hand. */
@@ -100,6 +109,7 @@ static void assert_entry_equal(const nt_spool_entry_t *want,
   assert_true(fabs(want->arrival - got->arrival) <= 1e-6);
   assert_int_equal(want->attempts, got->attempts);
   assert_string_equal(want->task, got->task);
+  assert_string_equal(want->task_id, got->task_id);
   assert_int_equal(want->body_len, got->body_len);
   assert_memory_equal(want->body, got->body, want->body_len);
   /* Decode terminates the body for the caller's convenience. */
@@ -227,6 +237,7 @@ static nt_spool_entry_t entry(uint64_t seq, const char *task,
                             .arrival = 1764331200.25,
                             .attempts = 0,
                             .task = task,
+                            .task_id = TID,
                             .body = body,
                             .body_len = strlen(body)};
 }
@@ -250,6 +261,8 @@ typedef struct {
   /* Remove the entries whose seq is odd (visit returns 1 for them). */
   bool remove_odd;
   bool remove_all;
+  /* Return NT_SPOOL_STOP from this visit on (1 = the first); 0: never. */
+  size_t stop_at;
   /* While visiting, whether the entry's file was still in place. */
   const fixture_t *f;
   bool file_missing_during_visit;
@@ -267,7 +280,11 @@ static int visit(const nt_spool_entry_t *e, void *arg) {
   s->visited++;
   if (s->f != NULL && !exists(path_in(s->f, entry_name(e->seq))))
     s->file_missing_during_visit = true;
-  return s->remove_all || (s->remove_odd && (e->seq & 1) != 0);
+  if (s->stop_at != 0 && s->visited >= s->stop_at)
+    return NT_SPOOL_STOP;
+  if (s->remove_all || (s->remove_odd && (e->seq & 1) != 0))
+    return NT_SPOOL_REMOVE;
+  return NT_SPOOL_KEEP;
 }
 
 static void bad(const char *name, const char *why, void *arg) {
@@ -312,6 +329,7 @@ static void test_round_trip(void **state) {
       .arrival = 1764331200.123456,
       .attempts = 3,
       .task = "restart-nginx",
+      .task_id = "5f0c1a2b3c4d5e6f7a8b9c0d",
       .body = "{\"task\":\"5f0c1a2b3c4d5e6f7a8b9c0d\","
               "\"task_arguments\":[\"FAILURE\",\"web1\"]}",
   };
@@ -325,6 +343,8 @@ static void test_round_trip(void **state) {
                          .arrival = 0,
                          .attempts = 0,
                          .task = "a \"b\" \xC3\xA9 %s \\",
+                         /* Upper-case digits are kept as they are. */
+                         .task_id = "0123456789ABCDEFabcdef00",
                          .body = "",
                          .body_len = 0};
   round_trip(&e);
@@ -342,13 +362,15 @@ static void test_round_trip_header_text(void **state) {
                         .arrival = 1764331200.5,
                         .attempts = 2,
                         .task = "t",
+                        .task_id = TID,
                         .body = "{}",
                         .body_len = 2};
   size_t len;
   char *data = nt_spool_encode(&e, &len);
   assert_non_null(data);
-  const char *head = "notify_theeye spool 1\nseq 42\n"
-                     "arrival 1764331200.500000\nattempts 2\ntask t\n"
+  const char *head = "notify_theeye spool 2\nseq 42\n"
+                     "arrival 1764331200.500000\nattempts 2\ntask t\ntaskid "
+                     "5f0c1a2b3c4d5e6f7a8b9c0d\n"
                      "body 2\n{}\n";
   assert_true(len == strlen(head) + 15);
   assert_memory_equal(data, head, strlen(head));
@@ -375,6 +397,7 @@ static void test_round_trip_any_body_bytes(void **state) {
                         .arrival = 1.5,
                         .attempts = 1,
                         .task = "t",
+                        .task_id = TID,
                         .body = body,
                         .body_len = n};
   round_trip(&e);
@@ -398,6 +421,7 @@ static void test_round_trip_large_body(void **state) {
                         .arrival = 2,
                         .attempts = 0,
                         .task = "big",
+                        .task_id = TID,
                         .body = body,
                         .body_len = n};
   round_trip(&e);
@@ -475,7 +499,7 @@ static void test_decode_rejects_flipped_bits(void **state) {
           fail_msg("flipped bit %d of byte %zu went unnoticed", bit, i);
         assert_non_null(why);
         /* Past the magic line, the checksum is what notices. */
-        if (i >= strlen("notify_theeye spool 1\n") &&
+        if (i >= strlen("notify_theeye spool 2\n") &&
             strstr(why, "checksum") == NULL)
           fail_msg("flipped bit %d of byte %zu: \"%s\"", bit, i, why);
       } else if (rc == 0) {
@@ -499,8 +523,8 @@ static void test_decode_rejects_flipped_bits(void **state) {
 }
 
 #define GOOD_HEAD                                                              \
-  "notify_theeye spool 1\nseq 5\narrival 1764331200.000000\nattempts 1\n"      \
-  "task t\n"
+  "notify_theeye spool 2\nseq 5\narrival 1764331200.000000\nattempts 1\n"      \
+  "task t\ntaskid 5f0c1a2b3c4d5e6f7a8b9c0d\n"
 
 static void test_decode_hand_sealed_good(void **state) {
   (void)state;
@@ -531,15 +555,17 @@ static void refused_sealed(const char *text, const char *want) {
 
 static void test_decode_rejects_bad_magic(void **state) {
   (void)state;
-  const char *rest = "seq 5\narrival 1.0\nattempts 1\ntask t\nbody 2\n{}\n";
+  const char *rest = "seq 5\narrival 1.0\nattempts 1\ntask t\n"
+                     "taskid 5f0c1a2b3c4d5e6f7a8b9c0d\nbody 2\n{}\n";
   const char *magics[] = {
-      "notify_theeye spool 2\n", /* a later format: not ours to guess */
+      "notify_theeye spool 3\n", /* a later format: not ours to guess */
+      "notify_theeye spool 1\n", /* the format before TaskIDs were kept */
       "notify_theeye spool 0\n",
-      "NOTIFY_THEEYE SPOOL 1\n",
-      "notify_theeye spool 1\r\n",
-      "notify_theeye  spool 1\n",
+      "NOTIFY_THEEYE SPOOL 2\n",
+      "notify_theeye spool 2\r\n",
+      "notify_theeye  spool 2\n",
       "", /* no magic at all */
-      "xnotify_theeye spool 1\n"};
+      "xnotify_theeye spool 2\n"};
   for (size_t i = 0; i < sizeof(magics) / sizeof(*magics); i++) {
     char text[256];
     snprintf(text, sizeof(text), "%s%s", magics[i], rest);
@@ -571,11 +597,12 @@ static void test_decode_rejects_body_length_mismatch(void **state) {
 
 static void test_decode_rejects_missing_fields(void **state) {
   (void)state;
-  const char *lines[] = {"seq 5\n", "arrival 1764331200.000000\n",
-                         "attempts 1\n", "task t\n", "body 2\n"};
+  const char *lines[] = {
+      "seq 5\n",  "arrival 1764331200.000000\n",       "attempts 1\n",
+      "task t\n", "taskid 5f0c1a2b3c4d5e6f7a8b9c0d\n", "body 2\n"};
   size_t num = sizeof(lines) / sizeof(*lines);
   for (size_t skip = 0; skip < num; skip++) {
-    char text[512] = "notify_theeye spool 1\n";
+    char text[512] = "notify_theeye spool 2\n";
     for (size_t i = 0; i < num; i++)
       if (i != skip)
         strcat(text, lines[i]);
@@ -583,24 +610,25 @@ static void test_decode_rejects_missing_fields(void **state) {
     refused_sealed(text, NULL);
   }
   /* Empty values, a value without its key's space, a misspelt key. */
-  refused_sealed("notify_theeye spool 1\nseq \narrival 1.0\nattempts 1\n"
-                 "task t\nbody 2\n{}\n",
+  refused_sealed("notify_theeye spool 2\nseq \narrival 1.0\nattempts 1\n"
+                 "task t\ntaskid 5f0c1a2b3c4d5e6f7a8b9c0d\nbody 2\n{}\n",
                  NULL);
-  refused_sealed("notify_theeye spool 1\nseq 5\narrival 1.0\nattempts 1\n"
-                 "task \nbody 2\n{}\n",
+  refused_sealed("notify_theeye spool 2\nseq 5\narrival 1.0\nattempts 1\n"
+                 "task \ntaskid 5f0c1a2b3c4d5e6f7a8b9c0d\nbody 2\n{}\n",
                  NULL);
-  refused_sealed("notify_theeye spool 1\nseq5\narrival 1.0\nattempts 1\n"
-                 "task t\nbody 2\n{}\n",
+  refused_sealed("notify_theeye spool 2\nseq5\narrival 1.0\nattempts 1\n"
+                 "task t\ntaskid 5f0c1a2b3c4d5e6f7a8b9c0d\nbody 2\n{}\n",
                  NULL);
-  refused_sealed("notify_theeye spool 1\nsequence 5\narrival 1.0\n"
-                 "attempts 1\ntask t\nbody 2\n{}\n",
-                 NULL);
+  refused_sealed(
+      "notify_theeye spool 2\nsequence 5\narrival 1.0\n"
+      "attempts 1\ntask t\ntaskid 5f0c1a2b3c4d5e6f7a8b9c0d\nbody 2\n{}\n",
+      NULL);
   /* Fields out of order. */
-  refused_sealed("notify_theeye spool 1\narrival 1.0\nseq 5\nattempts 1\n"
-                 "task t\nbody 2\n{}\n",
+  refused_sealed("notify_theeye spool 2\narrival 1.0\nseq 5\nattempts 1\n"
+                 "task t\ntaskid 5f0c1a2b3c4d5e6f7a8b9c0d\nbody 2\n{}\n",
                  NULL);
   /* Only the magic. */
-  refused_sealed("notify_theeye spool 1\n", NULL);
+  refused_sealed("notify_theeye spool 2\n", NULL);
 }
 
 static void test_decode_rejects_bad_numbers(void **state) {
@@ -610,8 +638,8 @@ static void test_decode_rejects_bad_numbers(void **state) {
   for (size_t i = 0; i < sizeof(seqs) / sizeof(*seqs); i++) {
     char text[256];
     snprintf(text, sizeof(text),
-             "notify_theeye spool 1\nseq %s\narrival 1.0\nattempts 1\n"
-             "task t\nbody 2\n{}\n",
+             "notify_theeye spool 2\nseq %s\narrival 1.0\nattempts 1\n"
+             "task t\ntaskid 5f0c1a2b3c4d5e6f7a8b9c0d\nbody 2\n{}\n",
              seqs[i]);
     refused_sealed(text, NULL);
   }
@@ -619,8 +647,8 @@ static void test_decode_rejects_bad_numbers(void **state) {
   for (size_t i = 0; i < sizeof(arrivals) / sizeof(*arrivals); i++) {
     char text[256];
     snprintf(text, sizeof(text),
-             "notify_theeye spool 1\nseq 5\narrival %s\nattempts 1\n"
-             "task t\nbody 2\n{}\n",
+             "notify_theeye spool 2\nseq 5\narrival %s\nattempts 1\n"
+             "task t\ntaskid 5f0c1a2b3c4d5e6f7a8b9c0d\nbody 2\n{}\n",
              arrivals[i]);
     refused_sealed(text, NULL);
   }
@@ -635,8 +663,8 @@ static void test_decode_rejects_empty_or_infinite_arrival(void **state) {
   for (size_t i = 0; i < sizeof(arrivals) / sizeof(*arrivals); i++) {
     char text[256];
     snprintf(text, sizeof(text),
-             "notify_theeye spool 1\nseq 5\narrival %s\nattempts 1\n"
-             "task t\nbody 2\n{}\n",
+             "notify_theeye spool 2\nseq 5\narrival %s\nattempts 1\n"
+             "task t\ntaskid 5f0c1a2b3c4d5e6f7a8b9c0d\nbody 2\n{}\n",
              arrivals[i]);
     refused_sealed(text, NULL);
   }
@@ -656,16 +684,17 @@ static void test_decode_rejects_huge_attempts(void **state) {
   for (size_t i = 0; i < sizeof(bad_attempts) / sizeof(*bad_attempts); i++) {
     char text[256];
     snprintf(text, sizeof(text),
-             "notify_theeye spool 1\nseq 5\narrival 1.0\nattempts %s\n"
-             "task t\nbody 2\n{}\n",
+             "notify_theeye spool 2\nseq 5\narrival 1.0\nattempts %s\n"
+             "task t\ntaskid 5f0c1a2b3c4d5e6f7a8b9c0d\nbody 2\n{}\n",
              bad_attempts[i]);
     refused_sealed(text, NULL);
   }
   /* The largest MaxAttempts is fine. */
   size_t len;
-  char *data = seal_str("notify_theeye spool 1\nseq 5\narrival 1.0\n"
-                        "attempts 1000\ntask t\nbody 2\n{}\n",
-                        &len);
+  char *data = seal_str(
+      "notify_theeye spool 2\nseq 5\narrival 1.0\n"
+      "attempts 1000\ntask t\ntaskid 5f0c1a2b3c4d5e6f7a8b9c0d\nbody 2\n{}\n",
+      &len);
   nt_spool_entry_t e;
   const char *why;
   assert_int_equal(nt_spool_decode(data, len, &e, &why), 0);
@@ -1077,6 +1106,766 @@ static void test_write_error_keeps_previous_entry(void **state) {
   assert_int_equal(s.attempts[0], 1);
 }
 
+/* ---- The format, version 2: the TaskID ---------------------------------- */
+
+static void test_decode_rejects_bad_taskid(void **state) {
+  (void)state;
+  /* The TaskID decides whether an entry may be sent with the Task's
+   * current credential: anything but 24 hex characters is damage. */
+  const char *ids[] = {"",
+                       "5f0c1a2b3c4d5e6f7a8b9c0",   /* 23 */
+                       "5f0c1a2b3c4d5e6f7a8b9c0d0", /* 25 */
+                       "5f0c1a2b3c4d5e6f7a8b9c0g",
+                       "0x0c1a2b3c4d5e6f7a8b9c0d",
+                       " 5f0c1a2b3c4d5e6f7a8b9c0d",
+                       "5f0c1a2b3c4d5e6f7a8b9c0d ",
+                       "5f0c1a2b3c4d5e6f 7a8b9c0d"};
+  for (size_t i = 0; i < sizeof(ids) / sizeof(*ids); i++) {
+    char text[256];
+    snprintf(text, sizeof(text),
+             "notify_theeye spool 2\nseq 5\narrival 1.0\nattempts 1\n"
+             "task t\ntaskid %s\nbody 2\n{}\n",
+             ids[i]);
+    refused_sealed(text, "taskid");
+  }
+  /* Without the line, or with it out of its place. */
+  refused_sealed("notify_theeye spool 2\nseq 5\narrival 1.0\nattempts 1\n"
+                 "task t\nbody 2\n{}\n",
+                 NULL);
+  refused_sealed("notify_theeye spool 2\nseq 5\narrival 1.0\nattempts 1\n"
+                 "taskid " TID "\ntask t\nbody 2\n{}\n",
+                 NULL);
+  /* Upper and lower case hex both decode, as they are. */
+  size_t len;
+  char *data = seal_str("notify_theeye spool 2\nseq 5\narrival 1.0\n"
+                        "attempts 1\ntask t\n"
+                        "taskid ABCDEF0123456789abcdef01\nbody 2\n{}\n",
+                        &len);
+  nt_spool_entry_t e;
+  const char *why;
+  assert_int_equal(nt_spool_decode(data, len, &e, &why), 0);
+  assert_string_equal(e.task_id, "ABCDEF0123456789abcdef01");
+  free(data);
+}
+
+static void test_decode_rejects_version_1(void **state) {
+  (void)state;
+  /* A whole, well-sealed entry of the format before TaskIDs: it cannot be
+   * told whether its Task still means the same task, so it is not taken
+   * up, and why says which format it is. */
+  size_t len;
+  char *data = seal_str("notify_theeye spool 1\nseq 5\narrival 1.0\n"
+                        "attempts 1\ntask t\nbody 2\n{}\n",
+                        &len);
+  assert_refused(data, len, "version 1");
+  free(data);
+}
+
+static void test_decode_rejects_nul_in_header(void **state) {
+  (void)state;
+  /* A NUL would cut the value short in C and hide the rest of the line. */
+  const char text[] = "notify_theeye spool 2\nseq 5\narrival 1.0\n"
+                      "attempts 1\ntask t\0x\ntaskid " TID "\nbody 2\n{}\n";
+  char data[256];
+  size_t len = sizeof(text) - 1;
+  memcpy(data, text, len);
+  snprintf(data + len, 16, "crc32 %08" PRIx32 "\n", ref_crc32(text, len));
+  assert_refused(data, len + 15, NULL);
+  const char seq[] = "notify_theeye spool 2\nseq 5\0007\narrival 1.0\n"
+                     "attempts 1\ntask t\ntaskid " TID "\nbody 2\n{}\n";
+  len = sizeof(seq) - 1;
+  memcpy(data, seq, len);
+  snprintf(data + len, 16, "crc32 %08" PRIx32 "\n", ref_crc32(seq, len));
+  assert_refused(data, len + 15, NULL);
+}
+
+static void test_encode_refuses_what_would_not_decode(void **state) {
+  fixture_t *f = *state;
+  /* Written, it would be moved aside at the next start instead of resumed:
+   * better refused now (and the job kept in memory). */
+  const char *tasks[] = {"", "a\nb", "t", "t", "t"};
+  const char *ids[] = {TID, TID, "5f0c1a2b3c4d5e6f7a8b9c0",
+                       "not hex at all!!!!!!!!!!", NULL};
+  for (size_t i = 0; i < sizeof(tasks) / sizeof(*tasks); i++) {
+    nt_spool_entry_t e = entry(5, tasks[i], "{}");
+    e.task_id = ids[i];
+    size_t len = 0;
+    assert_null(nt_spool_encode(&e, &len));
+    assert_int_equal(nt_spool_write(f->sp, &e), EINVAL);
+  }
+  nt_spool_entry_t e = entry(5, "t", "{}");
+  e.task = NULL;
+  assert_int_equal(nt_spool_write(f->sp, &e), EINVAL);
+  assert_string_equal(listing(f->dir), "");
+}
+
+/* ---- The directory's trust rules and lock ------------------------------- */
+
+/* Both check and open refuse path with exactly want, and open leaves
+ * nothing behind (no lock: the same directory, fixed, opens). */
+static void assert_untrusted(const char *path, const char *want) {
+  char err[512] = "";
+  assert_int_equal(nt_spool_check(path, err, sizeof(err)), -1);
+  assert_string_equal(err, want);
+  err[0] = '\0';
+  assert_null(nt_spool_open(path, err, sizeof(err)));
+  assert_string_equal(err, want);
+}
+
+static void test_trust_symbolic_link(void **state) {
+  fixture_t *f = *state;
+  /* A link to a good directory: whoever can change the link could point
+   * collectd's writes anywhere. */
+  char good[200], link[200], want[512];
+  snprintf(good, sizeof(good), "%s/good", f->root);
+  snprintf(link, sizeof(link), "%s/link", f->root);
+  assert_int_equal(mkdir(good, 0700), 0);
+  assert_int_equal(symlink(good, link), 0);
+  snprintf(want, sizeof(want), "\"%s\" is a symbolic link", link);
+  assert_untrusted(link, want);
+  /* A trailing slash makes the kernel resolve the link: still refused. */
+  char slash[210];
+  snprintf(slash, sizeof(slash), "%s//", link);
+  snprintf(want, sizeof(want), "\"%s\" is a symbolic link", slash);
+  assert_untrusted(slash, want);
+  /* Nothing was created or locked through it. */
+  assert_string_equal(listing(good), "");
+  char err[256];
+  nt_spool_t *sp = nt_spool_open(good, err, sizeof(err));
+  assert_non_null(sp);
+  nt_spool_close(sp);
+
+  /* A dangling link: open must not create its target. */
+  char target[200], dangling[200];
+  snprintf(target, sizeof(target), "%s/target", f->root);
+  snprintf(dangling, sizeof(dangling), "%s/dangling", f->root);
+  assert_int_equal(symlink(target, dangling), 0);
+  snprintf(want, sizeof(want), "\"%s\" is a symbolic link", dangling);
+  assert_untrusted(dangling, want);
+  assert_false(exists(target));
+}
+
+static void test_trust_not_a_directory(void **state) {
+  fixture_t *f = *state;
+  write_file(f->dir, "x", 1);
+  char want[512];
+  snprintf(want, sizeof(want), "\"%s\" is not a directory", f->dir);
+  assert_untrusted(f->dir, want);
+  /* Left as it was. */
+  size_t len;
+  char *got = read_file(f->dir, &len);
+  assert_int_equal(len, 1);
+  free(got);
+}
+
+static void test_trust_open_to_group_or_others(void **state) {
+  fixture_t *f = *state;
+  assert_int_equal(mkdir(f->dir, 0700), 0);
+  mode_t modes[] = {0750, 0701, 0707, 0770, 0777, 0710};
+  for (size_t i = 0; i < sizeof(modes) / sizeof(*modes); i++) {
+    assert_int_equal(chmod(f->dir, modes[i]), 0);
+    char want[512];
+    snprintf(want, sizeof(want),
+             "\"%s\" is open to group or others (mode %04o): chmod 700 it",
+             f->dir, (unsigned)modes[i]);
+    assert_untrusted(f->dir, want);
+    /* Not "fixed" behind the user's back either. */
+    struct stat st;
+    assert_int_equal(stat(f->dir, &st), 0);
+    assert_int_equal(st.st_mode & 07777, modes[i]);
+  }
+  /* Once chmod 700'ed, it is fine. */
+  assert_int_equal(chmod(f->dir, 0700), 0);
+  char err[256] = "";
+  assert_int_equal(nt_spool_check(f->dir, err, sizeof(err)), 0);
+  nt_spool_t *sp = nt_spool_open(f->dir, err, sizeof(err));
+  assert_non_null(sp);
+  nt_spool_close(sp);
+}
+
+static void test_trust_owner(void **state) {
+  fixture_t *f = *state;
+  assert_int_equal(mkdir(f->dir, 0700), 0);
+  /* Needs root (the test suite runs as root). */
+  if (chown(f->dir, 65534, 65534) != 0)
+    skip();
+  char want[512];
+  snprintf(want, sizeof(want),
+           "\"%s\" is owned by uid 65534, not by collectd's user (uid %ju)",
+           f->dir, (uintmax_t)geteuid());
+  assert_untrusted(f->dir, want);
+  struct stat st;
+  assert_int_equal(stat(f->dir, &st), 0);
+  assert_int_equal(st.st_uid, 65534);
+  assert_string_equal(listing(f->dir), "");
+}
+
+static void test_check_missing_dir(void **state) {
+  fixture_t *f = *state;
+  /* Missing: fine, and not created (a configuration check acts on
+   * nothing). */
+  char err[512] = "x";
+  assert_int_equal(nt_spool_check(f->dir, err, sizeof(err)), 0);
+  assert_false(exists(f->dir));
+  /* Missing with its parent missing too: open could not create it. */
+  char path[256], want[512];
+  snprintf(path, sizeof(path), "%s/no/such", f->root);
+  snprintf(want, sizeof(want), "cannot create \"%s\": %s", path,
+           strerror(ENOENT));
+  err[0] = '\0';
+  assert_int_equal(nt_spool_check(path, err, sizeof(err)), -1);
+  assert_string_equal(err, want);
+  err[0] = '\0';
+  assert_null(nt_spool_open(path, err, sizeof(err)));
+  assert_string_equal(err, want);
+  snprintf(path, sizeof(path), "%s/no", f->root);
+  assert_false(exists(path));
+  /* Under a regular file. */
+  char file[200];
+  snprintf(file, sizeof(file), "%s/file", f->root);
+  write_file(file, "x", 1);
+  snprintf(path, sizeof(path), "%s/spool", file);
+  snprintf(want, sizeof(want), "cannot create \"%s\": %s", path,
+           strerror(ENOTDIR));
+  err[0] = '\0';
+  assert_int_equal(nt_spool_check(path, err, sizeof(err)), -1);
+  assert_string_equal(err, want);
+  err[0] = '\0';
+  assert_null(nt_spool_open(path, err, sizeof(err)));
+  assert_string_equal(err, want);
+}
+
+static void test_check_beside_open_spool(void **state) {
+  fixture_t *f = *state;
+  /* collectd -T runs beside the daemon that holds the lock: check neither
+   * needs nor takes it, and writes nothing. */
+  write_entry(f, 1, "{}");
+  char err[256] = "";
+  assert_int_equal(nt_spool_check(f->dir, err, sizeof(err)), 0);
+  char slash[200];
+  snprintf(slash, sizeof(slash), "%s/", f->dir);
+  assert_int_equal(nt_spool_check(slash, err, sizeof(err)), 0);
+  assert_string_equal(listing(f->dir), entry_name(1));
+  /* And the daemon's lock is still held. */
+  assert_null(nt_spool_open(f->dir, err, sizeof(err)));
+}
+
+static void test_open_locks(void **state) {
+  fixture_t *f = *state;
+  char err[512] = "", want[512];
+  nt_spool_t *first = nt_spool_open(f->dir, err, sizeof(err));
+  assert_non_null(first);
+  /* A second opener is refused, and told why. */
+  snprintf(want, sizeof(want), "\"%s\" is in use by another collectd (locked)",
+           f->dir);
+  nt_spool_t *second = nt_spool_open(f->dir, err, sizeof(err));
+  assert_null(second);
+  assert_string_equal(err, want);
+  /* So is another process (a second collectd). */
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    alarm(60);
+    char cerr[512] = "";
+    nt_spool_t *sp = nt_spool_open(f->dir, cerr, sizeof(cerr));
+    int refused = sp == NULL && strcmp(cerr, want) == 0;
+    nt_spool_close(sp);
+    /* The parent's descriptor still holds the lock. */
+    nt_spool_close(first);
+    _exit(refused ? 0 : 1);
+  }
+  int wstatus;
+  assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+  assert_true(WIFEXITED(wstatus));
+  assert_int_equal(WEXITSTATUS(wstatus), 0);
+  /* Closing releases it. */
+  nt_spool_close(first);
+  second = nt_spool_open(f->dir, err, sizeof(err));
+  if (second == NULL)
+    fail_msg("open after close: %s", err);
+  nt_spool_close(second);
+}
+
+static void test_open_lock_dies_with_process(void **state) {
+  fixture_t *f = *state;
+  /* kill -9 leaves no stale lock: the kernel drops it with the process. */
+  int ready[2];
+  assert_int_equal(pipe(ready), 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    alarm(60); /* never outlives the test, whatever happens to it */
+    char cerr[256];
+    nt_spool_t *sp = nt_spool_open(f->dir, cerr, sizeof(cerr));
+    char c = sp != NULL ? 'y' : 'n';
+    if (write(ready[1], &c, 1) != 1)
+      _exit(1);
+    pause();
+    _exit(0);
+  }
+  close(ready[1]);
+  char c = 0;
+  ssize_t n = read(ready[0], &c, 1);
+  close(ready[0]);
+  char err[256] = "";
+  nt_spool_t *while_held = nt_spool_open(f->dir, err, sizeof(err));
+  /* The child goes before any assertion can end the test. */
+  int killed = kill(pid, SIGKILL);
+  int wstatus;
+  pid_t waited = waitpid(pid, &wstatus, 0);
+  nt_spool_close(while_held);
+  assert_int_equal(n, 1);
+  assert_int_equal(c, 'y');
+  assert_null(while_held);
+  assert_int_equal(killed, 0);
+  assert_int_equal(waited, pid);
+  nt_spool_t *sp = nt_spool_open(f->dir, err, sizeof(err));
+  if (sp == NULL)
+    fail_msg("open after kill -9 of the holder: %s", err);
+  nt_spool_close(sp);
+}
+
+/* ---- Entries: links, concurrency, special files -------------------------- */
+
+static char *victim(const fixture_t *f, const char *content) {
+  static char path[200];
+  snprintf(path, sizeof(path), "%s/victim", f->root);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, content, strlen(content)),
+                   (ssize_t)strlen(content));
+  close(fd);
+  return path;
+}
+
+static void assert_victim_untouched(const char *path, const char *content) {
+  size_t len;
+  char *got = read_file(path, &len);
+  assert_int_equal(len, strlen(content));
+  assert_memory_equal(got, content, len);
+  free(got);
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0644);
+}
+
+static void test_write_never_follows_temp_link(void **state) {
+  fixture_t *f = *state;
+  const char *content = "precious\n";
+  char *vic = victim(f, content);
+  /* A link at the very temporary name write is going to use, at the name
+   * earlier versions used, and a dangling one at another seq's name. */
+  char tmp[128], other[128], target[200];
+  assert_true(nt_spool_temp_name(f->sp, 42, tmp, sizeof(tmp)) <
+              (int)sizeof(tmp));
+  assert_int_equal(tmp[0], '.');
+  assert_int_equal(symlink(vic, path_in(f, tmp)), 0);
+  assert_int_equal(symlink(vic, path_in(f, ".00000000000000000042.job.tmp")),
+                   0);
+  nt_spool_temp_name(f->sp, 43, other, sizeof(other));
+  snprintf(target, sizeof(target), "%s/created-through-link", f->root);
+  assert_int_equal(symlink(target, path_in(f, other)), 0);
+
+  nt_spool_entry_t e = entry(42, "task-a", "{\"written\":1}");
+  int rc = nt_spool_write(f->sp, &e);
+  e.seq = 43;
+  int rc43 = nt_spool_write(f->sp, &e);
+  assert_victim_untouched(vic, content);
+  assert_false(exists(target));
+  /* The planted links are the writer's own names: it got rid of them and
+   * wrote its entries. */
+  assert_int_equal(rc, 0);
+  assert_int_equal(rc43, 0);
+  struct stat st;
+  assert_int_equal(lstat(path_in(f, entry_name(42)), &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  assert_false(exists(path_in(f, tmp)));
+  assert_false(exists(path_in(f, other)));
+  seen_t s = {0};
+  assert_int_equal(load(f, &s), 0);
+  assert_int_equal(s.visited, 2);
+  assert_string_equal(s.bodies[0], "{\"written\":1}");
+  /* The old-style name was another process's leftover: removed by load,
+   * as a link, not through it. */
+  assert_false(exists(path_in(f, ".00000000000000000042.job.tmp")));
+  assert_victim_untouched(vic, content);
+}
+
+static void test_write_replaces_link_at_entry_name(void **state) {
+  fixture_t *f = *state;
+  /* The rename replaces a link named like the entry; what it pointed at is
+   * not written. */
+  const char *content = "precious\n";
+  char *vic = victim(f, content);
+  assert_int_equal(symlink(vic, path_in(f, entry_name(7))), 0);
+  nt_spool_entry_t e = entry(7, "task-a", "{}");
+  assert_int_equal(nt_spool_write(f->sp, &e), 0);
+  struct stat st;
+  assert_int_equal(lstat(path_in(f, entry_name(7)), &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  assert_victim_untouched(vic, content);
+}
+
+#define WRITERS_EACH 1000
+typedef struct {
+  nt_spool_t *sp;
+  uint64_t first;
+  int errors;
+  int first_error;
+} writer_t;
+
+static void *writer_main(void *arg) {
+  writer_t *w = arg;
+  for (uint64_t seq = w->first; seq < w->first + WRITERS_EACH; seq++) {
+    char body[64];
+    snprintf(body, sizeof(body), "{\"seq\":%" PRIu64 "}", seq);
+    nt_spool_entry_t e = {.seq = seq,
+                          .arrival = 1764331200.5,
+                          .attempts = (unsigned)(seq % 7),
+                          .task = seq & 1 ? "odd" : "even",
+                          .task_id = TID,
+                          .body = body,
+                          .body_len = strlen(body)};
+    int rc = nt_spool_write(w->sp, &e);
+    if (rc != 0 && w->errors++ == 0)
+      w->first_error = rc;
+  }
+  return NULL;
+}
+
+typedef struct {
+  size_t visited, bad, wrong;
+  uint64_t last;
+} count_t;
+
+static int count_visit(const nt_spool_entry_t *e, void *arg) {
+  count_t *c = arg;
+  char body[64];
+  snprintf(body, sizeof(body), "{\"seq\":%" PRIu64 "}", e->seq);
+  if (strcmp(e->body, body) != 0 || e->attempts != e->seq % 7 ||
+      strcmp(e->task, e->seq & 1 ? "odd" : "even") != 0 ||
+      (c->visited > 0 && e->seq <= c->last))
+    c->wrong++;
+  c->last = e->seq;
+  c->visited++;
+  return NT_SPOOL_KEEP;
+}
+
+static void count_bad(const char *name, const char *why, void *arg) {
+  (void)name;
+  (void)why;
+  ((count_t *)arg)->bad++;
+}
+
+static void test_concurrent_writers(void **state) {
+  fixture_t *f = *state;
+  /* The spooler thread and the sender thread write at once (never the
+   * same seq): no write may take another's temporary file. */
+  writer_t w[2] = {{.sp = f->sp, .first = 1},
+                   {.sp = f->sp, .first = 1 + WRITERS_EACH}};
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(pthread_create(&t[i], NULL, writer_main, &w[i]), 0);
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(pthread_join(t[i], NULL), 0);
+  for (int i = 0; i < 2; i++)
+    if (w[i].errors != 0)
+      fail_msg("writer %d: %d errors, the first %s", i, w[i].errors,
+               strerror(w[i].first_error));
+  assert_int_equal(nt_spool_sync(f->sp), 0);
+  /* Exactly the 2000 entries, whole, and no temporary file. */
+  struct dirent **names;
+  int n = scandir(f->dir, &names, NULL, alphasort);
+  assert_true(n >= 0);
+  int entries = 0, others = 0;
+  for (int i = 0; i < n; i++) {
+    if (strcmp(names[i]->d_name, ".") != 0 &&
+        strcmp(names[i]->d_name, "..") != 0) {
+      size_t len = strlen(names[i]->d_name);
+      if (len == 24 && strcmp(names[i]->d_name + 20, ".job") == 0)
+        entries++;
+      else
+        others++;
+    }
+    free(names[i]);
+  }
+  free(names);
+  assert_int_equal(entries, 2 * WRITERS_EACH);
+  assert_int_equal(others, 0);
+  count_t c = {0};
+  assert_int_equal(nt_spool_load(f->sp, count_visit, count_bad, &c), 0);
+  assert_int_equal(c.visited, 2 * WRITERS_EACH);
+  assert_int_equal(c.bad, 0);
+  assert_int_equal(c.wrong, 0);
+  assert_true(nt_spool_max_seq(f->sp) == 2 * WRITERS_EACH);
+}
+
+/* A regression must fail, not hang the suite. */
+static void watchdog_fired(int sig) {
+  (void)sig;
+  static const char msg[] = "load blocked: the watchdog fired\n";
+  if (write(2, msg, sizeof(msg) - 1) < 0) {
+  }
+  _exit(1);
+}
+
+static void watchdog(unsigned seconds) {
+  signal(SIGALRM, seconds ? watchdog_fired : SIG_DFL);
+  alarm(seconds);
+}
+
+static size_t bad_index(const seen_t *s, const char *name) {
+  for (size_t i = 0; i < s->bad; i++)
+    if (strcmp(s->bad_names[i], name) == 0)
+      return i;
+  fail_msg("%s was not reported", name);
+  return 0;
+}
+
+static void test_load_fifo_and_socket(void **state) {
+  fixture_t *f = *state;
+  write_entry(f, 41, "{\"n\":41}");
+  write_entry(f, 45, "{\"n\":45}");
+  /* A FIFO without a writer: a plain open would wait for one forever. */
+  assert_int_equal(mkfifo(path_in(f, entry_name(42)), 0600), 0);
+  /* A socket: open fails on it. */
+  int sock = socket(AF_UNIX, SOCK_STREAM, 0);
+  assert_true(sock >= 0);
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  snprintf(addr.sun_path, sizeof(addr.sun_path), "%s",
+           path_in(f, entry_name(44)));
+  assert_int_equal(bind(sock, (struct sockaddr *)&addr, sizeof(addr)), 0);
+
+  seen_t s = {0};
+  watchdog(20);
+  int moved = load(f, &s);
+  watchdog(0);
+  close(sock);
+  assert_int_equal(moved, 2);
+  assert_int_equal(s.visited, 2);
+  assert_true(s.seqs[0] == 41 && s.seqs[1] == 45);
+  assert_int_equal(s.bad, 2);
+  assert_string_equal(s.bad_why[bad_index(&s, entry_name(42))],
+                      "not a regular file");
+  assert_string_equal(s.bad_why[bad_index(&s, entry_name(44))],
+                      "not a regular file");
+  /* Moved into corrupt/ as they are. */
+  char path[512];
+  struct stat st;
+  snprintf(path, sizeof(path), "%s/corrupt/%s", f->dir, entry_name(42));
+  assert_int_equal(lstat(path, &st), 0);
+  assert_true(S_ISFIFO(st.st_mode));
+  snprintf(path, sizeof(path), "%s/corrupt/%s", f->dir, entry_name(44));
+  assert_int_equal(lstat(path, &st), 0);
+  assert_true(S_ISSOCK(st.st_mode));
+  assert_false(exists(path_in(f, entry_name(42))));
+  assert_false(exists(path_in(f, entry_name(44))));
+}
+
+static void test_load_never_follows_entry_link(void **state) {
+  fixture_t *f = *state;
+  /* The link points at a valid entry of the right seq: followed, it would
+   * be sent (and, removed by visit, the victim would go). */
+  nt_spool_entry_t e = entry(5, "task-a", "{\"followed\":1}");
+  size_t len;
+  char *data = nt_spool_encode(&e, &len);
+  assert_non_null(data);
+  char content[512];
+  assert_true(len < sizeof(content));
+  memcpy(content, data, len);
+  content[len] = '\0';
+  free(data);
+  char *vic = victim(f, content);
+  assert_int_equal(symlink(vic, path_in(f, entry_name(5))), 0);
+  write_entry(f, 6, "{}");
+
+  seen_t s = {.remove_all = true};
+  assert_int_equal(load(f, &s), 1);
+  assert_int_equal(s.visited, 1);
+  assert_true(s.seqs[0] == 6);
+  assert_int_equal(s.bad, 1);
+  assert_string_equal(s.bad_names[0], entry_name(5));
+  assert_non_null(strstr(s.bad_why[0], "symbolic link"));
+  assert_victim_untouched(vic, content);
+  /* The link itself is in corrupt/. */
+  char path[512];
+  struct stat st;
+  snprintf(path, sizeof(path), "%s/corrupt/%s", f->dir, entry_name(5));
+  assert_int_equal(lstat(path, &st), 0);
+  assert_true(S_ISLNK(st.st_mode));
+  assert_string_equal(listing(f->dir), "corrupt");
+}
+
+static void test_load_never_follows_corrupt_link(void **state) {
+  fixture_t *f = *state;
+  /* corrupt/ a link to somewhere else: bad entries are deleted, never
+   * moved through it. */
+  char elsewhere[200];
+  snprintf(elsewhere, sizeof(elsewhere), "%s/elsewhere", f->root);
+  assert_int_equal(mkdir(elsewhere, 0700), 0);
+  assert_int_equal(symlink(elsewhere, path_in(f, "corrupt")), 0);
+  write_file(path_in(f, entry_name(3)), "garbage\n", 8);
+  write_file(path_in(f, entry_name(4)), "more garbage\n", 13);
+  write_entry(f, 5, "{}");
+  seen_t s = {0};
+  assert_int_equal(load(f, &s), 2);
+  assert_int_equal(s.visited, 1);
+  assert_int_equal(s.bad, 2);
+  for (size_t i = 0; i < 2; i++) {
+    assert_non_null(strstr(s.bad_why[i], "deleted"));
+    assert_non_null(strstr(s.bad_why[i], "corrupt/ is a symbolic link"));
+  }
+  assert_string_equal(listing(elsewhere), "");
+  struct stat st;
+  assert_int_equal(lstat(path_in(f, "corrupt"), &st), 0);
+  assert_true(S_ISLNK(st.st_mode));
+  char want[256];
+  snprintf(want, sizeof(want), "%s,corrupt", entry_name(5));
+  assert_string_equal(listing(f->dir), want);
+}
+
+static void test_load_corrupt_not_a_directory(void **state) {
+  fixture_t *f = *state;
+  write_file(path_in(f, "corrupt"), "x", 1);
+  write_file(path_in(f, entry_name(3)), "garbage\n", 8);
+  seen_t s = {0};
+  assert_int_equal(load(f, &s), 1);
+  assert_int_equal(s.bad, 1);
+  assert_non_null(strstr(s.bad_why[0], "deleted"));
+  assert_non_null(strstr(s.bad_why[0], "not a directory"));
+  assert_string_equal(listing(f->dir), "corrupt");
+}
+
+static void test_load_corrupt_keeps_earlier_copies(void **state) {
+  fixture_t *f = *state;
+  /* A name already in corrupt/ (a later run's bad entry of the same seq):
+   * neither copy is lost. */
+  write_file(path_in(f, entry_name(7)), "one", 3);
+  seen_t s = {0};
+  assert_int_equal(load(f, &s), 1);
+  write_file(path_in(f, entry_name(7)), "two", 3);
+  seen_t again = {0};
+  assert_int_equal(load(f, &again), 1);
+  char corrupt[256], want[256];
+  snprintf(corrupt, sizeof(corrupt), "%s/corrupt", f->dir);
+  snprintf(want, sizeof(want), "%s,%s.1", entry_name(7), entry_name(7));
+  assert_string_equal(listing(corrupt), want);
+}
+
+static void test_load_stops_at_once(void **state) {
+  fixture_t *f = *state;
+  /* Shutdown during a long load: the visit that says stop is the last. */
+  for (uint64_t seq = 1; seq <= 10; seq++)
+    write_entry(f, seq, "{}");
+  write_file(path_in(f, entry_name(11)), "garbage\n", 8);
+  seen_t s = {.stop_at = 3, .remove_all = true};
+  assert_int_equal(load(f, &s), 0);
+  assert_int_equal(s.visited, 3);
+  assert_int_equal(s.bad, 0);
+  /* The first two were removed as asked; the one that said stop and the
+   * rest were not touched (not even the bad one). */
+  seen_t again = {0};
+  assert_int_equal(load(f, &again), 1);
+  assert_int_equal(again.visited, 8);
+  assert_true(again.seqs[0] == 3);
+  assert_int_equal(again.bad, 1);
+}
+
+static void test_load_moves_version_1_aside(void **state) {
+  fixture_t *f = *state;
+  const char *v1 = "notify_theeye spool 1\nseq 5\narrival 1764331200.0\n"
+                   "attempts 0\ntask restart-nginx\nbody 2\n{}\n";
+  size_t len;
+  char *data = seal_str(v1, &len);
+  write_file(path_in(f, entry_name(5)), data, len);
+  write_entry(f, 6, "{}");
+  seen_t s = {0};
+  assert_int_equal(load(f, &s), 1);
+  assert_int_equal(s.visited, 1);
+  assert_true(s.seqs[0] == 6);
+  assert_int_equal(s.bad, 1);
+  assert_string_equal(s.bad_names[0], entry_name(5));
+  assert_non_null(strstr(s.bad_why[0], "version 1"));
+  /* Kept whole, for a human. */
+  char path[512];
+  snprintf(path, sizeof(path), "%s/corrupt/%s", f->dir, entry_name(5));
+  size_t got_len;
+  char *got = read_file(path, &got_len);
+  assert_int_equal(got_len, len);
+  assert_memory_equal(got, data, len);
+  free(got);
+  free(data);
+}
+
+static void test_load_name_must_match_seq(void **state) {
+  fixture_t *f = *state;
+  /* remove(seq) unlinks the seq's name: an entry under any other name
+   * would never be removed, and be sent again at every start. */
+  nt_spool_entry_t e = entry(7, "task-a", "{}");
+  size_t len;
+  char *data = nt_spool_encode(&e, &len);
+  write_file(path_in(f, entry_name(8)), data, len);
+  write_file(path_in(f, "7.job"), data, len);
+  free(data);
+  seen_t s = {0};
+  assert_int_equal(load(f, &s), 2);
+  assert_int_equal(s.visited, 0);
+  assert_int_equal(s.bad, 2);
+  for (size_t i = 0; i < 2; i++)
+    assert_string_equal(s.bad_why[i], "file name does not match its seq");
+}
+
+static void test_load_keeps_own_temp_files(void **state) {
+  fixture_t *f = *state;
+  /* A temporary file of this open spool may be a write under way in
+   * another thread; another process's is a leftover. */
+  char own[128];
+  nt_spool_temp_name(f->sp, 77, own, sizeof(own));
+  write_file(path_in(f, own), "partial", 7);
+  const char *stale = ".00000000000000000077.job.0123456789abcdef.tmp";
+  write_file(path_in(f, stale), "partial", 7);
+  seen_t s = {0};
+  assert_int_equal(load(f, &s), 0);
+  assert_true(exists(path_in(f, own)));
+  assert_false(exists(path_in(f, stale)));
+  /* At the next start it is a leftover too. */
+  nt_spool_close(f->sp);
+  char err[256];
+  f->sp = nt_spool_open(f->dir, err, sizeof(err));
+  assert_non_null(f->sp);
+  seen_t again = {0};
+  assert_int_equal(load(f, &again), 0);
+  assert_string_equal(listing(f->dir), "");
+}
+
+static void test_remove_errors(void **state) {
+  fixture_t *f = *state;
+  /* An entry that cannot be removed says why (the spooler remembers the
+   * job so as never to send it again). */
+  assert_int_equal(mkdir(path_in(f, entry_name(3)), 0700), 0);
+  write_file(path_in(f, "00000000000000000003.job/x"), "x", 1);
+  assert_int_equal(nt_spool_remove(f->sp, 3), EISDIR);
+  assert_true(exists(path_in(f, entry_name(3))));
+  assert_int_equal(nt_spool_remove(f->sp, 4), 0);
+}
+
+static void test_max_seq(void **state) {
+  fixture_t *f = *state;
+  assert_true(nt_spool_max_seq(f->sp) == 0);
+  write_entry(f, 100, "{}");
+  write_entry(f, 5, "{}");
+  /* Only names as write makes them count: "-1.job" read by strtoull would
+   * be 2^64-1 and leave no seq above it. */
+  write_file(path_in(f, "-1.job"), "x", 1);
+  write_file(path_in(f, "99999999999999999999.job"), "x", 1);
+  write_file(path_in(f, "0000000000000000200.job"), "x", 1);
+  write_file(path_in(f, "00000000000000000300.job~"), "x", 1);
+  write_file(path_in(f, ".00000000000000000400.job.tmp"), "x", 1);
+  assert_true(nt_spool_max_seq(f->sp) == 100);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip),
@@ -1124,6 +1913,53 @@ int main(void) {
                                       teardown_dir),
       cmocka_unit_test_setup_teardown(test_write_error_keeps_previous_entry,
                                       setup_open, teardown_dir),
+      cmocka_unit_test(test_decode_rejects_bad_taskid),
+      cmocka_unit_test(test_decode_rejects_version_1),
+      cmocka_unit_test(test_decode_rejects_nul_in_header),
+      cmocka_unit_test_setup_teardown(test_encode_refuses_what_would_not_decode,
+                                      setup_open, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_trust_symbolic_link, setup_dir,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_trust_not_a_directory, setup_dir,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_trust_open_to_group_or_others,
+                                      setup_dir, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_trust_owner, setup_dir,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_check_missing_dir, setup_dir,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_check_beside_open_spool, setup_open,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_open_locks, setup_dir, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_open_lock_dies_with_process,
+                                      setup_dir, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_write_never_follows_temp_link,
+                                      setup_open, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_write_replaces_link_at_entry_name,
+                                      setup_open, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_concurrent_writers, setup_open,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_load_fifo_and_socket, setup_open,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_load_never_follows_entry_link,
+                                      setup_open, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_load_never_follows_corrupt_link,
+                                      setup_open, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_load_corrupt_not_a_directory,
+                                      setup_open, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_load_corrupt_keeps_earlier_copies,
+                                      setup_open, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_load_stops_at_once, setup_open,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_load_moves_version_1_aside,
+                                      setup_open, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_load_name_must_match_seq, setup_open,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_load_keeps_own_temp_files,
+                                      setup_open, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_remove_errors, setup_open,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_max_seq, setup_open, teardown_dir),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

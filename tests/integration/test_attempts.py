@@ -1,0 +1,162 @@
+"""MaxAttempts is a hard bound on how many times the supervisor may see one
+job, whatever libcurl does on its own: every time the request was written
+counts, libcurl's silent resend on a fresh connection included, and the
+attempt that could be the last one is never silently resent.
+
+Both paths run the real collectd against tests/fake_supervisor, and count
+what the supervisor really received (its recorded requests).
+"""
+
+import sys
+import os
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import *  # noqa: E402,F401,F403
+import harness  # noqa: E402
+
+import re  # noqa: E402
+import subprocess  # noqa: E402
+
+TASK = "attempts-task"
+
+# Fast retries so that a test spends seconds, not minutes, on backoff.
+FAST = {"RetryInterval": 0.2, "MaxRetryInterval": 0.5, "MaxAge": 60}
+
+
+class ArgsSupervisor(Supervisor):
+    """harness.Supervisor with extra command-line arguments for
+    tests/fake_supervisor, such as --control (faults in force from the
+    very first request)."""
+
+    def __init__(self, workdir, extra_args=(), **kw):
+        super().__init__(workdir, **kw)
+        self.extra_args = list(extra_args)
+
+    def start(self):
+        port_file = os.path.join(self.workdir, "supervisor.port")
+        if os.path.exists(port_file):
+            os.unlink(port_file)
+        args = [harness.FAKE_SUPERVISOR, "--port", str(self.port),
+                "--port-file", port_file, "--log", self.log_path, "--quiet"]
+        for task_id, secret, nargs in self.tasks:
+            args += ["--task", "%s:%s:%d" % (task_id, secret, nargs)]
+        for c in self.customers:
+            args += ["--customer", c]
+        args += self.extra_args
+        self.out = open(os.path.join(self.workdir, "supervisor.out"), "ab")
+        self.proc = subprocess.Popen(args, stdout=self.out,
+                                     stderr=subprocess.STDOUT)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError("fake_supervisor exited with %s"
+                                     % self.proc.returncode)
+            return os.path.exists(port_file)
+        wait_for(ready, 10, what="fake_supervisor to listen")
+        with open(port_file) as f:
+            self.port = int(f.read().strip())
+        return self
+
+
+class AttemptsTest(IntegrationTest):
+
+    def start(self, sup, max_attempts):
+        block = plugin_block(sup.url, [(TASK, task_options())],
+                             Customer=CUSTOMER, MaxAttempts=max_attempts,
+                             **FAST)
+        return self.collectd(block, extra=CSV_EXTRA.format(dir=self.dir))
+
+    def seen(self, sup, message):
+        """The requests carrying message that the supervisor received."""
+        return [r for r in sup.requests() if message_of(r) == message]
+
+    def warm_up(self, sup, cd):
+        """One job answered normally, so that the plugin holds a keep-alive
+        connection; returns the supervisor's number for that connection."""
+        cd.putnotif(self.tag(0))
+        cd.wait_log(r"job \S+ created")
+        return sup.jobs()[-1]["connection"]
+
+    def wait_job_for(self, sup, message, timeout=15):
+        """Waits until message became a job. Jobs leave in arrival order,
+        so once a later job arrived, an earlier one is done with: its count
+        of requests is final."""
+        return wait_for(lambda: [r for r in sup.jobs()
+                                 if message_of(r) == message],
+                        timeout, what="a job for %r" % message)
+
+    def test_no_silent_resend_on_the_last_attempt(self):
+        # MaxAttempts 1: the request written on the reused connection is
+        # the only attempt. libcurl would resend it at once on a fresh
+        # connection when that connection closes without an answer, and
+        # the supervisor would see the job twice.
+        sup = self.supervisor()
+        cd = self.start(sup, 1)
+        conn = self.warm_up(sup, cd)
+        sup.control(close=1)
+        victim, after = self.tag(1), self.tag(2)
+        cd.putnotif(victim)
+        cd.putnotif(after)
+        self.wait_job_for(sup, after)
+        seen = self.seen(sup, victim)
+        self.assertEqual(len(seen), 1,
+                         "the supervisor saw the job %d times with "
+                         "MaxAttempts 1: %s"
+                         % (len(seen), [(r["fault"], r["status"],
+                                         r["connection"]) for r in seen]))
+        # The scenario really was the one of a dead keep-alive connection.
+        self.assertEqual(seen[0]["connection"], conn)
+        self.assertEqual(seen[0]["fault"], "close")
+        gave_up = lines_at(cd, "error", r'Task "%s": gave up on a job after '
+                           r'1 attempts' % re.escape(TASK))
+        self.assertTrue(gave_up, cd.plugin_lines())
+        # The empty reply says why nothing was resent.
+        self.assertTrue(re.search(r"MaxAttempts", gave_up[0]), gave_up)
+        wait_counter(self.dir, TASK, "derive-failed", 1)
+        wait_counter(self.dir, TASK, "derive-sent", 2)
+
+    def test_write_before_a_refused_reconnect_counts(self):
+        # MaxAttempts 2. First exchange: the request is written on the
+        # reused connection, which closes without an answer while the
+        # supervisor stops listening, so libcurl's resend meets a refused
+        # connect: that write is an attempt. The supervisor comes back on
+        # the same port and closes once more without an answer: the second
+        # attempt, the last. A plugin that did not count the first write
+        # would send a third time.
+        sup = self.supervisor()
+        cd = self.start(sup, 2)
+        conn = self.warm_up(sup, cd)
+        sup.control(close=1, refuse=1)
+        victim, after = self.tag(1), self.tag(2)
+        cd.putnotif(victim)
+        wait_for(lambda: self.seen(sup, victim), 10,
+                 what="the first request of the job")
+        # The exchange ended (a refused reconnect): the plugin schedules a
+        # retry.
+        cd.wait_log(r"retrying in")
+        with self.assertRaises(OSError):
+            http_request(sup.port, "GET", "/_control/stats", timeout=2)
+        port = sup.port
+        sup.stop()
+        sup2 = ArgsSupervisor(self.dir, port=port,
+                              extra_args=["--control", "close=1"])
+        self.processes.append(sup2)
+        sup2.start()
+        cd.putnotif(after)
+        self.wait_job_for(sup2, after)
+        seen = self.seen(sup2, victim)
+        self.assertEqual(len(seen), 2,
+                         "the supervisor saw the job %d times with "
+                         "MaxAttempts 2: %s"
+                         % (len(seen), [(r["fault"], r["status"],
+                                         r["connection"]) for r in seen]))
+        self.assertEqual(seen[0]["connection"], conn)
+        self.assertEqual([r["fault"] for r in seen], ["close", "close"])
+        gave_up = lines_at(cd, "error", r'Task "%s": gave up on a job after '
+                           r'2 attempts' % re.escape(TASK))
+        self.assertTrue(gave_up, cd.plugin_lines())
+        wait_counter(self.dir, TASK, "derive-failed", 1)
+        wait_counter(self.dir, TASK, "derive-sent", 2)
+
+
+if __name__ == "__main__":
+    main()
