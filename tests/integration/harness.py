@@ -88,18 +88,24 @@ class Supervisor:
 
     def __init__(self, workdir, tasks=((TASK_ID, SECRET, 0),
                                        (TASK_ID2, SECRET2, 0)),
-                 customers=(CUSTOMER,), tokens=(TOKEN,), port=0):
+                 customers=(CUSTOMER,), tokens=(TOKEN,), port=0,
+                 extra_args=(), scheme="http"):
+        """extra_args: more command-line arguments for fake_supervisor
+        (--control QUERY, --tls-cert FILE, ...); scheme: "https" with
+        --tls-cert and --tls-key."""
         self.workdir = workdir
         self.tasks = tasks
         self.customers = customers
         self.tokens = tokens
         self.port = port
+        self.extra_args = list(extra_args)
+        self.scheme = scheme
         self.log_path = os.path.join(workdir, "supervisor.jsonl")
         self.proc = None
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % (self.scheme, self.port)
 
     def start(self):
         port_file = os.path.join(self.workdir, "supervisor.port")
@@ -113,6 +119,7 @@ class Supervisor:
             args += ["--customer", c]
         for t in self.tokens:
             args += ["--token", t]
+        args += self.extra_args
         self.out = open(os.path.join(self.workdir, "supervisor.out"), "ab")
         self.proc = subprocess.Popen(args, stdout=self.out,
                                      stderr=subprocess.STDOUT)

@@ -11,50 +11,13 @@ import sys
 import os
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import *  # noqa: E402,F401,F403
-import harness  # noqa: E402
 
 import re  # noqa: E402
-import subprocess  # noqa: E402
 
 TASK = "attempts-task"
 
 # Fast retries so that a test spends seconds, not minutes, on backoff.
 FAST = {"RetryInterval": 0.2, "MaxRetryInterval": 0.5, "MaxAge": 60}
-
-
-class ArgsSupervisor(Supervisor):
-    """harness.Supervisor with extra command-line arguments for
-    tests/fake_supervisor, such as --control (faults in force from the
-    very first request)."""
-
-    def __init__(self, workdir, extra_args=(), **kw):
-        super().__init__(workdir, **kw)
-        self.extra_args = list(extra_args)
-
-    def start(self):
-        port_file = os.path.join(self.workdir, "supervisor.port")
-        if os.path.exists(port_file):
-            os.unlink(port_file)
-        args = [harness.FAKE_SUPERVISOR, "--port", str(self.port),
-                "--port-file", port_file, "--log", self.log_path, "--quiet"]
-        for task_id, secret, nargs in self.tasks:
-            args += ["--task", "%s:%s:%d" % (task_id, secret, nargs)]
-        for c in self.customers:
-            args += ["--customer", c]
-        args += self.extra_args
-        self.out = open(os.path.join(self.workdir, "supervisor.out"), "ab")
-        self.proc = subprocess.Popen(args, stdout=self.out,
-                                     stderr=subprocess.STDOUT)
-
-        def ready():
-            if self.proc.poll() is not None:
-                raise AssertionError("fake_supervisor exited with %s"
-                                     % self.proc.returncode)
-            return os.path.exists(port_file)
-        wait_for(ready, 10, what="fake_supervisor to listen")
-        with open(port_file) as f:
-            self.port = int(f.read().strip())
-        return self
 
 
 class AttemptsTest(IntegrationTest):
@@ -137,7 +100,7 @@ class AttemptsTest(IntegrationTest):
             http_request(sup.port, "GET", "/_control/stats", timeout=2)
         port = sup.port
         sup.stop()
-        sup2 = ArgsSupervisor(self.dir, port=port,
+        sup2 = Supervisor(self.dir, port=port,
                               extra_args=["--control", "close=1"])
         self.processes.append(sup2)
         sup2.start()

@@ -13,7 +13,6 @@ import sys
 import os
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import *  # noqa: E402,F401,F403
-import harness  # noqa: E402
 
 import re  # noqa: E402
 import select  # noqa: E402
@@ -45,43 +44,6 @@ def make_certificate(workdir):
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         timeout=30 * TIME_SCALE)
     return cert, key
-
-
-class TLSSupervisor(Supervisor):
-    """harness.Supervisor serving HTTPS (--tls-cert, --tls-key)."""
-
-    def __init__(self, workdir, cert, key, **kw):
-        super().__init__(workdir, **kw)
-        self.cert, self.key = cert, key
-
-    @property
-    def url(self):
-        return "https://127.0.0.1:%d" % self.port
-
-    def start(self):
-        port_file = os.path.join(self.workdir, "supervisor.port")
-        if os.path.exists(port_file):
-            os.unlink(port_file)
-        args = [harness.FAKE_SUPERVISOR, "--port", str(self.port),
-                "--port-file", port_file, "--log", self.log_path, "--quiet",
-                "--tls-cert", self.cert, "--tls-key", self.key]
-        for task_id, secret, nargs in self.tasks:
-            args += ["--task", "%s:%s:%d" % (task_id, secret, nargs)]
-        for c in self.customers:
-            args += ["--customer", c]
-        self.out = open(os.path.join(self.workdir, "supervisor.out"), "ab")
-        self.proc = subprocess.Popen(args, stdout=self.out,
-                                     stderr=subprocess.STDOUT)
-
-        def ready():
-            if self.proc.poll() is not None:
-                raise AssertionError("fake_supervisor exited with %s"
-                                     % self.proc.returncode)
-            return os.path.exists(port_file)
-        wait_for(ready, 10, what="fake_supervisor to listen")
-        with open(port_file) as f:
-            self.port = int(f.read().strip())
-        return self
 
 
 class ConnectProxy:
@@ -214,7 +176,9 @@ class ProxyTest(IntegrationTest):
         saved = {k: os.environ.pop(k) for k in PROXY_ENV if k in os.environ}
         self.addCleanup(os.environ.update, saved)
         self.cert, key = make_certificate(self.dir)
-        self.sup = TLSSupervisor(self.dir, self.cert, key)
+        self.sup = Supervisor(self.dir, scheme="https",
+                              extra_args=["--tls-cert", self.cert,
+                                          "--tls-key", key])
         self.processes.append(self.sup)
         self.sup.start()
 

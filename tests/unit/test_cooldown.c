@@ -11,7 +11,6 @@
 #include "fake_collectd.h"
 #include "unit_helpers.h"
 
-#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -247,28 +246,14 @@ static void test_threads(void **state) {
   nt_cooldown_free(c);
 }
 
-/* Bytes that glibc's allocator has handed out and not taken back. Under
- * valgrind or ASan, whose allocators replace it, it sees none of the
- * program's allocations and the figure stays put: the tool checks for
- * leaks itself then. */
-static long long heap_in_use(void) {
-#if defined(__GLIBC__) &&                                                      \
-    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
-  struct mallinfo2 m = mallinfo2();
-  return (long long)(m.uordblks + m.hblkhd);
-#else
-  return 0;
-#endif
-}
-
 /* nt_cooldown_free gives back every entry and the table, and NULL is
  * nothing to free: with glibc's allocator, what a full set of identities
  * took comes back. */
 static void test_free_gives_back_everything(void **state) {
   (void)state;
-  long long before = heap_in_use();
+  long long before = th_heap_in_use();
   nt_cooldown_free(NULL);
-  assert_true(heap_in_use() == before);
+  assert_true(th_heap_in_use() == before);
 
   nt_cooldown_t *c = nt_cooldown_create(10, NT_COOLDOWN_CAPACITY);
   assert_non_null(c);
@@ -279,9 +264,9 @@ static void test_free_gives_back_everything(void **state) {
     assert_true(nt_cooldown_admit(c, &n, 0));
   }
   assert_int_equal(nt_cooldown_size(c), NT_COOLDOWN_CAPACITY);
-  long long held = heap_in_use() - before;
+  long long held = th_heap_in_use() - before;
   nt_cooldown_free(c);
-  long long left = heap_in_use() - before;
+  long long left = th_heap_in_use() - before;
   if (held < (long long)NT_COOLDOWN_CAPACITY * 128)
     return; /* not glibc's allocator (see heap_in_use) */
   /* The allocator may keep a few freed blocks cached, never the bulk. */

@@ -9,8 +9,8 @@
 
 #include "../../plugin/queue.h"
 #include "fake_collectd.h"
+#include "unit_helpers.h"
 
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -432,20 +432,6 @@ static void test_drain(void **state) {
   nt_queue_free(q);
 }
 
-/* Bytes that glibc's allocator has handed out and not taken back. Under
- * valgrind or ASan, whose allocators replace it, it sees none of the
- * program's allocations and the figure stays put: the tool checks for
- * leaks itself then. */
-static long long heap_in_use(void) {
-#if defined(__GLIBC__) &&                                                      \
-    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
-  struct mallinfo2 m = mallinfo2();
-  return (long long)(m.uordblks + m.hblkhd);
-#else
-  return 0;
-#endif
-}
-
 /* A job with a body of size bytes. */
 static nt_job_t *big_job(size_t lane, void *task, size_t size) {
   nt_job_t *j = malloc(sizeof(nt_job_t) + size + 1);
@@ -466,7 +452,7 @@ static nt_job_t *big_job(size_t lane, void *task, size_t size) {
 static void test_free_with_jobs(void **state) {
   (void)state;
   enum { BIG = 1024 * 1024 };
-  long long before = heap_in_use();
+  long long before = th_heap_in_use();
   nt_queue_t *q = nt_queue_create(10, 2);
   assert_non_null(q);
   nt_job_t *first = big_job(0, &task_a, BIG);
@@ -477,9 +463,9 @@ static void test_free_with_jobs(void **state) {
   assert_ptr_equal(nt_queue_take(q, 0, &due), first);
   assert_true(first->in_flight);
   assert_int_equal(nt_queue_waiting(q), 2);
-  long long held = heap_in_use() - before;
+  long long held = th_heap_in_use() - before;
   nt_queue_free(q);
-  long long left = heap_in_use() - before;
+  long long left = th_heap_in_use() - before;
   if (held < 3LL * BIG)
     return; /* not glibc's allocator (see heap_in_use) */
   /* Any one job left behind is a whole BIG. */

@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,4 +60,14 @@ notification_t th_notif(int severity, const char *host, const char *plugin,
   snprintf(n.type_instance, sizeof(n.type_instance), "%s", type_instance);
   snprintf(n.message, sizeof(n.message), "%s", message);
   return n;
+}
+
+long long th_heap_in_use(void) {
+#if defined(__GLIBC__) &&                                                      \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  struct mallinfo2 m = mallinfo2();
+  return (long long)(m.uordblks + m.hblkhd);
+#else
+  return 0;
+#endif
 }

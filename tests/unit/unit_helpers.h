@@ -55,4 +55,12 @@ notification_t th_notif(int severity, const char *host, const char *plugin,
                         const char *plugin_instance, const char *type,
                         const char *type_instance, const char *message);
 
+/* ---- Memory ----------------------------------------------------------- */
+
+/* Bytes that glibc's allocator has handed out and not taken back. Under
+ * valgrind or ASan, whose allocators replace it, it sees none of the
+ * program's allocations and the figure stays put: the tool checks for
+ * leaks itself then. */
+long long th_heap_in_use(void);
+
 #endif
