@@ -92,8 +92,15 @@ static int get_path(const nt_task_t *task, const oconfig_item_t *ci,
   char *path = NULL;
   if (get_string(task, ci, &path) != 0)
     return -1;
-  if (path[0] != '/') {
-    config_error(task, ci->key, "\"%s\" is not an absolute path", path);
+  /* "/x/link/." would pass the checks on "." and follow the link. */
+  size_t len = strlen(path);
+  if (path[0] != '/' || strstr(path, "/./") != NULL ||
+      strstr(path, "/../") != NULL ||
+      (len >= 2 && strcmp(path + len - 2, "/.") == 0) ||
+      (len >= 3 && strcmp(path + len - 3, "/..") == 0)) {
+    config_error(task, ci->key,
+                 "must be an absolute path without \".\" or \"..\" "
+                 "components");
     free(path);
     return -1;
   }
@@ -252,6 +259,48 @@ static int get_url(const nt_task_t *task, const oconfig_item_t *ci,
   return 0;
 }
 
+/* A proxy as libcurl takes it: a scheme it knows (http:// when none), a
+ * host, an optional port and credentials. Never repeated in a message: it
+ * may hold a password. */
+static int get_proxy(const oconfig_item_t *ci, char **ret) {
+  static const char *const schemes[] = {"http",    "https",  "socks4",
+                                        "socks4a", "socks5", "socks5h"};
+  char *proxy = NULL;
+  if (get_string(NULL, ci, &proxy) != 0)
+    return -1;
+  nt_buf_t b = NT_BUF_INIT;
+  if (strstr(proxy, "://") == NULL)
+    nt_buf_puts(&b, "http://");
+  nt_buf_puts(&b, proxy);
+  char *url = nt_buf_steal(&b, NULL);
+  CURLU *u = curl_url();
+  char *scheme = NULL, *host = NULL;
+  bool ok = url != NULL && u != NULL &&
+            curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) ==
+                CURLUE_OK &&
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+            strpbrk(proxy, " \t\r\n") == NULL;
+  bool known = false;
+  for (size_t i = 0; ok && i < STATIC_ARRAY_SIZE(schemes); i++)
+    known = known || strcasecmp(scheme, schemes[i]) == 0;
+  curl_free(scheme);
+  curl_free(host);
+  curl_url_cleanup(u);
+  free(url);
+  if (!ok || !known) {
+    config_error(NULL, ci->key,
+                 "not a proxy URL: [SCHEME://][USER:PASSWORD@]HOST[:PORT], "
+                 "SCHEME one of http, https, socks4, socks4a, socks5, "
+                 "socks5h");
+    free(proxy);
+    return -1;
+  }
+  free(*ret);
+  *ret = proxy;
+  return 0;
+}
+
 static void trim(char *s) {
   size_t len = strlen(s);
   while (len > 0 && isspace((unsigned char)s[len - 1]))
@@ -265,6 +314,15 @@ static void trim(char *s) {
 /* Reads a credential file. Its content never reaches a log line. */
 static char *read_secret_file(const nt_task_t *task, const char *option,
                               const char *path) {
+  /* Not repeated: it may be the secret itself, put in the wrong option. */
+  if (strchr(path, '/') == NULL) {
+    config_error(task, option,
+                 "is not a path to a file (it holds no \"/\"); to give the "
+                 "value itself, use %s",
+                 strcasecmp(option, "SecretFile") == 0 ? "Secret"
+                                                       : "AccessToken");
+    return NULL;
+  }
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     config_error(task, option, "cannot read \"%s\": %s", path, strerror(errno));
@@ -643,7 +701,7 @@ static int global_option(nt_config_t *cfg, const oconfig_item_t *c) {
   if (strcasecmp(key, "ClientKeyPass") == 0)
     return get_string(NULL, c, &cfg->client_key_pass);
   if (strcasecmp(key, "Proxy") == 0)
-    return get_string(NULL, c, &cfg->proxy);
+    return get_proxy(c, &cfg->proxy);
   if (strcasecmp(key, "Header") == 0)
     return global_header(cfg, c);
   if (strcasecmp(key, "QueueLimit") == 0) {
@@ -769,7 +827,9 @@ static bool is_loopback(const char *url) {
   CURLU *u = curl_url();
   char *host = NULL;
   bool loopback = false;
-  if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+  if (u != NULL &&
+      curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) ==
+          CURLUE_OK &&
       curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
     struct in_addr v4;
     loopback =
@@ -781,11 +841,42 @@ static bool is_loopback(const char *url) {
   return loopback;
 }
 
+/* The proxy a plain http:// request goes through, if any: Proxy, else the
+ * environment's, as libcurl reads it (no_proxy aside, which can only spare
+ * a warning). */
+static const char *http_proxy(const nt_config_t *cfg) {
+  static const char *const vars[] = {"http_proxy", "all_proxy", "ALL_PROXY"};
+  if (cfg->proxy != NULL)
+    return cfg->proxy;
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(vars); i++) {
+    const char *value = getenv(vars[i]);
+    if (value != NULL && value[0] != '\0')
+      return value;
+  }
+  return NULL;
+}
+
+/* Whether a secret in a plain http:// request to url stays on this host:
+ * the URL's host is a loopback address, and so is the proxy's, if any. */
+static bool stays_local(const nt_config_t *cfg, const char *url) {
+  const char *proxy = http_proxy(cfg);
+  if (proxy == NULL)
+    return is_loopback(url);
+  nt_buf_t b = NT_BUF_INIT;
+  if (strstr(proxy, "://") == NULL)
+    nt_buf_puts(&b, "http://");
+  nt_buf_puts(&b, proxy);
+  char *proxy_url = nt_buf_steal(&b, NULL);
+  bool local = is_loopback(url) && proxy_url != NULL && is_loopback(proxy_url);
+  free(proxy_url);
+  return local;
+}
+
 /* The credential is still sent: these are choices a user may have made on
  * purpose, but must know about. */
 static void warn_exposure(const nt_config_t *cfg, const nt_task_t *task) {
   if (strncasecmp(task->eff.url, "http://", 7) == 0 &&
-      !is_loopback(task->eff.url))
+      !stays_local(cfg, task->eff.url))
     NT_WARNING("Task \"%s\": its %s goes over plain http:// to %s: anyone "
                "on the way can read and reuse it; use https://",
                task->name,
@@ -846,6 +937,80 @@ static int task_finalize(nt_config_t *cfg, nt_task_t *task) {
   return 0;
 }
 
+/* Header values shorter than this are not redacted: "1" or "yes" would
+ * blot out every message. */
+#define HEADER_SECRET_MIN 8
+
+static int add_secret(nt_config_t *cfg, const char *value, size_t len) {
+  if (value == NULL || len == 0)
+    return 0;
+  char **more = realloc(cfg->secrets, (cfg->secrets_num + 1) * sizeof(*more));
+  if (more == NULL)
+    return -1;
+  cfg->secrets = more;
+  if ((more[cfg->secrets_num] = strndup(value, len)) == NULL)
+    return -1;
+  cfg->secrets_num++;
+  return 0;
+}
+
+/* The proxy as written, and its user name and password, raw and decoded. */
+static int add_proxy_secrets(nt_config_t *cfg) {
+  if (cfg->proxy == NULL)
+    return 0;
+  int status = add_secret(cfg, cfg->proxy, strlen(cfg->proxy));
+  nt_buf_t b = NT_BUF_INIT;
+  if (strstr(cfg->proxy, "://") == NULL)
+    nt_buf_puts(&b, "http://");
+  nt_buf_puts(&b, cfg->proxy);
+  char *url = nt_buf_steal(&b, NULL);
+  CURLU *u = curl_url();
+  if (url == NULL || u == NULL)
+    status = -1;
+  else if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) ==
+           CURLUE_OK) {
+    static const CURLUPart parts[] = {CURLUPART_USER, CURLUPART_PASSWORD};
+    for (size_t i = 0; i < STATIC_ARRAY_SIZE(parts); i++) {
+      for (int decode = 0; decode <= 1; decode++) {
+        char *part = NULL;
+        if (curl_url_get(u, parts[i], &part, decode ? CURLU_URLDECODE : 0) ==
+                CURLUE_OK &&
+            add_secret(cfg, part, strlen(part)) != 0)
+          status = -1;
+        curl_free(part);
+      }
+    }
+  }
+  curl_url_cleanup(u);
+  free(url);
+  return status;
+}
+
+static int collect_secrets(nt_config_t *cfg) {
+  int status = add_proxy_secrets(cfg);
+  for (size_t i = 0; i < cfg->tasks_num; i++)
+    if (add_secret(cfg, cfg->tasks[i]->credential,
+                   strlen(cfg->tasks[i]->credential)) != 0)
+      status = -1;
+  if (cfg->client_key_pass != NULL &&
+      add_secret(cfg, cfg->client_key_pass, strlen(cfg->client_key_pass)) != 0)
+    status = -1;
+  for (size_t i = 0; i < cfg->headers_num; i++) {
+    const char *value = strchr(cfg->headers[i], ':');
+    if (value == NULL)
+      continue;
+    value++;
+    while (isspace((unsigned char)*value))
+      value++;
+    size_t len = strlen(value);
+    while (len > 0 && isspace((unsigned char)value[len - 1]))
+      len--;
+    if (len >= HEADER_SECRET_MIN && add_secret(cfg, value, len) != 0)
+      status = -1;
+  }
+  return status;
+}
+
 int nt_config_finalize(nt_config_t *cfg) {
   if (!cfg->blocks_seen) {
     NT_ERROR("no <Plugin notify_theeye> block in the configuration: nothing "
@@ -859,6 +1024,10 @@ int nt_config_finalize(nt_config_t *cfg) {
   for (size_t i = 0; i < cfg->tasks_num; i++)
     if (task_finalize(cfg, cfg->tasks[i]) != 0)
       return -1;
+  if (collect_secrets(cfg) != 0) {
+    NT_ERROR("out of memory");
+    return -1;
+  }
   if (cfg->spool_dir != NULL && cfg->spool_limit < cfg->queue_limit)
     NT_WARNING("QueueLimit (%zu) is above SpoolLimit (%zu): with SpoolDir "
                "at most %zu jobs wait, the oldest beyond that is dropped",
@@ -883,5 +1052,10 @@ void nt_config_free(nt_config_t *cfg) {
   for (size_t i = 0; i < cfg->headers_num; i++)
     free(cfg->headers[i]);
   free(cfg->headers);
+  for (size_t i = 0; i < cfg->secrets_num; i++) {
+    explicit_bzero(cfg->secrets[i], strlen(cfg->secrets[i]));
+    free(cfg->secrets[i]);
+  }
+  free(cfg->secrets);
   nt_config_init(cfg);
 }

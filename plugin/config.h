@@ -84,6 +84,11 @@ typedef struct {
   char *spool_dir; /* NULL: jobs live in memory only */
   size_t spool_limit;
   bool check_only; /* collectd -T: nothing is sent or written */
+  /* After finalize: every value that must never reach a log line (the
+   * credentials, the proxy's and its password, ClientKeyPass, Header
+   * values), to be redacted from what a server or libcurl says. */
+  char **secrets;
+  size_t secrets_num;
 
   nt_task_t **tasks;
   size_t tasks_num;

@@ -21,6 +21,7 @@ struct nt_http_s {
   nt_http_result_t *result; /* of the transfer under way */
   unsigned max_writes;      /* of the transfer under way */
   bool refused;             /* a connection was refused for max_writes */
+  long answered;            /* status of the answer to the POST, 0: none */
   char body[MAX_BODY + 1];
 };
 
@@ -39,9 +40,15 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
 static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
   nt_http_t *h = arg;
   size_t len = size * nmemb;
-  /* A new status line starts a new answer (after a 100 Continue, say). */
-  if (len >= 5 && strncmp(data, "HTTP/", 5) == 0)
+  /* A new status line starts a new answer (after a 100 Continue, say).
+   * One after the POST was written is the supervisor's, not a proxy's
+   * answer to CONNECT: kept, should the transfer fail after it. */
+  if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
     h->result->retry_after = -1;
+    const char *code = memchr(data, ' ', len);
+    if (h->result->writes > 0 && code != NULL)
+      h->answered = strtol(code + 1, NULL, 10);
+  }
   double retry_after = nt_retry_after_header(data, len, time(NULL));
   if (retry_after != NT_NOT_RETRY_AFTER)
     h->result->retry_after = retry_after;
@@ -107,6 +114,11 @@ static int set_options(nt_http_t *h, const nt_config_t *cfg) {
   SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
   SET(CURLOPT_TCP_KEEPALIVE, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075700
+  /* An aborted transfer must not wait for a name lookup that hangs: the
+   * shutdown bound holds during a DNS outage too. */
+  SET(CURLOPT_QUICK_EXIT, 1L);
+#endif
   /* A proxy or the supervisor may compress its answer: the job in it must
    * be read all the same (a rejected job is not "sent"). */
   SET(CURLOPT_ACCEPT_ENCODING, "");
@@ -197,9 +209,12 @@ static void explain(nt_http_t *h, nt_http_result_t *r) {
                                code == CURLE_COULDNT_RESOLVE_HOST ||
                                code == CURLE_COULDNT_RESOLVE_PROXY)) {
     /* libcurl's text would only tell of the resend's failure. */
-    char why[128];
-    snprintf(why, sizeof(why), "%.127s",
-             r->error[0] ? r->error : curl_easy_strerror(code));
+    char why[CURL_ERROR_SIZE]; /* all libcurl ever writes there */
+    if (r->error[0] != '\0')
+      memcpy(why, r->error, sizeof(why));
+    else
+      snprintf(why, sizeof(why), "%s", curl_easy_strerror(code));
+    why[sizeof(why) - 1] = '\0';
     snprintf(r->error, sizeof(r->error),
              "the connection closed without an answer after the request "
              "was written; reconnecting failed: %s",
@@ -212,9 +227,17 @@ void nt_http_post(nt_http_t *h, const nt_task_t *task, const char *body,
                   nt_http_result_t *r) {
   *r = (nt_http_result_t){.retry_after = -1, .body = h->body};
   h->body[0] = '\0';
+  /* A spool write may have taken the sender past the shutdown deadline:
+   * nothing may be written then. */
+  if (past(abort_at)) {
+    r->curl_code = CURLE_ABORTED_BY_CALLBACK;
+    snprintf(r->error, sizeof(r->error), "shutting down");
+    return;
+  }
   h->result = r;
   h->max_writes = max_writes > 0 ? max_writes : 1;
   h->refused = false;
+  h->answered = 0;
   CURL *e = h->easy;
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);
   curl_easy_setopt(e, CURLOPT_URL, task->request_url);
@@ -251,6 +274,11 @@ void nt_http_post(nt_http_t *h, const nt_task_t *task, const char *body,
       r->curl_code = msg->data.result;
   if (r->curl_code == CURLE_OK)
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
+  else if (h->answered >= 200 && h->answered < 300)
+    /* The supervisor created the job; only the rest of its answer was
+     * lost (a body that does not decode, a timeout, a reset): sending it
+     * again would run the remediation twice. */
+    r->status = h->answered;
   curl_multi_remove_handle(h->multi, e);
   explain(h, r);
   if (r->error[0] == '\0' && r->curl_code != CURLE_OK)

@@ -61,8 +61,8 @@ void nt_release(nt_complaint_t *c, int level, const char *fmt, ...) {
 
 void nt_redact(char *msg, const char *word) {
   size_t len = word != NULL ? strlen(word) : 0;
-  char *p;
-  while (len > 0 && (p = strstr(msg, word)) != NULL)
+  /* Go on after each match: a word of '*' would be found again forever. */
+  for (char *p = msg; len > 0 && (p = strstr(p, word)) != NULL; p += len)
     memset(p, '*', len);
 }
 

@@ -76,11 +76,9 @@ static int nt_prepare(void) {
     int state = ST_FAILED;
     plugin->cfg.check_only = collectd_test_mode();
     if (nt_config_finalize(&plugin->cfg) == 0) {
-      plugin->sender = nt_sender_create(&plugin->cfg);
+      plugin->sender = nt_sender_create(&plugin->cfg); /* logs why not */
       if (plugin->sender != NULL)
         state = ST_READY;
-      else
-        NT_ERROR("cannot set up the sender: out of memory");
     }
     set_state(state);
   }

@@ -35,7 +35,8 @@ static nt_outcome_t classify_status(const nt_http_result_t *r,
 nt_outcome_t nt_outcome_classify(const nt_http_result_t *r,
                                  nt_job_info_t *job) {
   CURLcode code = (CURLcode)r->curl_code;
-  if (code == CURLE_OK)
+  /* A 2xx status line came back before the failure: the job exists. */
+  if (code == CURLE_OK || (r->status >= 200 && r->status < 300))
     return classify_status(r, job);
   if (code == CURLE_ABORTED_BY_CALLBACK)
     return NT_ABORTED;

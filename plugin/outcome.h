@@ -17,7 +17,7 @@ typedef struct {
   double retry_after;  /* seconds from the answer, < 0 when absent */
   char *body;          /* the response body, cut at a bound */
   size_t body_len;
-  char error[256]; /* what went wrong, for the log */
+  char error[512]; /* what went wrong, for the log */
 } nt_http_result_t;
 
 typedef enum {

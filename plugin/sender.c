@@ -59,8 +59,10 @@ struct nt_sender_s {
 
 nt_sender_t *nt_sender_create(nt_config_t *cfg) {
   nt_sender_t *s = calloc(1, sizeof(*s));
-  if (s == NULL)
+  if (s == NULL) {
+    NT_ERROR("cannot set up the sender: out of memory");
     return NULL;
+  }
   s->cfg = cfg;
   s->abort_at = INFINITY;
   /* Sequence numbers name spool entries and order resumed jobs before new
@@ -180,15 +182,23 @@ int nt_sender_submit(nt_sender_t *s, nt_job_t *job) {
   return 0;
 }
 
-/* What a server or libcurl said, fit for the log: every configured
- * credential and any long run of hexadecimal digits (a job's own secret)
- * is overwritten before the text is cut short, so that no part of one can
- * straddle the cut. */
+/* What a server or libcurl said, fit for the log: every secret of the
+ * configuration and any long run of hexadecimal digits (a job's own
+ * secret) is overwritten before the text is cut short, so that no part of
+ * one can straddle the cut. */
 static void clean_message(const nt_sender_t *s, char *msg) {
-  for (size_t i = 0; i < s->cfg->tasks_num; i++)
-    nt_redact(msg, s->cfg->tasks[i]->credential);
+  for (size_t i = 0; i < s->cfg->secrets_num; i++)
+    nt_redact(msg, s->cfg->secrets[i]);
   nt_redact_hex_runs(msg, SECRET_HEX_RUN);
   nt_cut(msg, MESSAGE_MAX);
+}
+
+/* A job's fields come from the answer too: an id is never a secret's
+ * length, but an answer could claim anything. */
+static void clean_job_info(nt_job_info_t *info) {
+  nt_redact_hex_runs(info->id, SECRET_HEX_RUN);
+  nt_redact_hex_runs(info->lifecycle, SECRET_HEX_RUN);
+  nt_redact_hex_runs(info->state, SECRET_HEX_RUN);
 }
 
 /* The message of a refused answer (or libcurl's error), cleaned, in msg. */
@@ -285,6 +295,7 @@ static double settle(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r,
 
   switch (o) {
   case NT_SENT:
+    clean_job_info(&info);
     nt_stats_add(&task->stats, NT_STAT_SENT, 1);
     clear_complaints(task);
     NT_INFO("Task \"%s\": job %s created (lifecycle %s, state %s)", task->name,
@@ -299,6 +310,7 @@ static double settle(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r,
                 task->name, r->status);
     return NAN;
   case NT_REJECTED:
+    clean_job_info(&info);
     nt_stats_add(&task->stats, NT_STAT_FAILED, 1);
     clear_complaints(task);
     nt_complain(&task->complaints[NT_COMPLAINT_REJECTED], now, LOG_ERR,
@@ -592,8 +604,11 @@ static void report_abandoned(nt_sender_t *s) {
       continue;
     nt_stats_add(&task->stats, NT_STAT_DROPPED, left);
     NT_WARNING("Task \"%s\": shutting down with %zu undelivered job(s): "
-               "dropped",
-               task->name, left);
+               "dropped%s",
+               task->name, left,
+               s->spooler != NULL ? " (those already in SpoolDir are "
+                                    "resumed at the next start)"
+                                  : "");
   }
   NT_ERROR("the sender thread did not stop in time: leaving it behind, "
            "with the memory it uses");
@@ -660,6 +675,10 @@ int nt_sender_stop(nt_sender_t *s, double grace) {
   else if (s->started)
     pthread_detach(s->thread);
   if (!exited) {
+    /* The spool is still brought up to date: what it removes and writes
+     * now is not sent twice, or lost, at the next start. */
+    if (s->spooler != NULL)
+      nt_spooler_stop(s->spooler, deadline + 0.9);
     report_abandoned(s);
     return -1;
   }

@@ -589,7 +589,9 @@ static int list_entries(nt_spool_t *sp, char ***out, size_t *out_num) {
 }
 
 /* Reads a whole entry. 0; 1 when it vanished meanwhile (nothing to move);
- * -1 with why set. Opened without following a link and without blocking
+ * -1 with why set when it is not an entry; -2 with why set when it could
+ * not be read this time (no file descriptor, no memory, an I/O error), to
+ * be left where it is. Opened without following a link and without blocking
  * (a FIFO has no writer), and read only if it is a regular file. */
 static int read_entry(nt_spool_t *sp, const char *name, char **data,
                       size_t *len, const char **why, char *whybuf,
@@ -609,6 +611,7 @@ static int read_entry(nt_spool_t *sp, const char *name, char **data,
       snprintf(whybuf, whysize, "cannot be opened: %s",
                errtext(errno, ebuf, sizeof(ebuf)));
       *why = whybuf;
+      return -2;
     }
     return -1;
   }
@@ -618,12 +621,14 @@ static int read_entry(nt_spool_t *sp, const char *name, char **data,
     snprintf(whybuf, whysize, "cannot be examined: %s",
              errtext(errno, ebuf, sizeof(ebuf)));
     *why = whybuf;
+    status = -2;
   } else if (!S_ISREG(st.st_mode)) {
     *why = "not a regular file";
   } else if (st.st_size > MAX_ENTRY) {
     *why = "too large to be an entry";
   } else if ((*data = malloc((size_t)st.st_size + 1)) == NULL) {
     *why = "out of memory";
+    status = -2;
   } else {
     *len = 0;
     status = 0;
@@ -635,7 +640,7 @@ static int read_entry(nt_spool_t *sp, const char *name, char **data,
         snprintf(whybuf, whysize, "cannot be read: %s",
                  errtext(errno, ebuf, sizeof(ebuf)));
         *why = whybuf;
-        status = -1;
+        status = -2;
         break;
       }
       if (n == 0)
@@ -655,7 +660,8 @@ static int read_entry(nt_spool_t *sp, const char *name, char **data,
  * followed if it is a symbolic link, used only if it is a directory of
  * ours. */
 typedef struct {
-  int fd; /* -2: not tried yet; -1: unusable, see why */
+  int fd;         /* -2: not tried yet; -1: unusable, see why */
+  bool untrusted; /* a link, not a directory, another's: delete instead */
   char why[160];
 } corrupt_t;
 
@@ -676,14 +682,17 @@ static int corrupt_fd(nt_spool_t *sp, corrupt_t *c) {
     /* O_DIRECTORY|O_NOFOLLOW on a link fails with ENOTDIR or ELOOP. */
     int e = errno;
     if ((e == ELOOP || e == ENOTDIR) &&
-        fstatat(sp->dirfd, CORRUPT, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        fstatat(sp->dirfd, CORRUPT, &st, AT_SYMLINK_NOFOLLOW) == 0) {
       snprintf(c->why, sizeof(c->why), CORRUPT "/ is %s",
                S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory");
-    else
+      c->untrusted = true;
+    } else {
       snprintf(c->why, sizeof(c->why), CORRUPT "/ cannot be opened: %s",
                errtext(e, ebuf, sizeof(ebuf)));
+    }
   } else if (fstat(fd, &st) != 0 || st.st_uid != geteuid()) {
     snprintf(c->why, sizeof(c->why), CORRUPT "/ is owned by another user");
+    c->untrusted = true;
     close(fd);
   } else {
     c->fd = fd;
@@ -711,25 +720,31 @@ static int move_to_corrupt(nt_spool_t *sp, int cfd, const char *name) {
   return renameat(sp->dirfd, name, cfd, name) == 0 ? 0 : errno;
 }
 
-/* Sets a bad entry aside: into corrupt/, else deleted (so that it never
- * blocks a load again), else left in place. Reports it to bad. */
-static void set_aside(nt_spool_t *sp, corrupt_t *c, const char *name,
+/* Sets a bad entry aside: into corrupt/, else deleted when corrupt/
+ * cannot be trusted (so that it never blocks a load again), else left in
+ * place: a passing failure (no file descriptor, no memory) must not cost a
+ * job. Reports it to bad; returns whether it was moved or deleted. */
+static bool set_aside(nt_spool_t *sp, corrupt_t *c, const char *name,
                       const char *why, nt_spool_bad_t bad, void *arg) {
   char ebuf[128], reason[160], full[400];
   int cfd = corrupt_fd(sp, c);
   int e = cfd >= 0 ? move_to_corrupt(sp, cfd, name) : -1;
-  if (e == 0 || e == ENOENT) {
+  if (e == ENOENT)
+    return false; /* gone meanwhile: nothing to report */
+  if (e == 0) {
     bad(name, why, arg);
-    return;
+    return true;
   }
   snprintf(reason, sizeof(reason), "%s",
            e < 0 ? c->why : errtext(e, ebuf, sizeof(ebuf)));
-  if (unlinkat(sp->dirfd, name, 0) == 0 ||
-      (errno == EISDIR && unlinkat(sp->dirfd, name, AT_REMOVEDIR) == 0))
-    snprintf(full, sizeof(full), "%s; deleted: %s", why, reason);
-  else
-    snprintf(full, sizeof(full), "%s; left in place: %s", why, reason);
+  bool deleted =
+      e < 0 && c->untrusted &&
+      (unlinkat(sp->dirfd, name, 0) == 0 ||
+       (errno == EISDIR && unlinkat(sp->dirfd, name, AT_REMOVEDIR) == 0));
+  snprintf(full, sizeof(full), "%s; %s: %s", why,
+           deleted ? "deleted" : "left in place", reason);
   bad(name, full, arg);
+  return deleted;
 }
 
 int nt_spool_load(nt_spool_t *sp, nt_spool_visit_t visit, nt_spool_bad_t bad,
@@ -767,8 +782,12 @@ int nt_spool_load(nt_spool_t *sp, nt_spool_visit_t visit, nt_spool_bad_t bad,
       verdict = visit(&e, arg);
       if (verdict > 0)
         unlinkat(sp->dirfd, name, 0);
-    } else if (status < 0) {
-      set_aside(sp, &corrupt, name, why, bad, arg);
+    } else if (status == -2) {
+      /* Read again at the next start. */
+      char full[400];
+      snprintf(full, sizeof(full), "%s; left in place", why);
+      bad(name, full, arg);
+    } else if (status < 0 && set_aside(sp, &corrupt, name, why, bad, arg)) {
       moved++;
     }
     free(data);

@@ -34,7 +34,8 @@ struct nt_spooler_s {
   nt_spool_visit_t resume;
   void *resume_arg;
   uint64_t corrupt;
-  nt_complaint_t write_failed;  /* spooler thread only */
+  nt_complaint_t write_failed;  /* the spooler thread's writes */
+  nt_complaint_t send_failed;   /* the sender's, before each request */
   nt_complaint_t remove_failed; /* spooler and sender threads */
 };
 
@@ -170,9 +171,9 @@ static nt_spool_entry_t entry_of(const nt_job_t *job, unsigned attempts) {
   };
 }
 
-static void complain_write(nt_spooler_t *sp, nt_task_t *task, int err) {
+static void complain_write(nt_complaint_t *c, nt_task_t *task, int err) {
   nt_stats_add(&task->stats, NT_STAT_SPOOL_ERRORS, 1);
-  nt_complain(&sp->write_failed, nt_now(), LOG_ERR,
+  nt_complain(c, nt_now(), LOG_ERR,
               "spool: cannot write: %s: jobs stay in memory only",
               strerror(err));
 }
@@ -191,15 +192,26 @@ void nt_spooler_before_send(nt_spooler_t *sp, nt_job_t *job,
   pthread_mutex_lock(&sp->lock);
   claim(sp, job);
   job->spool_writing = true;
+  bool had_entry = job->spool_file;
   pthread_mutex_unlock(&sp->lock);
   nt_spool_entry_t e = entry_of(job, attempts);
   int status = nt_spool_write(sp->spool, &e);
   if (status == 0)
     status = nt_spool_sync(sp->spool);
-  if (status != 0)
-    complain_write(sp, job->task, status);
+  /* An older entry says fewer attempts than this request may spend: after
+   * a crash the job could be sent past MaxAttempts. Without it the job
+   * lives in memory only, like any job the spool cannot hold. */
+  bool removed = false;
+  if (status != 0) {
+    complain_write(&sp->send_failed, job->task, status);
+    removed = had_entry && nt_spool_remove(sp->spool, job->seq) == 0;
+  } else {
+    nt_release(&sp->send_failed, LOG_NOTICE, "spool: writing again");
+  }
   pthread_mutex_lock(&sp->lock);
   written_locked(sp, job, status);
+  if (removed)
+    job->spool_file = false;
   pthread_mutex_unlock(&sp->lock);
 }
 
@@ -238,6 +250,9 @@ static void remove_entries(nt_spooler_t *sp) {
     list[i].counted = true;
     list[kept++] = list[i];
   }
+  /* A removal undone by a power cut would send a finished job again. */
+  if (kept < num)
+    nt_spool_sync(sp->spool);
   pthread_mutex_lock(&sp->lock);
   for (size_t i = 0; i < kept; i++)
     add_removal(sp, list[i].seq, list[i].task, true);
@@ -248,11 +263,12 @@ static void remove_entries(nt_spooler_t *sp) {
  * as being written only during its own write, so the sender never waits for
  * another job's. Called and returns with the lock held. */
 static void write_pending(nt_spooler_t *sp) {
-  size_t n = 0;
+  size_t n = 0, lost = 0;
   int first_error = 0;
-  while (sp->pending != NULL && n++ < GROUP_COMMIT) {
+  while (sp->pending != NULL && n < GROUP_COMMIT) {
     if (sp->stopping && nt_now() >= sp->stop_at)
       break;
+    n++;
     nt_job_t *job = sp->pending;
     unlink_pending(sp, job);
     job->spool_writing = true;
@@ -262,14 +278,14 @@ static void write_pending(nt_spooler_t *sp) {
     pthread_mutex_unlock(&sp->lock);
     int status = nt_spool_write(sp->spool, &e);
     if (status != 0)
-      complain_write(sp, job->task, status);
+      complain_write(&sp->write_failed, job->task, status);
     if (first_error == 0)
       first_error = status;
     pthread_mutex_lock(&sp->lock);
     written_locked(sp, job, status);
     if (job->spool_released) {
       if (job->spool_file && !add_removal(sp, job->seq, job->task, false))
-        NT_ERROR("spool: out of memory: an entry of a finished job stays");
+        lost++;
       free(job);
     } else if (job->spool_rewrite && job->spool_file) {
       add_locked(sp, job);
@@ -278,6 +294,10 @@ static void write_pending(nt_spooler_t *sp) {
   if (n == 0)
     return;
   pthread_mutex_unlock(&sp->lock);
+  if (lost > 0)
+    NT_ERROR("spool: out of memory: the entries of %zu finished job(s) stay "
+             "on disk",
+             lost);
   int status = nt_spool_sync(sp->spool);
   if (status != 0)
     nt_complain(&sp->write_failed, nt_now(), LOG_ERR,
@@ -291,9 +311,13 @@ static void write_pending(nt_spooler_t *sp) {
 
 static void report_corrupt(const char *name, const char *why, void *arg) {
   (void)arg;
-  /* why ends "; deleted: ..." or "; left in place: ..." when the entry
-   * could not be moved aside. */
-  if (strchr(why, ';') != NULL)
+  /* why ends "; deleted: ..." or "; left in place..." when the entry was
+   * not moved aside. */
+  if (strstr(why, "; left in place") != NULL)
+    NT_ERROR("spool: entry \"%s\" is unreadable now (%s): not resumed, "
+             "read again at the next start",
+             name, why);
+  else if (strchr(why, ';') != NULL)
     NT_ERROR("spool: entry \"%s\" is unreadable (%s), never sent", name, why);
   else
     NT_ERROR("spool: entry \"%s\" is unreadable (%s): moved into "
@@ -322,14 +346,23 @@ static void *spooler_main(void *arg) {
     remove_entries(sp);
     write_pending(sp);
     if (sp->stopping) {
-      if (sp->pending == NULL || nt_now() >= sp->stop_at)
+      if (sp->pending == NULL || nt_now() >= sp->stop_at) {
+        /* Entries of jobs released during the last writes go too. */
+        remove_entries(sp);
         break;
+      }
     } else if (sp->pending == NULL) {
       /* Entries that could not be removed wait for the next batch, or a
        * second, rather than being tried again in a loop. */
       nt_cond_wait_until(&sp->wake, &sp->lock, nt_now() + 1.0);
     }
   }
+  /* Whatever was not written stays in memory: nobody walks this list
+   * again, the sender frees those jobs. */
+  for (nt_job_t *job = sp->pending; job != NULL; job = job->spool_next)
+    job->spool_pending = false;
+  sp->pending = NULL;
+  sp->pending_tail = &sp->pending;
   sp->running = false;
   pthread_cond_broadcast(&sp->done);
   pthread_mutex_unlock(&sp->lock);

@@ -1104,6 +1104,81 @@ static void test_verification_off_warns(void **state) {
       1);
 }
 
+static void test_proxy(void **state) {
+  (void)state;
+  static const char *const good[] = {
+      "http://proxy.example:3128", "proxy.example:3128",
+      "https://u:p@127.0.0.1:8443", "socks5h://user:pw@10.0.0.1:1080",
+      "SOCKS4A://h"};
+  for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++) {
+    nt_config_t cfg;
+    load_ok(&cfg, PLUGIN(OPT("URL", S("https://s")), OPT("Proxy", S(good[i])),
+                         TASK("t", CREDS)));
+    assert_string_equal(cfg.proxy, good[i]);
+    nt_config_free(&cfg);
+  }
+  static const char *const bad[] = {"htp://alice:S3cretPw@127.0.0.1:1",
+                                    "ftp://alice:S3cretPw@h",
+                                    "http://alice:S3cretPw@", "a b"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+    expect_block_error(
+        PLUGIN(OPT("URL", S("https://s")), OPT("Proxy", S(bad[i]))), "Proxy",
+        NULL);
+    assert_false(fake_log_contains("S3cretPw"));
+  }
+}
+
+static bool has_secret(const nt_config_t *cfg, const char *value) {
+  for (size_t i = 0; i < cfg->secrets_num; i++)
+    if (strcmp(cfg->secrets[i], value) == 0)
+      return true;
+  return false;
+}
+
+/* What the sender redacts from every message it logs. */
+static void test_secrets_to_redact(void **state) {
+  (void)state;
+  nt_config_t cfg;
+  load_ok(&cfg,
+          PLUGIN(OPT("URL", S("https://s")),
+                 OPT("Proxy", S("http://alice:S3cret%2Fpw@127.0.0.1:3128")),
+                 OPT("ClientKeyPass", S("keypass!")),
+                 OPT("Header", S("X-Api-Key:  k3y-0123456789 ")),
+                 OPT("Header", S("X-Short: yes")), TASK("t", CREDS),
+                 TASK("u", OPT("TaskID", S(ID)),
+                      OPT("AccessToken", S("tok-abcdef")))));
+  assert_true(has_secret(&cfg, SECRET));
+  assert_true(has_secret(&cfg, "tok-abcdef"));
+  assert_true(has_secret(&cfg, "http://alice:S3cret%2Fpw@127.0.0.1:3128"));
+  assert_true(has_secret(&cfg, "S3cret%2Fpw"));
+  assert_true(has_secret(&cfg, "S3cret/pw"));
+  assert_true(has_secret(&cfg, "alice"));
+  assert_true(has_secret(&cfg, "keypass!"));
+  assert_true(has_secret(&cfg, "k3y-0123456789"));
+  assert_false(has_secret(&cfg, "yes"));
+  nt_config_free(&cfg);
+}
+
+static void test_err_secret_in_secret_file(void **state) {
+  (void)state;
+  expect_block_error(
+      PLUGIN(OPT("URL", S("https://s")),
+             TASK("t", OPT("TaskID", S(ID)), OPT("SecretFile", S(SECRET)))),
+      "SecretFile", "t");
+  assert_false(fake_log_contains(SECRET));
+  assert_true(fake_log_contains("use Secret"));
+}
+
+static void test_err_spool_dir_dot_components(void **state) {
+  (void)state;
+  static const char *const paths[] = {"/var/lib/x/link/.", "/a/../b", "/a/./b",
+                                      "/a/.."};
+  for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++)
+    expect_block_error(
+        PLUGIN(OPT("URL", S("https://s")), OPT("SpoolDir", S(paths[i]))),
+        "SpoolDir", NULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_defaults, setup),
@@ -1209,6 +1284,10 @@ int main(void) {
       cmocka_unit_test_setup(test_err_url_with_credentials, setup),
       cmocka_unit_test_setup(test_plain_http_warns_unless_loopback, setup),
       cmocka_unit_test_setup(test_verification_off_warns, setup),
+      cmocka_unit_test_setup(test_proxy, setup),
+      cmocka_unit_test_setup(test_secrets_to_redact, setup),
+      cmocka_unit_test_setup(test_err_secret_in_secret_file, setup),
+      cmocka_unit_test_setup(test_err_spool_dir_dot_components, setup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

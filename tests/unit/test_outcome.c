@@ -93,6 +93,25 @@ static void test_2xx_body_by_length(void **state) {
 
 /* ---- Other statuses --------------------------------------------------- */
 
+/* A 2xx status line came, then the transfer failed (a body that does not
+ * decode, a timeout, a reset, shutdown): the job exists, never resend. */
+static void test_2xx_then_failure_is_sent(void **state) {
+  (void)state;
+  static const CURLcode codes[] = {CURLE_BAD_CONTENT_ENCODING,
+                                   CURLE_OPERATION_TIMEDOUT, CURLE_RECV_ERROR,
+                                   CURLE_ABORTED_BY_CALLBACK};
+  for (size_t i = 0; i < sizeof(codes) / sizeof(*codes); i++) {
+    nt_http_result_t r = answer(200, "{\"id\":\"6929a7c0e4b0a1b2c3d4");
+    r.curl_code = codes[i];
+    assert_int_equal(nt_outcome_classify(&r, NULL), NT_SENT_NO_JOB);
+    r = answer(200, JOB);
+    r.curl_code = codes[i];
+    assert_int_equal(nt_outcome_classify(&r, NULL), NT_SENT);
+  }
+  /* Without a status line, a failure after the write is still unknown. */
+  expect_curl(CURLE_BAD_CONTENT_ENCODING, 1, NT_MAYBE_DELIVERED);
+}
+
 static void test_4xx_permanent(void **state) {
   (void)state;
   static const long permanent[] = {400, 401, 403, 404, 405, 409, 410,
@@ -427,6 +446,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_2xx),
       cmocka_unit_test(test_2xx_body_by_length),
+      cmocka_unit_test(test_2xx_then_failure_is_sent),
       cmocka_unit_test(test_4xx_permanent),
       cmocka_unit_test(test_5xx),
       cmocka_unit_test(test_3xx_permanent),
