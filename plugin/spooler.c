@@ -34,8 +34,9 @@ struct nt_spooler_s {
   nt_spool_visit_t resume;
   void *resume_arg;
   uint64_t corrupt;
-  nt_complaint_t write_failed;  /* the spooler thread's writes */
-  nt_complaint_t send_failed;   /* the sender's, before each request */
+  /* One complaint for both writers (the spooler, and the sender before
+   * each request): a disk that fails, fails for both. */
+  nt_complaint_t write_failed;
   nt_complaint_t remove_failed; /* spooler and sender threads */
 };
 
@@ -203,10 +204,10 @@ void nt_spooler_before_send(nt_spooler_t *sp, nt_job_t *job,
    * lives in memory only, like any job the spool cannot hold. */
   bool removed = false;
   if (status != 0) {
-    complain_write(&sp->send_failed, job->task, status);
+    complain_write(&sp->write_failed, job->task, status);
     removed = had_entry && nt_spool_remove(sp->spool, job->seq) == 0;
   } else {
-    nt_release(&sp->send_failed, LOG_NOTICE, "spool: writing again");
+    nt_release(&sp->write_failed, LOG_NOTICE, "spool: writing again");
   }
   pthread_mutex_lock(&sp->lock);
   written_locked(sp, job, status);

@@ -158,11 +158,19 @@ class Supervisor:
         """Every request received so far, as recorded (dicts)."""
         if not os.path.exists(self.log_path):
             return []
-        out = []
         with open(self.log_path, "rb") as f:
-            for line in f:
-                if line.endswith(b"\n"):
-                    out.append(json.loads(line))
+            lines = f.read().split(b"\n")
+        # The last piece is a line still being written (or empty). A
+        # complete line that does not parse is an error, unless it is the
+        # last complete one and the writer's buffer was caught mid-flush.
+        lines = lines[:-1]
+        out = []
+        for i, line in enumerate(lines):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                if i != len(lines) - 1:
+                    raise
         return out
 
     def jobs(self):
