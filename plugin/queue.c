@@ -176,6 +176,13 @@ nt_job_t *nt_queue_drain(nt_queue_t *q) {
   return all;
 }
 
+void nt_queue_each(nt_queue_t *q, void (*visit)(nt_job_t *job, void *arg),
+                   void *arg) {
+  for (size_t i = 0; i < q->lanes_num; i++)
+    for (nt_job_t *j = q->lanes[i].head; j != NULL; j = j->next)
+      visit(j, arg);
+}
+
 size_t nt_queue_waiting(const nt_queue_t *q) { return q->waiting; }
 
 size_t nt_queue_limit(const nt_queue_t *q) { return q->limit; }

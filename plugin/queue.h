@@ -61,6 +61,11 @@ nt_job_t *nt_queue_expire(nt_queue_t *q, double now);
 /* Unlinks every job (waiting or not); returns them as a list. */
 nt_job_t *nt_queue_drain(nt_queue_t *q);
 
+/* Calls visit for every job, in lane order; visit must not change the
+ * queue. */
+void nt_queue_each(nt_queue_t *q, void (*visit)(nt_job_t *job, void *arg),
+                   void *arg);
+
 size_t nt_queue_waiting(const nt_queue_t *q);
 size_t nt_queue_limit(const nt_queue_t *q);
 /* The Task's jobs not yet finished, the one in flight included. */

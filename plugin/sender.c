@@ -44,8 +44,8 @@ struct nt_sender_s {
   pthread_cond_t wake;  /* new job, or stop */
   pthread_cond_t done;  /* the thread has exited */
   nt_queue_t *queue;
-  nt_spooler_t *spooler; /* NULL without SpoolDir, and under collectd -T */
-  uint64_t seq;
+  nt_spooler_t *spooler;    /* from start; NULL without SpoolDir, under -T */
+  uint64_t seq, seq0;       /* the next job's, and the first job's */
   uint64_t *resume_expired; /* per Task, while the spool is read */
   uint64_t *resume_taken;
   uint64_t *resume_changed; /* entries whose Task has another TaskID now */
@@ -67,7 +67,7 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
   s->abort_at = INFINITY;
   /* Sequence numbers name spool entries and order resumed jobs before new
    * ones: starting from the clock keeps them above the last run's. */
-  s->seq = (uint64_t)(nt_wall() * 1e6);
+  s->seq = s->seq0 = (uint64_t)(nt_wall() * 1e6);
   size_t limit = cfg->queue_limit;
   if (cfg->spool_dir != NULL && cfg->spool_limit < limit)
     limit = cfg->spool_limit;
@@ -87,34 +87,11 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
     pthread_cond_destroy(&s->wake);
     goto fail;
   }
-  char err[256] = "";
-  if (cfg->spool_dir != NULL && cfg->check_only) {
-    /* A check beside the running daemon: look, never create or lock. */
-    if (nt_spool_check(cfg->spool_dir, err, sizeof(err)) != 0) {
-      NT_ERROR("option \"SpoolDir\": %s", err);
-      goto fail_conds;
-    }
-  } else if (cfg->spool_dir != NULL) {
-    s->spooler = nt_spooler_create(cfg->spool_dir, err, sizeof(err));
-    if (s->spooler == NULL) {
-      NT_ERROR("option \"SpoolDir\": %s", err);
-      goto fail_conds;
-    }
-    /* Even if the clock went back since the last run, never reuse the
-     * name of an entry on disk. */
-    if (nt_spooler_max_seq(s->spooler) >= s->seq)
-      s->seq = nt_spooler_max_seq(s->spooler) + 1;
-    /* New jobs wait until the spooled ones are back in the queue. */
-    s->resuming = true;
-  }
   pthread_mutex_init(&s->lock, NULL);
   uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16) ^
                   (uint64_t)(uintptr_t)s;
   memcpy(s->rand_state, &seed, sizeof(s->rand_state));
   return s;
-fail_conds:
-  pthread_cond_destroy(&s->wake);
-  pthread_cond_destroy(&s->done);
 fail:
   nt_queue_free(s->queue);
   nt_http_free(s->http);
@@ -140,9 +117,10 @@ void nt_sender_free(nt_sender_t *s) {
   free(s);
 }
 
-/* A job leaves the plugin: its spool entry goes with it. */
-static void release(nt_sender_t *s, nt_job_t *job) {
-  if (s->spooler == NULL || nt_spooler_release(s->spooler, job))
+/* A job leaves the plugin: its spool entry goes with it. sp is the
+ * sender's spooler as read under the lock (init sets it). */
+static void release(nt_spooler_t *sp, nt_job_t *job) {
+  if (sp == NULL || nt_spooler_release(sp, job))
     free(job);
 }
 
@@ -158,14 +136,14 @@ static nt_job_t *push_locked(nt_sender_t *s, nt_job_t *job) {
 
 /* Without the lock: counts, logs and releases a job displaced from a full
  * queue. */
-static void drop(nt_sender_t *s, nt_job_t *dropped) {
+static void drop(nt_sender_t *s, nt_spooler_t *sp, nt_job_t *dropped) {
   nt_task_t *task = dropped->task;
   nt_stats_add(&task->stats, NT_STAT_DROPPED, 1);
   nt_complain(&task->complaints[NT_COMPLAINT_DROPPED], nt_now(), LOG_WARNING,
               "Task \"%s\": queue full (%zu jobs, QueueLimit or "
               "SpoolLimit): dropped the oldest waiting job",
               task->name, nt_queue_limit(s->queue));
-  release(s, dropped);
+  release(sp, dropped);
 }
 
 int nt_sender_submit(nt_sender_t *s, nt_job_t *job) {
@@ -176,9 +154,10 @@ int nt_sender_submit(nt_sender_t *s, nt_job_t *job) {
   }
   job->seq = s->seq++;
   nt_job_t *dropped = push_locked(s, job);
+  nt_spooler_t *sp = s->spooler;
   pthread_mutex_unlock(&s->lock);
   if (dropped != NULL)
-    drop(s, dropped);
+    drop(s, sp, dropped);
   return 0;
 }
 
@@ -417,7 +396,7 @@ static void finish_expired(nt_sender_t *s, nt_job_t *job, double now) {
   while (job != NULL) {
     nt_job_t *next = job->next;
     count_expired(s, job, now);
-    release(s, job);
+    release(s->spooler, job);
     job = next;
   }
 }
@@ -567,13 +546,62 @@ static int resume_entry(const nt_spool_entry_t *e, void *arg) {
   nt_job_t *dropped = push_locked(s, job);
   pthread_mutex_unlock(&s->lock);
   if (dropped != NULL)
-    drop(s, dropped);
+    drop(s, s->spooler, dropped);
   nt_stats_add(&task->stats, NT_STAT_RESUMED, 1);
   s->resume_taken[index]++;
   return NT_SPOOL_KEEP;
 }
 
+/* Jobs queued before init (another plugin notified first) get their
+ * entries now, named above every entry on disk. */
+typedef struct {
+  nt_spooler_t *spooler;
+  uint64_t shift;
+} adoption_t;
+
+static void adopt(nt_job_t *job, void *arg) {
+  adoption_t *a = arg;
+  job->seq += a->shift;
+  nt_spooler_add(a->spooler, job);
+}
+
+/* At init, in collectd's main thread: the notification callback never
+ * touches the disk, even for a notification that comes before init. */
+static int open_spool(nt_sender_t *s) {
+  const nt_config_t *cfg = s->cfg;
+  char err[256] = "";
+  if (cfg->spool_dir == NULL)
+    return 0;
+  if (cfg->check_only) {
+    /* A check beside the running daemon: look, never create or lock. */
+    if (nt_spool_check(cfg->spool_dir, err, sizeof(err)) == 0)
+      return 0;
+    NT_ERROR("option \"SpoolDir\": %s", err);
+    return -1;
+  }
+  nt_spooler_t *sp = nt_spooler_create(cfg->spool_dir, err, sizeof(err));
+  if (sp == NULL) {
+    NT_ERROR("option \"SpoolDir\": %s", err);
+    return -1;
+  }
+  pthread_mutex_lock(&s->lock);
+  /* Even if the clock went back since the last run, never reuse the name
+   * of an entry on disk. */
+  adoption_t a = {.spooler = sp, .shift = 0};
+  if (nt_spooler_max_seq(sp) >= s->seq0)
+    a.shift = nt_spooler_max_seq(sp) + 1 - s->seq0;
+  s->seq += a.shift;
+  s->spooler = sp;
+  nt_queue_each(s->queue, adopt, &a);
+  /* New jobs wait until the spooled ones are back in the queue. */
+  s->resuming = true;
+  pthread_mutex_unlock(&s->lock);
+  return 0;
+}
+
 int nt_sender_start(nt_sender_t *s, nt_thread_create_t create) {
+  if (open_spool(s) != 0)
+    return -1;
   pthread_mutex_lock(&s->lock);
   s->running = true;
   int status = create(&s->thread, sender_main, s, "notify_theeye");

@@ -10,6 +10,7 @@
 
 #include "../../plugin/clock.h"
 #include "../../plugin/dispatch.h"
+#include "../../plugin/spool.h"
 #include "fake_collectd.h"
 #include "unit_helpers.h"
 
@@ -101,6 +102,73 @@ static void test_spooler_failing_to_start_stops_the_sender(void **state) {
   fail_call = 0;
 }
 
+static int collect_seq(const nt_spool_entry_t *e, void *arg) {
+  uint64_t *seqs = arg;
+  if (e != NULL && seqs[0] < 8)
+    seqs[1 + seqs[0]++] = e->seq;
+  return NT_SPOOL_KEEP;
+}
+
+static void ignore_bad(const char *name, const char *why, void *arg) {
+  (void)name, (void)why, (void)arg;
+  fail_msg("a spool entry was set aside");
+}
+
+/* A notification before init: queued without touching the disk, then
+ * spooled at start under a name above every entry already there. */
+static void test_job_before_init_is_spooled_at_start(void **state) {
+  (void)state;
+  char *dir = spool_dir();
+  nt_config_t cfg;
+  assert_int_equal(
+      load(&cfg,
+           PLUGIN(OPT("URL", S(URL)), OPT("SpoolDir", S(dir)),
+                  OPT("RetryInterval", N(30)),
+                  TASK("t", OPT("TaskID", S(ID1)), OPT("Secret", S(SECRET))))),
+      0);
+  nt_sender_t *s = nt_sender_create(&cfg);
+  assert_non_null(s);
+  notification_t n =
+      th_notif(NOTIF_FAILURE, "web1", "processes", "nginx", "", "", "down");
+  assert_int_equal(nt_dispatch(&cfg, s, &n, nt_now()), 1);
+  /* Nothing on disk yet: not even the directory. */
+  assert_int_equal(access(dir, F_OK), -1);
+
+  /* Meanwhile an earlier run left an entry named far above the clock. */
+  char err[256];
+  nt_spool_t *sp = nt_spool_open(dir, err, sizeof(err));
+  assert_non_null(sp);
+  uint64_t high = (uint64_t)(nt_wall() * 1e6) + 1000000000ULL;
+  nt_spool_entry_t e = {.seq = high,
+                        .arrival = nt_wall(),
+                        .task = "t",
+                        .task_id = ID1,
+                        .body = "{}",
+                        .body_len = 2};
+  assert_int_equal(nt_spool_write(sp, &e), 0);
+  nt_spool_close(sp);
+
+  fail_call = 0;
+  assert_int_equal(nt_sender_start(s, create), 0);
+  /* Both wait for their retry (nothing listens there); at stop both stay
+   * on disk: the old entry, and the new job named above it. */
+  struct timespec ts = {0, 300 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  assert_int_equal(nt_sender_stop(s, 0.2), 0);
+  nt_sender_free(s);
+  nt_config_free(&cfg);
+  sp = nt_spool_open(dir, err, sizeof(err));
+  assert_non_null(sp);
+  uint64_t seqs[9] = {0};
+  assert_int_equal(nt_spool_load(sp, collect_seq, ignore_bad, seqs), 0);
+  nt_spool_close(sp);
+  assert_int_equal(seqs[0], 2);
+  assert_true(seqs[1] == high);
+  assert_true(seqs[2] > high);
+  remove_tree(dir);
+  free(dir);
+}
+
 /* A sender whose thread is held inside plugin_log (logging a DryRun line)
  * past the shutdown deadline. */
 static void test_stuck_thread_keeps_the_bound(void **state) {
@@ -148,6 +216,7 @@ static int group_setup(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_spooler_failing_to_start_stops_the_sender),
+      cmocka_unit_test(test_job_before_init_is_spooled_at_start),
       cmocka_unit_test(test_stuck_thread_keeps_the_bound),
   };
   return cmocka_run_group_tests(tests, group_setup, NULL);
