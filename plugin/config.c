@@ -954,11 +954,13 @@ static int add_secret(nt_config_t *cfg, const char *value, size_t len) {
   return 0;
 }
 
-/* The proxy as written, and its user name and password, raw and decoded. */
+/* A proxy's password, raw and decoded, and the proxy as written when it
+ * holds one. Not the user name: a short one would blot out every message
+ * that names the proxy. */
 static int add_proxy_secrets(nt_config_t *cfg) {
   if (cfg->proxy == NULL)
     return 0;
-  int status = add_secret(cfg, cfg->proxy, strlen(cfg->proxy));
+  int status = 0;
   nt_buf_t b = NT_BUF_INIT;
   if (strstr(cfg->proxy, "://") == NULL)
     nt_buf_puts(&b, "http://");
@@ -969,21 +971,27 @@ static int add_proxy_secrets(nt_config_t *cfg) {
     status = -1;
   else if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) ==
            CURLUE_OK) {
-    static const CURLUPart parts[] = {CURLUPART_USER, CURLUPART_PASSWORD};
-    for (size_t i = 0; i < STATIC_ARRAY_SIZE(parts); i++) {
-      for (int decode = 0; decode <= 1; decode++) {
-        char *part = NULL;
-        if (curl_url_get(u, parts[i], &part, decode ? CURLU_URLDECODE : 0) ==
-                CURLUE_OK &&
-            add_secret(cfg, part, strlen(part)) != 0)
-          status = -1;
-        curl_free(part);
-      }
+    for (int decode = 0; decode <= 1; decode++) {
+      char *password = NULL;
+      if (curl_url_get(u, CURLUPART_PASSWORD, &password,
+                       decode ? CURLU_URLDECODE : 0) == CURLUE_OK &&
+          password[0] != '\0' &&
+          (add_secret(cfg, password, strlen(password)) != 0 ||
+           add_secret(cfg, cfg->proxy, strlen(cfg->proxy)) != 0))
+        status = -1;
+      curl_free(password);
     }
   }
   curl_url_cleanup(u);
   free(url);
   return status;
+}
+
+/* Longest first: a secret that holds a shorter one must be found before
+ * the shorter one's stars break it up. */
+static int longest_first(const void *a, const void *b) {
+  size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+  return la < lb ? 1 : la > lb ? -1 : 0;
 }
 
 static int collect_secrets(nt_config_t *cfg) {
@@ -1008,6 +1016,8 @@ static int collect_secrets(nt_config_t *cfg) {
     if (len >= HEADER_SECRET_MIN && add_secret(cfg, value, len) != 0)
       status = -1;
   }
+  if (cfg->secrets_num > 1)
+    qsort(cfg->secrets, cfg->secrets_num, sizeof(*cfg->secrets), longest_first);
   return status;
 }
 

@@ -1,6 +1,7 @@
 #include "http.h"
 #include "clock.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@ struct nt_http_s {
   nt_http_result_t *result; /* of the transfer under way */
   unsigned max_writes;      /* of the transfer under way */
   bool refused;             /* a connection was refused for max_writes */
+  bool post_out;            /* the last request written was the POST */
   long answered;            /* status of the answer to the POST, 0: none */
   char body[MAX_BODY + 1];
 };
@@ -41,13 +43,18 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
   nt_http_t *h = arg;
   size_t len = size * nmemb;
   /* A new status line starts a new answer (after a 100 Continue, say).
-   * One after the POST was written is the supervisor's, not a proxy's
-   * answer to CONNECT: kept, should the transfer fail after it. */
+   * One that follows the POST (not a CONNECT, as on a reconnection
+   * through a proxy) is the supervisor's: kept, should the transfer fail
+   * after it. */
   if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
     h->result->retry_after = -1;
-    const char *code = memchr(data, ' ', len);
-    if (h->result->writes > 0 && code != NULL)
-      h->answered = strtol(code + 1, NULL, 10);
+    const char *sp = memchr(data, ' ', len);
+    size_t at = sp != NULL ? (size_t)(sp - data) + 1 : len;
+    if (h->post_out && at + 3 <= len && isdigit((unsigned char)data[at]) &&
+        isdigit((unsigned char)data[at + 1]) &&
+        isdigit((unsigned char)data[at + 2]))
+      h->answered = (data[at] - '0') * 100 + (data[at + 1] - '0') * 10 +
+                    (data[at + 2] - '0');
   }
   double retry_after = nt_retry_after_header(data, len, time(NULL));
   if (retry_after != NT_NOT_RETRY_AFTER)
@@ -64,10 +71,16 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size,
                     void *arg) {
   (void)easy;
   nt_http_t *h = arg;
-  static const char post[] = "POST ";
-  if (type == CURLINFO_HEADER_OUT && size >= sizeof(post) - 1 &&
-      memcmp(data, post, sizeof(post) - 1) == 0)
+  static const char post[] = "POST ", connect[] = "CONNECT ";
+  if (type != CURLINFO_HEADER_OUT)
+    return 0;
+  if (size >= sizeof(post) - 1 && memcmp(data, post, sizeof(post) - 1) == 0) {
     h->result->writes++;
+    h->post_out = true;
+  } else if (size >= sizeof(connect) - 1 &&
+             memcmp(data, connect, sizeof(connect) - 1) == 0) {
+    h->post_out = false;
+  }
   return 0;
 }
 
@@ -237,6 +250,7 @@ void nt_http_post(nt_http_t *h, const nt_task_t *task, const char *body,
   h->result = r;
   h->max_writes = max_writes > 0 ? max_writes : 1;
   h->refused = false;
+  h->post_out = false;
   h->answered = 0;
   CURL *e = h->easy;
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);

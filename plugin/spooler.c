@@ -193,26 +193,26 @@ void nt_spooler_before_send(nt_spooler_t *sp, nt_job_t *job,
   pthread_mutex_lock(&sp->lock);
   claim(sp, job);
   job->spool_writing = true;
-  bool had_entry = job->spool_file;
   pthread_mutex_unlock(&sp->lock);
   nt_spool_entry_t e = entry_of(job, attempts);
   int status = nt_spool_write(sp->spool, &e);
   if (status == 0)
     status = nt_spool_sync(sp->spool);
-  /* An older entry says fewer attempts than this request may spend: after
-   * a crash the job could be sent past MaxAttempts. Without it the job
-   * lives in memory only, like any job the spool cannot hold. */
-  bool removed = false;
+  /* Whatever entry is there (an older one, or this one not flushed) may
+   * say fewer attempts than this request may spend: after a crash the job
+   * could be sent past MaxAttempts. Without it the job lives in memory
+   * only, like any job the spool cannot hold; one that cannot be removed
+   * goes with the job, at least. */
+  bool on_disk = true;
   if (status != 0) {
     complain_write(&sp->write_failed, job->task, status);
-    removed = had_entry && nt_spool_remove(sp->spool, job->seq) == 0;
+    on_disk = nt_spool_remove(sp->spool, job->seq) != 0;
   } else {
     nt_release(&sp->write_failed, LOG_NOTICE, "spool: writing again");
   }
   pthread_mutex_lock(&sp->lock);
   written_locked(sp, job, status);
-  if (removed)
-    job->spool_file = false;
+  job->spool_file = on_disk;
   pthread_mutex_unlock(&sp->lock);
 }
 

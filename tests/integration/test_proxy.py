@@ -17,6 +17,8 @@ from harness import *  # noqa: E402,F401,F403
 import re  # noqa: E402
 import select  # noqa: E402
 import socket  # noqa: E402
+import http.client  # noqa: E402
+import ssl  # noqa: E402
 import subprocess  # noqa: E402
 import threading  # noqa: E402
 
@@ -49,7 +51,8 @@ def make_certificate(workdir):
 class ConnectProxy:
     """An HTTP proxy that only knows CONNECT, on 127.0.0.1. mode "refuse"
     answers every CONNECT 502 and 503 in turn, "auth" answers 407, "tunnel"
-    relays to the target (127.0.0.1 or localhost only). Every socket has a
+    relays to the target (127.0.0.1 or localhost only), "hangup" answers
+    200 and closes the connection at once. Every socket has a
     timeout and every loop checks for stop(), which closes everything and
     joins the threads (bounded)."""
 
@@ -137,7 +140,8 @@ class ConnectProxy:
             with self.lock:
                 self.sockets.add(upstream)
             conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            self.relay(conn, upstream)
+            if mode != "hangup":
+                self.relay(conn, upstream)
         except OSError:
             pass
         finally:
@@ -203,6 +207,42 @@ class ProxyTest(IntegrationTest):
         target = "127.0.0.1:%d" % self.sup.port
         self.assertEqual(self.proxy.connects, [(target, 200)])
         wait_counter(self.dir, TASK, "derive-sent", 1)
+
+    def control(self, **params):
+        """The fake supervisor's /_control, over its TLS."""
+        context = ssl.create_default_context(cafile=self.cert)
+        conn = http.client.HTTPSConnection("127.0.0.1", self.sup.port,
+                                           timeout=5 * TIME_SCALE,
+                                           context=context)
+        try:
+            conn.request("POST", "/_control?" + "&".join(
+                "%s=%s" % kv for kv in params.items()))
+            self.assertEqual(conn.getresponse().status, 200)
+        finally:
+            conn.close()
+
+    def test_proxy_answer_on_a_reconnection_is_not_the_supervisors(self):
+        # The second job goes out on the kept-alive tunnel, which the
+        # supervisor closes without an answer; libcurl sends it again on a
+        # new connection, whose CONNECT the proxy answers 200 before
+        # hanging up. That 200 is the proxy's: the job was never answered
+        # and must be tried again, not counted sent.
+        cd = self.start("tunnel", MaxAttempts=5)
+        first, second = self.tag(1), self.tag(2)
+        cd.putnotif(first)
+        self.sup.wait_jobs(1)
+        self.control(close=1)
+        self.proxy.set_mode("hangup")
+        cd.putnotif(second)
+        wait_for(lambda: self.proxy.answered() >= 2, 10,
+                 what="the reconnection's CONNECT")
+        self.proxy.set_mode("tunnel")
+        jobs = self.sup.wait_jobs(2, timeout=15)
+        self.assertEqual([message_of(r) for r in jobs], [first, second])
+        self.assertFalse(lines_at(cd, "warning", r"without a job"),
+                         cd.plugin_lines())
+        self.assertTrue(lines_at(cd, "warning", r"maybe delivered"),
+                        cd.plugin_lines())
 
     def test_refused_tunnel_loses_nothing(self):
         # MaxAttempts 1: a plugin that spent an attempt on a refused tunnel

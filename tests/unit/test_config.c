@@ -1152,10 +1152,19 @@ static void test_secrets_to_redact(void **state) {
   assert_true(has_secret(&cfg, "http://alice:S3cret%2Fpw@127.0.0.1:3128"));
   assert_true(has_secret(&cfg, "S3cret%2Fpw"));
   assert_true(has_secret(&cfg, "S3cret/pw"));
-  assert_true(has_secret(&cfg, "alice"));
+  assert_false(has_secret(&cfg, "alice")); /* a user name is no secret */
   assert_true(has_secret(&cfg, "keypass!"));
   assert_true(has_secret(&cfg, "k3y-0123456789"));
   assert_false(has_secret(&cfg, "yes"));
+  /* Longest first, so that a secret holding another is found whole. */
+  for (size_t i = 1; i < cfg.secrets_num; i++)
+    assert_true(strlen(cfg.secrets[i - 1]) >= strlen(cfg.secrets[i]));
+  nt_config_free(&cfg);
+  /* A proxy without a password is no secret: messages may name it. */
+  load_ok(&cfg,
+          PLUGIN(OPT("URL", S("https://s")),
+                 OPT("Proxy", S("proxy.example:3128")), TASK("t", CREDS)));
+  assert_false(has_secret(&cfg, "proxy.example:3128"));
   nt_config_free(&cfg);
 }
 
