@@ -20,8 +20,7 @@ struct nt_http_s {
   CURLM *multi; /* owns the connection cache: keep-alive across jobs */
   CURL *easy;
   nt_http_result_t *result; /* of the transfer under way */
-  unsigned max_writes;      /* of the transfer under way */
-  bool refused;             /* a connection was refused for max_writes */
+  bool refused;             /* a connection was refused: see below */
   bool post_out;            /* the last request written was the POST */
   long answered;            /* status of the answer to the POST, 0: none */
   char body[MAX_BODY + 1];
@@ -85,15 +84,16 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size,
 }
 
 /* Every connection libcurl opens, to the supervisor or to a proxy. Once the
- * POST was written max_writes times in this exchange, libcurl may only be
- * about to resend it (a reused connection died without an answer): refusing
- * the connection keeps MaxAttempts a hard bound. Reusing a kept-alive
- * connection opens nothing and is never refused. */
+ * POST was written in this exchange, libcurl may only be about to resend it
+ * (a reused connection died without an answer): refusing the connection
+ * makes every request one attempt, as the spool wrote it down before, so
+ * MaxAttempts is a hard bound. Reusing a kept-alive connection opens
+ * nothing and is never refused. */
 static curl_socket_t on_open_socket(void *arg, curlsocktype purpose,
                                     struct curl_sockaddr *addr) {
   nt_http_t *h = arg;
   if (purpose == CURLSOCKTYPE_IPCXN && h->result != NULL &&
-      h->result->writes >= h->max_writes) {
+      h->result->writes > 0) {
     h->refused = true;
     return CURL_SOCKET_BAD;
   }
@@ -236,7 +236,7 @@ static void explain(nt_http_t *h, nt_http_result_t *r) {
 }
 
 void nt_http_post(nt_http_t *h, const nt_task_t *task, const char *body,
-                  size_t body_len, unsigned max_writes, const double *abort_at,
+                  size_t body_len, const double *abort_at,
                   nt_http_result_t *r) {
   *r = (nt_http_result_t){.retry_after = -1, .body = h->body};
   h->body[0] = '\0';
@@ -248,7 +248,6 @@ void nt_http_post(nt_http_t *h, const nt_task_t *task, const char *body,
     return;
   }
   h->result = r;
-  h->max_writes = max_writes > 0 ? max_writes : 1;
   h->refused = false;
   h->post_out = false;
   h->answered = 0;

@@ -16,14 +16,12 @@ void nt_http_free(nt_http_t *h);
  * (read atomically: another thread may bring it forward). r->body stays
  * valid until the next call.
  *
- * max_writes (at least 1; 0 counts as 1) bounds how many times the POST
- * may be written in this exchange: libcurl resends it on a fresh
- * connection by itself when a reused one dies without an answer. Once it
- * was written max_writes times, no new connection is opened, and the
- * exchange ends as an empty reply (CURLE_GOT_NOTHING, "maybe delivered"). */
+ * The POST is written at most once: libcurl would resend it on a fresh
+ * connection by itself when a reused one dies without an answer; no new
+ * connection is opened then, and the exchange ends as an empty reply
+ * (CURLE_GOT_NOTHING, "maybe delivered"), to be retried as one. */
 void nt_http_post(nt_http_t *h, const nt_task_t *task, const char *body,
-                  size_t body_len, unsigned max_writes, const double *abort_at,
-                  nt_http_result_t *r);
+                  size_t body_len, const double *abort_at, nt_http_result_t *r);
 
 /* Interrupts a wait inside nt_http_post so it re-reads *abort_at. Safe
  * from any thread. */

@@ -371,18 +371,14 @@ static double deliver(nt_sender_t *s, nt_job_t *job) {
                 task->name, job->attempts);
     return NAN;
   }
-  /* libcurl may write the request a second time on a fresh connection
-   * when a reused one turns out dead: allowed only while that cannot pass
-   * MaxAttempts. */
-  unsigned budget = s->cfg->max_attempts - job->attempts >= 2 ? 2 : 1;
-  unsigned on_disk = job->attempts + budget;
-  /* On disk first: should collectd die during the request, the attempts
-   * it may spend still count after the restart. */
+  /* On disk first: should collectd die during the request, the attempt
+   * still counts after the restart. (http.c never lets libcurl write the
+   * request twice in one exchange.) */
+  unsigned on_disk = job->attempts + 1;
   if (s->spooler != NULL)
     nt_spooler_before_send(s->spooler, job, on_disk);
   nt_http_result_t r;
-  nt_http_post(s->http, task, job->body, job->body_len, budget, &s->abort_at,
-               &r);
+  nt_http_post(s->http, task, job->body, job->body_len, &s->abort_at, &r);
   double retry_at = settle(s, job, &r, nt_now());
   /* Waiting again: the entry must say what was really spent. */
   if (!isnan(retry_at) && s->spooler != NULL && job->attempts != on_disk)

@@ -1,7 +1,7 @@
 """MaxAttempts is a hard bound on how many times the supervisor may see one
 job, whatever libcurl does on its own: every time the request was written
-counts, libcurl's silent resend on a fresh connection included, and the
-attempt that could be the last one is never silently resent.
+counts, and libcurl's silent resend on a fresh connection (after a
+kept-alive one died without an answer) is never allowed.
 
 Both paths run the real collectd against tests/fake_supervisor, and count
 what the supervisor really received (its recorded requests).

@@ -223,10 +223,10 @@ class ProxyTest(IntegrationTest):
 
     def test_proxy_answer_on_a_reconnection_is_not_the_supervisors(self):
         # The second job goes out on the kept-alive tunnel, which the
-        # supervisor closes without an answer; libcurl sends it again on a
-        # new connection, whose CONNECT the proxy answers 200 before
-        # hanging up. That 200 is the proxy's: the job was never answered
-        # and must be tried again, not counted sent.
+        # supervisor closes without an answer; its next try needs a new
+        # tunnel, whose CONNECT the proxy answers 200 before hanging up.
+        # That 200 is the proxy's: the job was never answered and must be
+        # tried again, not counted sent.
         cd = self.start("tunnel", MaxAttempts=5)
         first, second = self.tag(1), self.tag(2)
         cd.putnotif(first)

@@ -274,9 +274,9 @@ static void test_attempts_write_then_failed_reconnect(void **state) {
   }
 }
 
-/* The resend refused by nt_http_post's budget ends as an empty reply after
- * the writes: each of them counts. */
-static void test_attempts_budget_refusal(void **state) {
+/* The resend nt_http_post refuses ends as an empty reply after the write:
+ * it counts. */
+static void test_attempts_resend_refused(void **state) {
   (void)state;
   nt_http_result_t r = failure(CURLE_GOT_NOTHING, 1);
   nt_outcome_t o = nt_outcome_classify(&r, NULL);
@@ -458,7 +458,7 @@ int main(void) {
       cmocka_unit_test(test_names),
       cmocka_unit_test(test_attempts),
       cmocka_unit_test(test_attempts_write_then_failed_reconnect),
-      cmocka_unit_test(test_attempts_budget_refusal),
+      cmocka_unit_test(test_attempts_resend_refused),
       cmocka_unit_test(test_tunnel_refused),
       cmocka_unit_test(test_tunnel_auth_required),
       cmocka_unit_test(test_tunnel_open),
