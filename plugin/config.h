@@ -39,7 +39,7 @@ typedef enum {
 
 typedef struct nt_cooldown_s nt_cooldown_t;
 
-typedef struct {
+typedef struct nt_task_s {
   char *name;
   char task_id[25];
   nt_cred_kind_t cred_kind;

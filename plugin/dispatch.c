@@ -31,18 +31,8 @@ nt_job_t *nt_job_make(const nt_config_t *cfg, nt_task_t *task,
   nt_buf_free(&text);
   if (body == NULL)
     return NULL;
-  nt_job_t *job = malloc(sizeof(*job) + body_len + 1);
-  if (job != NULL) {
-    *job = (nt_job_t){
-        .task = task,
-        .lane = task->lane,
-        .arrival = now,
-        .deadline = now + cfg->max_age,
-        .arrival_wall = nt_wall(),
-        .body_len = body_len,
-    };
-    memcpy(job->body, body, body_len + 1);
-  }
+  nt_job_t *job =
+      nt_job_new(task, body, body_len, now, nt_wall(), cfg->max_age);
   free(body);
   return job;
 }

@@ -187,7 +187,7 @@ size_t nt_queue_waiting(const nt_queue_t *q) { return q->waiting; }
 
 size_t nt_queue_limit(const nt_queue_t *q) { return q->limit; }
 
-size_t nt_queue_length_for(const nt_queue_t *q, const void *task) {
+size_t nt_queue_length_for(const nt_queue_t *q, const struct nt_task_s *task) {
   size_t n = 0;
   for (size_t i = 0; i < q->lanes_num; i++)
     for (const nt_job_t *j = q->lanes[i].head; j != NULL; j = j->next)

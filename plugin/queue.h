@@ -4,31 +4,9 @@
 #ifndef NT_QUEUE_H
 #define NT_QUEUE_H
 
-#include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
-typedef struct nt_job_s {
-  struct nt_job_s *next; /* in its lane */
-  void *task;            /* the nt_task_t it was made for */
-  size_t lane;
-  uint64_t seq;      /* arrival order across lanes */
-  double arrival;    /* monotonic seconds */
-  double deadline;   /* arrival + MaxAge */
-  unsigned attempts; /* times the supervisor may have seen it */
-  unsigned tries;    /* failed tries, for the backoff */
-  bool in_flight;
-  /* Spool bookkeeping, guarded by the spooler's lock (spooler.c). */
-  double arrival_wall;         /* wall-clock arrival, kept on disk */
-  struct nt_job_s *spool_next; /* in the spooler's list to write */
-  bool spool_file;             /* an entry for it is on disk */
-  bool spool_pending;          /* waiting to be (re)written */
-  bool spool_writing;          /* its own entry is being written now */
-  bool spool_rewrite;          /* changed while being written */
-  bool spool_released; /* done with while being written: spooler frees */
-  size_t body_len;
-  char body[];
-} nt_job_t;
+#include "job.h"
 
 typedef struct nt_queue_s nt_queue_t;
 
@@ -69,6 +47,6 @@ void nt_queue_each(nt_queue_t *q, void (*visit)(nt_job_t *job, void *arg),
 size_t nt_queue_waiting(const nt_queue_t *q);
 size_t nt_queue_limit(const nt_queue_t *q);
 /* The Task's jobs not yet finished, the one in flight included. */
-size_t nt_queue_length_for(const nt_queue_t *q, const void *task);
+size_t nt_queue_length_for(const nt_queue_t *q, const struct nt_task_s *task);
 
 #endif

@@ -514,23 +514,14 @@ static int resume_entry(const nt_spool_entry_t *e, void *arg) {
     s->resume_expired[index]++;
     return NT_SPOOL_REMOVE;
   }
-  nt_job_t *job = malloc(sizeof(*job) + e->body_len + 1);
+  double now = nt_now();
+  nt_job_t *job = nt_job_new(task, e->body, e->body_len, now - age, e->arrival,
+                             s->cfg->max_age);
   if (job == NULL)
     return NT_SPOOL_KEEP; /* for the next start */
-  double now = nt_now();
-  *job = (nt_job_t){
-      .task = task,
-      .lane = task->lane,
-      .seq = e->seq,
-      .arrival = now - age,
-      .deadline = now - age + s->cfg->max_age,
-      .attempts = e->attempts,
-      .arrival_wall = e->arrival,
-      .spool_file = true,
-      .body_len = e->body_len,
-  };
-  memcpy(job->body, e->body, e->body_len);
-  job->body[e->body_len] = '\0';
+  job->seq = e->seq;
+  job->attempts = e->attempts;
+  job->spool_file = true;
   pthread_mutex_lock(&s->lock);
   if (s->stopping) {
     pthread_mutex_unlock(&s->lock);

@@ -183,7 +183,7 @@ static void complain_write(nt_complaint_t *c, nt_task_t *task, int err) {
 static void written_locked(nt_spooler_t *sp, nt_job_t *job, int status) {
   job->spool_writing = false;
   if (status == 0 && !job->spool_file)
-    nt_stats_add(&((nt_task_t *)job->task)->stats, NT_STAT_SPOOLED, 1);
+    nt_stats_add(&job->task->stats, NT_STAT_SPOOLED, 1);
   job->spool_file = job->spool_file || status == 0;
   pthread_cond_broadcast(&sp->written);
 }

@@ -420,7 +420,8 @@ class Collectd:
                                          % (self.proc.returncode,
                                             self.output()))
                 return os.path.exists(self.sock) and \
-                    "Initialization complete" in self.log()
+                    "Initialization complete" in self.log() and \
+                    self.listening()
             wait_for(ready, 15, what="collectd to start")
         return self
 
@@ -460,6 +461,17 @@ class Collectd:
         self.returncode = self.proc.returncode
         self.proc = None
         self.out.close()
+
+    def listening(self):
+        """Whether unixsock accepts connections: its thread binds the
+        socket file before it listens, and may do so after collectd logs
+        "Initialization complete"."""
+        with socket.socket(socket.AF_UNIX) as s:
+            try:
+                s.connect(self.sock)
+            except OSError:
+                return False
+        return True
 
     def command(self, line, timeout=10):
         """One unixsock command, str or bytes (bytes are sent as they are,

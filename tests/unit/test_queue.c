@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "../../plugin/config.h"
 #include "../../plugin/queue.h"
 #include "fake_collectd.h"
 #include "unit_helpers.h"
@@ -15,11 +16,11 @@
 #include <string.h>
 
 /* Two Tasks, only their addresses matter. */
-static int task_a, task_b;
+static nt_task_t task_a, task_b;
 
 static uint64_t next_seq;
 
-static nt_job_t *job(size_t lane, void *task, double deadline) {
+static nt_job_t *job(size_t lane, nt_task_t *task, double deadline) {
   nt_job_t *j = malloc(sizeof(nt_job_t) + 1);
   assert_non_null(j);
   memset(j, 0, sizeof(*j));
@@ -433,7 +434,7 @@ static void test_drain(void **state) {
 }
 
 /* A job with a body of size bytes. */
-static nt_job_t *big_job(size_t lane, void *task, size_t size) {
+static nt_job_t *big_job(size_t lane, nt_task_t *task, size_t size) {
   nt_job_t *j = malloc(sizeof(nt_job_t) + size + 1);
   assert_non_null(j);
   memset(j, 0, sizeof(*j));

@@ -1,0 +1,41 @@
+/* The job: one request to make for one Task, from the notification (or the
+ * spool entry) it came of until it is done with. One type, built by one
+ * function, for the queue, the sender and the spooler. */
+#ifndef NT_JOB_H
+#define NT_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nt_task_s;
+
+typedef struct nt_job_s {
+  struct nt_job_s *next;  /* in its lane */
+  struct nt_task_s *task; /* the Task it was made for */
+  size_t lane;            /* the Task's supervisor */
+  uint64_t seq;           /* arrival order across lanes */
+  double arrival;         /* monotonic seconds */
+  double deadline;        /* arrival + MaxAge */
+  unsigned attempts;      /* times the supervisor may have seen it */
+  unsigned tries;         /* failed tries, for the backoff */
+  bool in_flight;
+  /* Spool bookkeeping, guarded by the spooler's lock (spooler.c). */
+  double arrival_wall;         /* wall-clock arrival, kept on disk */
+  struct nt_job_s *spool_next; /* in the spooler's list to write */
+  bool spool_file;             /* an entry for it is on disk */
+  bool spool_pending;          /* waiting to be (re)written */
+  bool spool_writing;          /* its own entry is being written now */
+  bool spool_rewrite;          /* changed while being written */
+  bool spool_released; /* done with while being written: spooler frees */
+  size_t body_len;
+  char body[]; /* NUL-terminated */
+} nt_job_t;
+
+/* A job for task with a copy of body, arrived at the monotonic time arrival
+ * (wall-clock arrival_wall), never to be sent max_age seconds later. Its
+ * seq is the queue's business. NULL when out of memory. */
+nt_job_t *nt_job_new(struct nt_task_s *task, const char *body, size_t body_len,
+                     double arrival, double arrival_wall, double max_age);
+
+#endif
