@@ -5,14 +5,15 @@
 #   sh bootstrap.sh demo    # a real collectd fires a threshold at a fake TheEye
 #   sh bootstrap.sh check   # every test: make check (unit, integration, fault
 #                           # suite), then memcheck, ASan/UBSan and fuzzing
+#   sh bootstrap.sh bench   # the benchmark: make bench (nginx, wrk, gnuplot)
 #   sh bootstrap.sh         # build only
 set -eu
 cd "$(dirname "$0")"
 what=${1:-build}
 case "$what" in
-demo | check | build) ;;
+demo | check | build | bench) ;;
 *)
-  echo "usage: sh bootstrap.sh [demo|check|build]" >&2
+  echo "usage: sh bootstrap.sh [demo|check|build|bench]" >&2
   exit 2
   ;;
 esac
@@ -22,6 +23,9 @@ packages="build-essential autoconf automake libtool pkg-config
   libmicrohttpd-dev libcmocka-dev python3 socat ca-certificates
   valgrind clang libclang-rt-14-dev
   libpython3.11"
+if [ "$what" = bench ]; then
+  packages="$packages nginx-light wrk gnuplot-nox curl"
+fi
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "== installing build and test packages"
   export DEBIAN_FRONTEND=noninteractive
@@ -39,6 +43,7 @@ make -j2
 
 case "$what" in
 demo) make demo ;;
+bench) make bench ;;
 check)
   status=0
   make -j2 check VERBOSE=1 || status=$?
