@@ -1,4 +1,5 @@
-/* What an answer means for a job (SPEC §2.4), and when to try again. */
+/* What an answer means for a job (sent, refused, not or maybe delivered),
+ * and when to try again. */
 #ifndef NT_OUTCOME_H
 #define NT_OUTCOME_H
 

@@ -1,5 +1,5 @@
 /* The sender: owns the queue and the one thread that does all network I/O,
- * applies the outcomes of SPEC §2.4 and counts them. */
+ * applies the outcome of each exchange and counts it. */
 #ifndef NT_SENDER_H
 #define NT_SENDER_H
 

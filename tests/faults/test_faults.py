@@ -1,5 +1,5 @@
 """Fault-injection suite: the real collectd with the plugin, through each
-fault of issue 3, with figures.
+fault the spool and the sender must survive, with figures.
 
 Each test starts a fake supervisor and collectd (two Tasks, "alpha" and
 "beta", taking alternate notifications through a Message filter), applies
@@ -18,7 +18,7 @@ delivered: distinct messages for which the supervisor created a job;
 duplicated: job creations beyond the first for the same message; lost:
 N - delivered; failed: what the plugin itself counted failed (given up
 after MaxAttempts, or rejected by the supervisor), from its self-metrics.
-A loss is allowed only where SPEC 2.4 allows it: a maybe-delivered job
+A loss is allowed only where the outcome rules allow it: a maybe-delivered job
 whose MaxAttempts were spent (the supervisor saw it MaxAttempts times),
 and jobs pending when collectd stops or is killed without a SpoolDir.
 Anything else lost fails the test, as does a job seen more than
@@ -41,7 +41,7 @@ import harness as h  # noqa: E402
 N = 20
 MAX_ATTEMPTS = 5
 TASKS = ("alpha", "beta")
-# Answers that mean "not delivered": they spend no attempt (SPEC 2.4).
+# Answers that mean "not delivered": they spend no attempt.
 NOT_DELIVERED = (429, 502, 503)
 RESULTS = []  # one row per fault, for the summary table
 
@@ -110,7 +110,7 @@ class FaultTest(h.IntegrationTest):
                                    time.time_ns())
             elapsed = cd.putnotif(msg, plugin="faults",
                                   type_instance=str(i))
-            # SPEC 3: a fault never slows collectd's threads down.
+            # A fault never slows collectd's threads down.
             self.assertLess(elapsed, 1.0, "PUTNOTIF took %.2f s" % elapsed)
             msgs.append(msg)
         return msgs
@@ -366,7 +366,7 @@ class FaultTest(h.IntegrationTest):
 
     def body_fault(self, fault, job_found, **control):
         """A 2xx whose body is odd. job_found: the plugin reads the job in
-        it (SPEC 2.4: sent, its id logged at INFO, no WARNING); otherwise
+        it (sent, its id logged at INFO, no WARNING); otherwise
         it finds none (sent, with the rate-limited WARNING, no id)."""
         sup, cd = self.start(fault)
         sup.control(**control)

@@ -1,4 +1,4 @@
-/* The request body (SPEC §3 "Any input is safe"): any bytes as task
+/* The request body ("any input is safe"): any bytes as task
  * arguments give valid JSON, each invalid UTF-8 sequence replaced by
  * U+FFFD, nothing lost.
  *
@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_CHECK(strlen(body) == body_len);
   FUZZ_CHECK(fuzz_utf8_valid((const unsigned char *)body, body_len));
 
-  /* Valid JSON, of the shape of §2, holding what was given. */
+  /* Valid JSON, of the request body's shape, holding what was given. */
   char err[256];
   yajl_val tree = yajl_tree_parse(body, err, sizeof(err));
   if (tree == NULL)

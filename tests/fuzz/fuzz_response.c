@@ -1,5 +1,5 @@
-/* The supervisor's answer (SPEC §2.4): status line, header lines (the
- * Retry-After of §2.4, seconds or an HTTP date) and body (a job, or an
+/* The supervisor's answer: status line, header lines (the
+ * Retry-After, seconds or an HTTP date) and body (a job, or an
  * error as a JSON string or a {statusCode, message} object).
  *
  * Input: an HTTP response, "HTTP/1.1 503 Busy\r\nRetry-After: 120\r\n\r\n"

@@ -1,4 +1,4 @@
-/* Argument templates (SPEC §1.1): parse any text, and render what parses
+/* Argument templates: parse any text, and render what parses
  * against a notification made from the same input; then what collectd's
  * thread does with the result (nt_job_make): the rendered arguments make a
  * valid JSON body; and the notification's Cooldown identity.
@@ -41,7 +41,7 @@ static char *dup_piece(const uint8_t *src, size_t len) {
   return s;
 }
 
-/* The double forms of §1.1: shortest that reads back, plain decimal when
+/* The double forms of %{meta:...}: shortest that reads back, plain decimal when
  * 1e-4 <= |x| < 1e16, "inf"/"-inf", "" for NaN. */
 static void check_double(double v) {
   char buf[64];

@@ -1,4 +1,4 @@
-"""Bad configuration (SPEC §1.2): `collectd -T -C FILE` refuses each
+"""Bad configuration: `collectd -T -C FILE` refuses each
 mistake with exactly one ERROR line of this plugin that names the option
 (and the Task inside one), and never shows a secret or a token."""
 

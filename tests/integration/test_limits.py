@@ -1,4 +1,4 @@
-"""The plugin's bounds (SPEC §1): MaxAge, QueueLimit, Cooldown, and the
+"""The plugin's bounds: MaxAge, QueueLimit, Cooldown, and the
 queue_length gauge.
 
 Every test runs the real collectd with the built plugin against
@@ -144,7 +144,7 @@ class LimitsTest(IntegrationTest):
 
     def test_log_lines_prefixed_once(self):
         # The queue-full and expiry lines start with the plugin's prefix,
-        # once (SPEC §3 Logging).
+        # once.
         port, url = self.down_url()
         cd = self.start(url, QueueLimit=1, MaxAge=1)
         cd.putnotif(self.tag(1))

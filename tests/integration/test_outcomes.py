@@ -1,4 +1,4 @@
-"""How the plugin treats each answer of the supervisor (SPEC §2.4): what is
+"""How the plugin treats each answer of the supervisor: what is
 retried, what is not, what spends an attempt, Retry-After, and ordering.
 
 Every test runs the real collectd with the built plugin against
@@ -364,7 +364,7 @@ class OutcomeTest(IntegrationTest):
 
     def test_log_lines_prefixed_once(self):
         # Lines about refused, retried, rejected and job-less answers all
-        # start with the plugin's prefix, once (SPEC §3 Logging).
+        # start with the plugin's prefix, once.
         sup, cd = self.start()
         sup.control(status=403, count=1)
         cd.putnotif(self.tag(1))

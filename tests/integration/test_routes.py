@@ -1,4 +1,4 @@
-"""The wire (SPEC §2): each route's exact request, headers, body, URL
+"""The wire: each route's exact request, headers, body, URL
 escaping, per-Task overrides, keep-alive, and credential files."""
 
 import os
@@ -59,7 +59,7 @@ class RouteTest(IntegrationTest):
 class SecretRoutes(RouteTest):
 
     def test_secret_with_customer(self):
-        """§2.1: POST /job/secret/<secret>?customer=<c>, exact bytes."""
+        """The secret route with Customer: POST /job/secret/<secret>?customer=<c>, exact bytes."""
         s = self.supervisor()
         c = self.collectd(plugin_block(s.url, [("t1", task_options())],
                                        Customer=CUSTOMER))
@@ -78,7 +78,7 @@ class SecretRoutes(RouteTest):
         self.assertEqual(len(s.requests()), 1)
 
     def test_secret_without_customer(self):
-        """§2.2: POST /task/<id>/secret/<secret>/job, no query at all."""
+        """The secret route without Customer: POST /task/<id>/secret/<secret>/job, no query at all."""
         s = self.supervisor()
         c = self.collectd(plugin_block(s.url, [("t1", task_options())]))
         send(c)
@@ -114,7 +114,7 @@ class SecretRoutes(RouteTest):
              ['TaskID "%s"' % TASK_ID2, 'Secret "%s"' % SECRET2,
               'Customer "%s"' % CUSTOMER, 'URL "%s/"' % s.url])])
         # The second Task overrides URL (trailing '/') and Customer; the
-        # first one has no Customer at all: §2.2.
+        # first one has no Customer at all: the route without it.
         c = self.collectd(block)
         send(c)
         rs = s.wait_jobs(2)
@@ -159,7 +159,7 @@ class TokenRoutes(RouteTest):
         self.assertEqual(r["status"], 200)
 
     def test_token_with_customer(self):
-        """§2.3: POST /job?customer=c with Authorization: Bearer."""
+        """The token route: POST /job?customer=c with Authorization: Bearer."""
         s = self.supervisor()
         c = self.collectd(self.token_block(s.url, Customer=CUSTOMER))
         send(c)

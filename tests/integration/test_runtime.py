@@ -1,4 +1,4 @@
-"""Runtime behaviour (SPEC §3): never blocking collectd, bounded shutdown,
+"""Runtime behaviour: never blocking collectd, bounded shutdown,
 thread safety under a burst, self-metrics through a write plugin, and
 notifications during shutdown.
 

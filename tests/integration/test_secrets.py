@@ -206,7 +206,7 @@ class NoLeaks(SecretsTest):
 
 
 class RefusedMessages(SecretsTest):
-    """A 4xx's message is logged (SPEC: status and the server's message,
+    """A 4xx's message is logged (status and the server's message,
     sanitised, cut short), cleared of the credential and of any run of 32
     or more hexadecimal digits before it is cut: a framework or proxy in
     front of the supervisor may echo the request path, secret included.

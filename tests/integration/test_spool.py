@@ -1,4 +1,4 @@
-"""The on-disk spool (issue 3): SpoolDir and SpoolLimit.
+"""The on-disk spool: SpoolDir and SpoolLimit.
 
 Every test runs the real collectd with the built plugin against
 tests/fake_supervisor (or a port where nothing listens yet), kills or
@@ -269,7 +269,7 @@ class SpoolTest(IntegrationTest):
         self.assertIn("3 undelivered job(s): dropped", left[0])
         self.assertFalse(os.path.exists(self.spool))
         # (The dropped counter changes after collectd stopped its read
-        # threads: only the log can show it, SPEC §3.)
+        # threads: only the log can show it.)
 
         sup = self.supervisor(port=port)
         cd2 = self.restart(block)
@@ -402,7 +402,7 @@ class SpoolTest(IntegrationTest):
 
     def test_max_attempts_counts_request_in_flight_at_kill9(self):
         # The supervisor saw a 2nd request and collectd died before its
-        # answer: that attempt is spent too (SPEC §1: every time the
+        # answer: that attempt is spent too (MaxAttempts: every time the
         # request was written counts). MaxAttempts 3 leaves 1 more.
         sup = self.supervisor()
         block = self.block(sup.url, MaxAttempts=3, RetryInterval=0.3,

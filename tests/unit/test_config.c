@@ -1,6 +1,6 @@
 /* Unit tests of plugin/config.c: the <Plugin notify_theeye> block, its
- * defaults, the Task overrides, the routes of SPEC §2 and every mistake of
- * SPEC §1.2. */
+ * defaults, the Task overrides, the routes and every configuration
+ * mistake. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -402,7 +402,7 @@ static void test_task_overrides(void **state) {
   nt_config_free(&cfg);
 }
 
-/* ---- Routes of §2 ------------------------------------------------------- */
+/* ---- Routes ------------------------------------------------------------- */
 
 static void test_route_secret_with_customer(void **state) {
   (void)state;
@@ -818,7 +818,7 @@ static void test_no_task(void **state) {
   nt_config_free(&cfg);
 }
 
-/* ---- Errors while reading (SPEC §1.2) --------------------------------- */
+/* ---- Errors while reading ---------------------------------------------- */
 
 /* One test per mistake: the block is refused with exactly one ERROR line
  * naming the option and the Task, without any credential. */
@@ -970,7 +970,7 @@ ERROR_CASE(test_err_url_query, "URL", NULL,
 /* Values echoed in an error line may hold a credential through a
  * realistic mistake: the full route URL of TheEye's documentation pasted
  * as URL, the secret swapped with the TaskID, an Authorization header
- * without its colon. The line must still not show it (SPEC §1.2, §3). */
+ * without its colon. The line must still not show it. */
 ERROR_CASE(test_err_url_with_secret_not_echoed, "URL", NULL,
            PLUGIN(OPT("URL", S("https://supervisor.theeye.io/job/secret/" SECRET
                                "?customer=acme")),

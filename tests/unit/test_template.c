@@ -1,4 +1,4 @@
-/* Unit tests of plugin/template.c: the Argument templates of SPEC §1.1. */
+/* Unit tests of plugin/template.c: the Argument templates. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
