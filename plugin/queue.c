@@ -148,15 +148,17 @@ nt_job_t *nt_queue_expire(nt_queue_t *q, double now) {
   for (size_t i = 0; i < q->lanes_num; i++) {
     lane_t *lane = &q->lanes[i];
     nt_job_t *prev = NULL, *j = lane->head;
-    while (j != NULL) {
+    if (j != NULL && j->in_flight) {
+      prev = j;
+      j = j->next;
+    }
+    /* Deadlines rise along a lane (arrival order, one MaxAge): the first
+     * job still in time ends the look, so a pass costs what expires. */
+    while (j != NULL && j->deadline <= now) {
       nt_job_t *next = j->next;
-      if (!j->in_flight && j->deadline <= now) {
-        unlink_job(q, lane, prev, j);
-        *tail = j;
-        tail = &j->next;
-      } else {
-        prev = j;
-      }
+      unlink_job(q, lane, prev, j);
+      *tail = j;
+      tail = &j->next;
       j = next;
     }
   }

@@ -32,8 +32,10 @@ void nt_queue_retry(nt_queue_t *q, nt_job_t *job, double not_before);
 /* The job in flight is done with: unlinked (the caller frees it). */
 void nt_queue_remove(nt_queue_t *q, nt_job_t *job);
 
-/* Unlinks every waiting job past its deadline; returns them as a list
- * chained by next. */
+/* Unlinks the waiting jobs past their deadline from the head of each lane,
+ * up to the first one still in time (deadlines rise along a lane: jobs
+ * arrive in order and share one MaxAge); returns them as a list chained by
+ * next. A job a few microseconds out of order expires at a later pass. */
 nt_job_t *nt_queue_expire(nt_queue_t *q, double now);
 
 /* Unlinks every job (waiting or not); returns them as a list. */

@@ -310,8 +310,8 @@ static void test_expire(void **state) {
   nt_queue_t *q = nt_queue_create(10, 2);
   nt_job_t *a1 = job(0, &task_a, 10); /* will be in flight */
   nt_job_t *a2 = job(0, &task_a, 10);
-  nt_job_t *a3 = job(0, &task_a, 30);
   nt_job_t *a4 = job(0, &task_a, 20);
+  nt_job_t *a3 = job(0, &task_a, 30);
   nt_job_t *b1 = job(1, &task_b, 20);
   nt_job_t *b2 = job(1, &task_b, 40);
   nt_job_t *all[] = {a1, a2, a3, a4, b1, b2};
@@ -341,20 +341,43 @@ static void test_expire(void **state) {
   free(b2);
   nt_queue_remove(q, a1);
   free(a1);
-  /* a3 was linked after the expired a2 and before the expired a4. */
+  /* a3 was linked after the expired a2 and a4. */
   assert_ptr_equal(nt_queue_take(q, 20, &due), a3);
   nt_queue_remove(q, a3);
   free(a3);
   assert_int_equal(nt_queue_waiting(q), 0);
   assert_null(nt_queue_take(q, 20, &due));
 
-  /* The tail was expired: pushing again still links correctly. */
-  nt_job_t *a5 = job(0, &task_a, 100);
-  nt_job_t *a6 = job(0, &task_a, 100);
+  /* The whole lane, tail included, expires: pushing again still links. */
+  nt_job_t *a5 = job(0, &task_a, 25);
+  nt_job_t *a6 = job(0, &task_a, 26);
   nt_queue_push(q, a5);
   nt_queue_push(q, a6);
-  take_and_remove(q, 20, a5);
-  take_and_remove(q, 20, a6);
+  gone = nt_queue_expire(q, 30);
+  assert_int_equal(list_length(gone), 2);
+  free_list(gone);
+  nt_job_t *a7 = job(0, &task_a, 100);
+  nt_job_t *a8 = job(0, &task_a, 100);
+  nt_queue_push(q, a7);
+  nt_queue_push(q, a8);
+  take_and_remove(q, 30, a7);
+  take_and_remove(q, 30, a8);
+  nt_queue_free(q);
+}
+
+/* Deadlines rise along a lane; the look stops at the first job in time,
+ * so one a hair out of order goes at the pass after the one before it. */
+static void test_expire_stops_at_first_in_time(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(10, 1);
+  nt_job_t *a1 = job(0, &task_a, 10.002);
+  nt_job_t *a2 = job(0, &task_a, 10.001);
+  nt_queue_push(q, a1);
+  nt_queue_push(q, a2);
+  assert_null(nt_queue_expire(q, 10.0015));
+  nt_job_t *gone = nt_queue_expire(q, 10.002);
+  assert_int_equal(list_length(gone), 2);
+  free_list(gone);
   nt_queue_free(q);
 }
 
@@ -487,6 +510,7 @@ int main(void) {
       cmocka_unit_test_setup(test_overflow_drops_retry_waiting_head, setup),
       cmocka_unit_test_setup(test_expire, setup),
       cmocka_unit_test_setup(test_expire_retry_waiting, setup),
+      cmocka_unit_test_setup(test_expire_stops_at_first_in_time, setup),
       cmocka_unit_test_setup(test_waiting_counts, setup),
       cmocka_unit_test_setup(test_drain, setup),
       cmocka_unit_test_setup(test_free_with_jobs, setup),
