@@ -20,6 +20,8 @@
 #define MAX_CONNECT_TIMEOUT_MS 3000
 #define SECRET_LEN 64
 #define TASK_ID_LEN 24
+/* Requests in flight at once to one supervisor: beyond this, a typo. */
+#define MAX_CONNECTIONS 256
 
 /* One line per mistake: the Task (when inside one), the option, the why. */
 static void config_error(const nt_task_t *task, const char *option,
@@ -44,6 +46,7 @@ void nt_config_init(nt_config_t *cfg) {
       .verify_peer = true,
       .verify_host = true,
       .queue_limit = 1000,
+      .connections = 1,
       .max_attempts = 5,
       .retry_interval = 1,
       .max_retry_interval = 60,
@@ -710,6 +713,12 @@ static int global_option(nt_config_t *cfg, const oconfig_item_t *c) {
     cfg->queue_limit = (size_t)n;
     return 0;
   }
+  if (strcasecmp(key, "Connections") == 0) {
+    if (get_positive(NULL, c, MAX_CONNECTIONS, &n) != 0)
+      return -1;
+    cfg->connections = (size_t)n;
+    return 0;
+  }
   if (strcasecmp(key, "MaxAttempts") == 0) {
     if (get_positive(NULL, c, 1000, &n) != 0)
       return -1;
@@ -1031,9 +1040,11 @@ int nt_config_finalize(nt_config_t *cfg) {
     NT_ERROR("no <Task> configured in <Plugin notify_theeye>");
     return -1;
   }
-  for (size_t i = 0; i < cfg->tasks_num; i++)
+  for (size_t i = 0; i < cfg->tasks_num; i++) {
+    cfg->tasks[i]->index = i;
     if (task_finalize(cfg, cfg->tasks[i]) != 0)
       return -1;
+  }
   if (collect_secrets(cfg) != 0) {
     NT_ERROR("out of memory");
     return -1;

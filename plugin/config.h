@@ -56,7 +56,8 @@ typedef struct nt_task_s {
   char *request_url;  /* with the secret: never logged */
   char *redacted_url; /* the same with the secret replaced */
   struct curl_slist *headers;
-  size_t lane; /* index of the supervisor (effective URL) */
+  size_t index; /* in nt_config_t's tasks */
+  size_t lane;  /* index of the supervisor (effective URL) */
   nt_cooldown_t *cooldowns;
 
   /* Runtime state. */
@@ -76,6 +77,7 @@ typedef struct {
   char **headers;
   size_t headers_num;
   size_t queue_limit;
+  size_t connections; /* requests in flight at once per supervisor */
   unsigned max_attempts;
   double retry_interval;
   double max_retry_interval;

@@ -13,51 +13,64 @@
 /* Enough for any job or error message; the rest of a huge answer is read
  * and thrown away. */
 #define MAX_BODY (64 * 1024)
-/* How often a waiting transfer checks for an abort, at most. */
-#define POLL_MS 100
+
+/* One exchange's state; its easy handle (and the options set on it) is
+ * kept for the next one. */
+typedef struct xfer_s {
+  struct xfer_s *next; /* in the free or the done list */
+  CURL *easy;
+  void *owner;
+  nt_http_result_t result; /* of the exchange under way */
+  bool refused;            /* a connection was refused: see on_open_socket */
+  bool post_out;           /* the last request written was the POST */
+  bool running;            /* in the multi handle */
+  long answered;           /* status of the answer to the POST, 0: none */
+  char body[MAX_BODY + 1];
+} xfer_t;
 
 struct nt_http_s {
+  const nt_config_t *cfg;
   CURLM *multi; /* owns the connection cache: keep-alive across jobs */
-  CURL *easy;
-  nt_http_result_t *result; /* of the transfer under way */
-  bool refused;             /* a connection was refused: see below */
-  bool post_out;            /* the last request written was the POST */
-  long answered;            /* status of the answer to the POST, 0: none */
-  char body[MAX_BODY + 1];
+  xfer_t **all; /* every transfer made, for abort and free */
+  size_t num, max;
+  xfer_t *free;                  /* ready for another exchange */
+  xfer_t *done, **done_tail;     /* ended, not yet read */
+  xfer_t *returned;              /* read last: its body is still in use */
+  size_t running;
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
-  nt_http_t *h = arg;
-  nt_http_result_t *r = h->result;
+  xfer_t *x = arg;
+  nt_http_result_t *r = &x->result;
   size_t len = size * nmemb;
   size_t room = MAX_BODY - r->body_len;
   size_t take = len < room ? len : room;
-  memcpy(h->body + r->body_len, data, take);
+  memcpy(x->body + r->body_len, data, take);
   r->body_len += take;
-  h->body[r->body_len] = '\0';
+  x->body[r->body_len] = '\0';
   return len;
 }
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
-  nt_http_t *h = arg;
+  xfer_t *x = arg;
   size_t len = size * nmemb;
   /* A new status line starts a new answer (after a 100 Continue, say).
    * One that follows the POST (not a CONNECT, as on a reconnection
    * through a proxy) is the supervisor's: kept, should the transfer fail
    * after it. */
   if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
-    h->result->retry_after = -1;
+    x->result.retry_after = -1;
     const char *sp = memchr(data, ' ', len);
     size_t at = sp != NULL ? (size_t)(sp - data) + 1 : len;
-    if (h->post_out && at + 3 <= len && isdigit((unsigned char)data[at]) &&
+    if (x->post_out && at + 3 <= len && isdigit((unsigned char)data[at]) &&
         isdigit((unsigned char)data[at + 1]) &&
         isdigit((unsigned char)data[at + 2]))
-      h->answered = (data[at] - '0') * 100 + (data[at + 1] - '0') * 10 +
+      x->answered = (data[at] - '0') * 100 + (data[at + 1] - '0') * 10 +
                     (data[at + 2] - '0');
   }
   double retry_after = nt_retry_after_header(data, len, time(NULL));
   if (retry_after != NT_NOT_RETRY_AFTER)
-    h->result->retry_after = retry_after;
+    x->result.retry_after = retry_after;
   return len;
 }
 
@@ -69,16 +82,16 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
 static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size,
                     void *arg) {
   (void)easy;
-  nt_http_t *h = arg;
+  xfer_t *x = arg;
   static const char post[] = "POST ", connect[] = "CONNECT ";
   if (type != CURLINFO_HEADER_OUT)
     return 0;
   if (size >= sizeof(post) - 1 && memcmp(data, post, sizeof(post) - 1) == 0) {
-    h->result->writes++;
-    h->post_out = true;
+    x->result.writes++;
+    x->post_out = true;
   } else if (size >= sizeof(connect) - 1 &&
              memcmp(data, connect, sizeof(connect) - 1) == 0) {
-    h->post_out = false;
+    x->post_out = false;
   }
   return 0;
 }
@@ -91,10 +104,9 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size,
  * nothing and is never refused. */
 static curl_socket_t on_open_socket(void *arg, curlsocktype purpose,
                                     struct curl_sockaddr *addr) {
-  nt_http_t *h = arg;
-  if (purpose == CURLSOCKTYPE_IPCXN && h->result != NULL &&
-      h->result->writes > 0) {
-    h->refused = true;
+  xfer_t *x = arg;
+  if (purpose == CURLSOCKTYPE_IPCXN && x->result.writes > 0) {
+    x->refused = true;
     return CURL_SOCKET_BAD;
   }
   /* Close-on-exec: collectd's exec plugin must not hand the connection to
@@ -111,8 +123,8 @@ static curl_socket_t on_open_socket(void *arg, curlsocktype purpose,
 #endif
 }
 
-static int set_options(nt_http_t *h, const nt_config_t *cfg) {
-  CURL *e = h->easy;
+static int set_options(xfer_t *x, const nt_config_t *cfg) {
+  CURL *e = x->easy;
   int bad = 0;
 #define SET(opt, val) bad |= curl_easy_setopt(e, opt, val) != CURLE_OK
   SET(CURLOPT_NOSIGNAL, 1L);
@@ -136,14 +148,16 @@ static int set_options(nt_http_t *h, const nt_config_t *cfg) {
    * be read all the same (a rejected job is not "sent"). */
   SET(CURLOPT_ACCEPT_ENCODING, "");
   SET(CURLOPT_WRITEFUNCTION, on_body);
-  SET(CURLOPT_WRITEDATA, h);
+  SET(CURLOPT_WRITEDATA, x);
   SET(CURLOPT_HEADERFUNCTION, on_header);
-  SET(CURLOPT_HEADERDATA, h);
+  SET(CURLOPT_HEADERDATA, x);
   SET(CURLOPT_DEBUGFUNCTION, on_debug);
-  SET(CURLOPT_DEBUGDATA, h);
+  SET(CURLOPT_DEBUGDATA, x);
   SET(CURLOPT_VERBOSE, 1L); /* feeds on_debug, prints nothing */
   SET(CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-  SET(CURLOPT_OPENSOCKETDATA, h);
+  SET(CURLOPT_OPENSOCKETDATA, x);
+  SET(CURLOPT_PRIVATE, x);
+  SET(CURLOPT_ERRORBUFFER, x->result.error);
   SET(CURLOPT_SSL_VERIFYPEER, cfg->verify_peer ? 1L : 0L);
   SET(CURLOPT_SSL_VERIFYHOST, cfg->verify_host ? 2L : 0L);
   if (cfg->cacert)
@@ -162,15 +176,19 @@ static int set_options(nt_http_t *h, const nt_config_t *cfg) {
   return bad ? -1 : 0;
 }
 
-nt_http_t *nt_http_create(const nt_config_t *cfg) {
+
+nt_http_t *nt_http_create(const nt_config_t *cfg, size_t transfers_max) {
   nt_http_t *h = calloc(1, sizeof(*h));
   if (h == NULL)
     return NULL;
+  h->cfg = cfg;
+  h->max = transfers_max;
+  h->done_tail = &h->done;
+  h->all = calloc(transfers_max, sizeof(*h->all));
   h->multi = curl_multi_init();
-  h->easy = curl_easy_init();
-  if (h->multi == NULL || h->easy == NULL || set_options(h, cfg) != 0 ||
+  if (h->all == NULL || h->multi == NULL ||
       curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
-                        (long)cfg->lanes_num + 1) != CURLM_OK) {
+                        (long)transfers_max + 1) != CURLM_OK) {
     nt_http_free(h);
     return NULL;
   }
@@ -180,8 +198,13 @@ nt_http_t *nt_http_create(const nt_config_t *cfg) {
 void nt_http_free(nt_http_t *h) {
   if (h == NULL)
     return;
-  if (h->easy)
-    curl_easy_cleanup(h->easy);
+  for (size_t i = 0; i < h->num; i++) {
+    if (h->all[i]->running)
+      curl_multi_remove_handle(h->multi, h->all[i]->easy);
+    curl_easy_cleanup(h->all[i]->easy);
+    free(h->all[i]);
+  }
+  free(h->all);
   if (h->multi)
     curl_multi_cleanup(h->multi);
   free(h);
@@ -189,23 +212,76 @@ void nt_http_free(nt_http_t *h) {
 
 void nt_http_wakeup(nt_http_t *h) { curl_multi_wakeup(h->multi); }
 
-static bool past(const double *abort_at) {
-  double at;
-  __atomic_load(abort_at, &at, __ATOMIC_ACQUIRE);
-  return nt_now() >= at;
+size_t nt_http_running(const nt_http_t *h) { return h->running; }
+
+/* The transfer read last is free again: its body is no longer in use. */
+static void recycle(nt_http_t *h) {
+  if (h->returned == NULL)
+    return;
+  h->returned->next = h->free;
+  h->free = h->returned;
+  h->returned = NULL;
+}
+
+static xfer_t *new_xfer(nt_http_t *h) {
+  if (h->num == h->max)
+    return NULL;
+  xfer_t *x = calloc(1, sizeof(*x));
+  if (x == NULL)
+    return NULL;
+  x->easy = curl_easy_init();
+  if (x->easy == NULL || set_options(x, h->cfg) != 0) {
+    if (x->easy != NULL)
+      curl_easy_cleanup(x->easy);
+    free(x);
+    return NULL;
+  }
+  h->all[h->num++] = x;
+  return x;
+}
+
+int nt_http_start(nt_http_t *h, const nt_task_t *task, const char *body,
+                  size_t body_len, void *owner) {
+  recycle(h);
+  xfer_t *x = h->free;
+  if (x != NULL)
+    h->free = x->next;
+  else if ((x = new_xfer(h)) == NULL)
+    return -1;
+  x->owner = owner;
+  x->result = (nt_http_result_t){.retry_after = -1, .body = x->body};
+  x->body[0] = '\0';
+  x->refused = x->post_out = false;
+  x->answered = 0;
+  CURL *e = x->easy;
+  curl_easy_setopt(e, CURLOPT_URL, task->request_url);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, task->headers);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, task->eff.timeout_ms);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, task->eff.connect_timeout_ms);
+  if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+    x->next = h->free;
+    h->free = x;
+    return -1;
+  }
+  x->running = true;
+  h->running++;
+  return 0;
 }
 
 /* The error text for what the exchange's end means, when libcurl's own
  * would mislead: a refused tunnel, or a resend refused for MaxAttempts. */
-static void explain(nt_http_t *h, nt_http_result_t *r) {
+static void explain(xfer_t *x) {
+  nt_http_result_t *r = &x->result;
   CURLcode code = (CURLcode)r->curl_code;
   if (code == CURLE_OK || code == CURLE_ABORTED_BY_CALLBACK)
     return;
   long connect_status = 0;
-  if (curl_easy_getinfo(h->easy, CURLINFO_HTTP_CONNECTCODE, &connect_status) ==
-      CURLE_OK)
+  if (curl_easy_getinfo(x->easy, CURLINFO_HTTP_CONNECTCODE,
+                        &connect_status) == CURLE_OK)
     r->connect_status = connect_status;
-  if (h->refused) {
+  if (x->refused) {
     /* What happened on the wire: the request went out and the connection
      * closed without an answer. */
     r->curl_code = CURLE_GOT_NOTHING;
@@ -235,68 +311,71 @@ static void explain(nt_http_t *h, nt_http_result_t *r) {
   }
 }
 
-void nt_http_post(nt_http_t *h, const nt_task_t *task, const char *body,
-                  size_t body_len, const double *abort_at,
-                  nt_http_result_t *r) {
-  *r = (nt_http_result_t){.retry_after = -1, .body = h->body};
-  h->body[0] = '\0';
-  /* A spool write may have taken the sender past the shutdown deadline:
-   * nothing may be written then. */
-  if (past(abort_at)) {
-    r->curl_code = CURLE_ABORTED_BY_CALLBACK;
-    snprintf(r->error, sizeof(r->error), "shutting down");
-    return;
-  }
-  h->result = r;
-  h->refused = false;
-  h->post_out = false;
-  h->answered = 0;
-  CURL *e = h->easy;
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);
-  curl_easy_setopt(e, CURLOPT_URL, task->request_url);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, task->headers);
-  curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, task->eff.timeout_ms);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, task->eff.connect_timeout_ms);
+/* The exchange is over (code says how): its result is completed and it
+ * joins the done list. */
+static void end_xfer(nt_http_t *h, xfer_t *x, CURLcode code) {
+  nt_http_result_t *r = &x->result;
+  r->curl_code = code;
+  if (code == CURLE_OK)
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
+  else if (x->answered >= 200 && x->answered < 300)
+    /* The supervisor created the job; only the rest of its answer was
+     * lost (a body that does not decode, a timeout, a reset, shutdown):
+     * sending it again would run the remediation twice. */
+    r->status = x->answered;
+  curl_multi_remove_handle(h->multi, x->easy);
+  x->running = false;
+  h->running--;
+  explain(x);
+  if (r->error[0] == '\0' && code != CURLE_OK)
+    snprintf(r->error, sizeof(r->error), "%s",
+             code == CURLE_ABORTED_BY_CALLBACK ? "shutting down"
+                                               : curl_easy_strerror(code));
+  x->next = NULL;
+  *h->done_tail = x;
+  h->done_tail = &x->next;
+}
 
-  CURLMcode mc = curl_multi_add_handle(h->multi, e);
-  if (mc != CURLM_OK) {
-    r->curl_code = CURLE_OUT_OF_MEMORY;
-    snprintf(r->error, sizeof(r->error), "%s", curl_multi_strerror(mc));
-    return;
-  }
-  int running = 1;
-  r->curl_code = CURLE_OK;
-  while (running) {
-    if (curl_multi_perform(h->multi, &running) != CURLM_OK)
-      break;
-    if (!running)
-      break;
-    if (past(abort_at)) {
-      r->curl_code = CURLE_ABORTED_BY_CALLBACK;
-      break;
-    }
-    curl_multi_poll(h->multi, NULL, 0, POLL_MS, NULL);
-  }
+static void collect(nt_http_t *h) {
   int left;
   CURLMsg *msg;
-  while ((msg = curl_multi_info_read(h->multi, &left)) != NULL)
-    if (msg->msg == CURLMSG_DONE && msg->easy_handle == e &&
-        r->curl_code == CURLE_OK)
-      r->curl_code = msg->data.result;
-  if (r->curl_code == CURLE_OK)
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
-  else if (h->answered >= 200 && h->answered < 300)
-    /* The supervisor created the job; only the rest of its answer was
-     * lost (a body that does not decode, a timeout, a reset): sending it
-     * again would run the remediation twice. */
-    r->status = h->answered;
-  curl_multi_remove_handle(h->multi, e);
-  explain(h, r);
-  if (r->error[0] == '\0' && r->curl_code != CURLE_OK)
-    snprintf(r->error, sizeof(r->error), "%s",
-             curl_easy_strerror((CURLcode)r->curl_code));
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
-  h->result = NULL;
+  while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+    if (msg->msg != CURLMSG_DONE)
+      continue;
+    xfer_t *x = NULL;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+    if (x != NULL && x->running)
+      end_xfer(h, x, msg->data.result);
+  }
+}
+
+void nt_http_run(nt_http_t *h, int timeout_ms) {
+  recycle(h);
+  int still;
+  curl_multi_perform(h->multi, &still);
+  collect(h);
+  if (h->done != NULL)
+    return;
+  curl_multi_poll(h->multi, NULL, 0, timeout_ms, NULL);
+  curl_multi_perform(h->multi, &still);
+  collect(h);
+}
+
+void *nt_http_next_done(nt_http_t *h, nt_http_result_t *r) {
+  recycle(h);
+  xfer_t *x = h->done;
+  if (x == NULL)
+    return NULL;
+  h->done = x->next;
+  if (h->done == NULL)
+    h->done_tail = &h->done;
+  *r = x->result;
+  h->returned = x;
+  return x->owner;
+}
+
+void nt_http_abort(nt_http_t *h) {
+  for (size_t i = 0; i < h->num; i++)
+    if (h->all[i]->running)
+      end_xfer(h, h->all[i], CURLE_ABORTED_BY_CALLBACK);
 }

@@ -1,5 +1,6 @@
-/* The one seam with the network: POST a body to a Task's URL and report
- * what happened. Used only by the sender thread. */
+/* The one seam with the network: POSTs to Tasks' URLs, many at once on one
+ * libcurl multi handle, and what happened to each. Used only by the
+ * sender's thread (but for nt_http_wakeup). */
 #ifndef NT_HTTP_H
 #define NT_HTTP_H
 
@@ -8,23 +9,38 @@
 
 typedef struct nt_http_s nt_http_t;
 
-nt_http_t *nt_http_create(const nt_config_t *cfg);
+/* Room for up to transfers_max exchanges at once. */
+nt_http_t *nt_http_create(const nt_config_t *cfg, size_t transfers_max);
+/* Ends whatever is under way, unreported. */
 void nt_http_free(nt_http_t *h);
 
-/* Sends body to task's request URL. The transfer is cut short, with
- * CURLE_ABORTED_BY_CALLBACK, once the monotonic time passes *abort_at
- * (read atomically: another thread may bring it forward). r->body stays
- * valid until the next call.
+/* Starts sending body to task's request URL; owner comes back with the
+ * result from nt_http_next_done. Returns -1 when it cannot start (no room,
+ * out of memory): nothing was written.
  *
- * The POST is written at most once: libcurl would resend it on a fresh
+ * Each POST is written at most once: libcurl would resend it on a fresh
  * connection by itself when a reused one dies without an answer; no new
  * connection is opened then, and the exchange ends as an empty reply
  * (CURLE_GOT_NOTHING, "maybe delivered"), to be retried as one. */
-void nt_http_post(nt_http_t *h, const nt_task_t *task, const char *body,
-                  size_t body_len, const double *abort_at, nt_http_result_t *r);
+int nt_http_start(nt_http_t *h, const nt_task_t *task, const char *body,
+                  size_t body_len, void *owner);
 
-/* Interrupts a wait inside nt_http_post so it re-reads *abort_at. Safe
- * from any thread. */
+/* Moves every transfer along, waiting up to timeout_ms for the network,
+ * for nt_http_wakeup, or not at all when an exchange has ended. */
+void nt_http_run(nt_http_t *h, int timeout_ms);
+
+/* One exchange that ended: returns its owner and fills *r (r->body stays
+ * valid until the next call into this file), or NULL when none is left. */
+void *nt_http_next_done(nt_http_t *h, nt_http_result_t *r);
+
+/* Cuts every transfer under way short (CURLE_ABORTED_BY_CALLBACK): their
+ * ends are then read with nt_http_next_done. */
+void nt_http_abort(nt_http_t *h);
+
+/* Exchanges under way. */
+size_t nt_http_running(const nt_http_t *h);
+
+/* Interrupts nt_http_run. Safe from any thread. */
 void nt_http_wakeup(nt_http_t *h);
 
 #endif

@@ -13,6 +13,7 @@ nt_job_t *nt_job_new(struct nt_task_s *task, const char *body, size_t body_len,
     return NULL;
   *job = (nt_job_t){
       .task = task,
+      .task_index = task->index,
       .lane = task->lane,
       .arrival = arrival,
       .deadline = arrival + max_age,

@@ -1,6 +1,9 @@
 #include "outcome.h"
+#include "clock.h"
+#include "log.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -149,4 +152,233 @@ double nt_retry_after_header(const char *line, size_t len, time_t now) {
   while (vlen > 0 && isspace((unsigned char)value[vlen - 1]))
     value[--vlen] = '\0';
   return nt_retry_after_parse(value, now);
+}
+
+/* What becomes of a job: counted, logged (secrets redacted), retried. */
+
+/* plugin_log cuts every line here. */
+#define LOG_LINE_MAX 1024
+/* A server's message is cut to this many bytes once redacted. */
+#define MESSAGE_MAX 200
+/* Hexadecimal runs this long are secrets (a job's own is 64 digits). */
+#define SECRET_HEX_RUN 32
+
+/* What a server or libcurl said, fit for the log: every secret of the
+ * configuration and any long run of hexadecimal digits (a job's own
+ * secret) is overwritten before the text is cut short, so that no part of
+ * one can straddle the cut. */
+static void clean_message(const nt_config_t *cfg, char *msg) {
+  for (size_t i = 0; i < cfg->secrets_num; i++)
+    nt_redact(msg, cfg->secrets[i]);
+  nt_redact_hex_runs(msg, SECRET_HEX_RUN);
+  nt_cut(msg, MESSAGE_MAX);
+}
+
+/* A job's fields come from the answer too: an id is never a secret's
+ * length, but an answer could claim anything. */
+static void clean_job_info(nt_job_info_t *info) {
+  nt_redact_hex_runs(info->id, SECRET_HEX_RUN);
+  nt_redact_hex_runs(info->lifecycle, SECRET_HEX_RUN);
+  nt_redact_hex_runs(info->state, SECRET_HEX_RUN);
+}
+
+/* The message of a refused answer (or libcurl's error), cleaned, in msg. */
+static void refusal_message(const nt_config_t *cfg, const nt_http_result_t *r,
+                            char *msg, size_t size) {
+  if (r->status <= 0) {
+    snprintf(msg, size, "%s", r->error);
+    clean_message(cfg, msg);
+    return;
+  }
+  /* The whole message first: cutting it before redacting could leave the
+   * first digits of a secret in the log. */
+  size_t full_size = r->body_len + 4;
+  char *full = malloc(full_size);
+  if (full == NULL) {
+    snprintf(msg, size, "(message not shown: out of memory)");
+    return;
+  }
+  nt_json_error_message(r->body != NULL ? r->body : "", r->body_len, full,
+                        full_size);
+  clean_message(cfg, full);
+  snprintf(msg, size, "%s", full);
+  free(full);
+}
+
+/* The DryRun line, also what collectd -T shows instead of sending. A body
+ * (or a URL) too long for one log line is cut visibly, never by plugin_log. */
+void nt_outcome_dry_run(const char *label, const nt_job_t *job) {
+  const nt_task_t *task = job->task;
+  char head[LOG_LINE_MAX];
+  int n = snprintf(head, sizeof(head),
+                   NT_LOG_PREFIX "%sTask \"%s\": DryRun: POST %s ", label,
+                   task->name, task->redacted_url);
+  if (n < 0)
+    return;
+  size_t used = (size_t)n < sizeof(head) ? (size_t)n : sizeof(head) - 1;
+  size_t room = LOG_LINE_MAX - 1 - used; /* body bytes that fit */
+  if (job->body_len <= room) {
+    plugin_log(LOG_INFO, "%s%s", head, job->body);
+    return;
+  }
+  char tail[64];
+  snprintf(tail, sizeof(tail), "\xE2\x80\xA6 (cut: %zu bytes in all)",
+           job->body_len);
+  size_t tail_len = strlen(tail);
+  size_t keep = room > tail_len ? room - tail_len : 0;
+  if (keep == 0) /* the URL alone fills the line: cut it instead */
+    used = LOG_LINE_MAX - 1 - tail_len;
+  /* Cut on a character boundary, never inside a UTF-8 sequence. */
+  while (keep > 0 && ((unsigned char)job->body[keep] & 0xC0) == 0x80)
+    keep--;
+  plugin_log(LOG_INFO, "%.*s%.*s%s", (int)used, head, (int)keep, job->body,
+             tail);
+}
+
+/* Releases every outage complaint of the Task: it got through. */
+static void clear_complaints(nt_task_t *task) {
+  static const nt_complaint_kind_t kinds[] = {NT_COMPLAINT_UNDELIVERED,
+                                              NT_COMPLAINT_SERVER};
+  for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds); i++)
+    nt_release(&task->complaints[kinds[i]], LOG_NOTICE,
+               "Task \"%s\": %s delivers again", task->name, task->eff.url);
+}
+
+void nt_outcome_expired(const nt_config_t *cfg, const nt_job_t *job,
+                        double now) {
+  nt_task_t *task = job->task;
+  nt_stats_add(&task->stats, NT_STAT_EXPIRED, 1);
+  nt_complain(&task->complaints[NT_COMPLAINT_EXPIRED], now, LOG_ERR,
+              "Task \"%s\": a job %.0f s old would "
+              "pass MaxAge (%g s) undelivered: expired, never sent",
+              task->name, now - job->arrival, cfg->max_age);
+}
+
+static void count_gave_up(nt_task_t *task, const nt_job_t *job, const char *msg,
+                          double now) {
+  nt_stats_add(&task->stats, NT_STAT_FAILED, 1);
+  nt_complain(&task->complaints[NT_COMPLAINT_GAVE_UP], now, LOG_ERR,
+              "Task \"%s\": gave up on a job after %u attempts "
+              "(MaxAttempts): last answer %s from %s",
+              task->name, job->attempts, msg, task->eff.url);
+}
+
+double nt_outcome_settle(const nt_config_t *cfg, nt_job_t *job,
+                         const nt_http_result_t *r, double now, double u) {
+  nt_task_t *task = job->task;
+  nt_job_info_t info = {0};
+  nt_outcome_t o = nt_outcome_classify(r, &info);
+  char msg[sizeof(r->error)] = "";
+
+  switch (o) {
+  case NT_SENT:
+    clean_job_info(&info);
+    nt_stats_add(&task->stats, NT_STAT_SENT, 1);
+    clear_complaints(task);
+    NT_INFO("Task \"%s\": job %s created (lifecycle %s, state %s)", task->name,
+            info.id, info.lifecycle, info.state);
+    return NAN;
+  case NT_SENT_NO_JOB:
+    nt_stats_add(&task->stats, NT_STAT_SENT, 1);
+    clear_complaints(task);
+    nt_complain(&task->complaints[NT_COMPLAINT_NO_JOB], now, LOG_WARNING,
+                "Task \"%s\": HTTP %ld without a job "
+                "in the answer: counted sent",
+                task->name, r->status);
+    return NAN;
+  case NT_REJECTED:
+    clean_job_info(&info);
+    nt_stats_add(&task->stats, NT_STAT_FAILED, 1);
+    clear_complaints(task);
+    nt_complain(&task->complaints[NT_COMPLAINT_REJECTED], now, LOG_ERR,
+                "Task \"%s\": job %s was rejected at "
+                "once (lifecycle %s, state %s): do the arguments fit the "
+                "task? Not retried",
+                task->name, info.id, info.lifecycle, info.state);
+    return NAN;
+  case NT_PERMANENT:
+    nt_stats_add(&task->stats, NT_STAT_FAILED, 1);
+    refusal_message(cfg, r, msg, sizeof(msg));
+    nt_complain(&task->complaints[NT_COMPLAINT_REFUSED], now, LOG_ERR,
+                "Task \"%s\": %s refused the job: "
+                "%s%.0ld%s%s: not retried",
+                task->name, task->eff.url, r->status ? "HTTP " : "", r->status,
+                r->status ? " " : "", msg);
+    return NAN;
+  case NT_ABORTED:
+    __atomic_add_fetch(&job->attempts, r->writes, __ATOMIC_RELAXED);
+    return now; /* left over: shutdown counts it */
+  case NT_NOT_DELIVERED:
+  case NT_MAYBE_DELIVERED:
+    break;
+  }
+
+  /* Atomic: the spooler reads it to keep the entry up to date. */
+  __atomic_add_fetch(&job->attempts, nt_outcome_attempts(o, r),
+                     __ATOMIC_RELAXED);
+  job->tries++;
+  if (r->status > 0)
+    snprintf(msg, sizeof(msg), "HTTP %ld", r->status);
+  else
+    snprintf(msg, sizeof(msg), "%s", r->error);
+  clean_message(cfg, msg);
+  if (job->attempts >= cfg->max_attempts) {
+    count_gave_up(task, job, msg, now);
+    return NAN;
+  }
+  double wait =
+      r->retry_after >= 0
+          ? fmax(r->retry_after, cfg->retry_interval / 2)
+          : nt_backoff_jitter(nt_backoff_nominal(cfg->retry_interval,
+                                                 cfg->max_retry_interval,
+                                                 job->tries),
+                              u);
+  if (now + wait >= job->deadline) {
+    nt_outcome_expired(cfg, job, now);
+    return NAN;
+  }
+  nt_stats_add(&task->stats, NT_STAT_RETRIED, 1);
+  nt_complain(&task->complaints[o == NT_NOT_DELIVERED ? NT_COMPLAINT_UNDELIVERED
+                                                      : NT_COMPLAINT_SERVER],
+              now, LOG_WARNING,
+              "Task \"%s\": %s: %s (%s): retrying in "
+              "%.1f s",
+              task->name, task->eff.url, msg, nt_outcome_name(o), wait);
+  return now + wait;
+}
+
+
+void nt_outcome_spent(const nt_job_t *job, double now) {
+  nt_task_t *task = job->task;
+  nt_stats_add(&task->stats, NT_STAT_FAILED, 1);
+  nt_complain(&task->complaints[NT_COMPLAINT_GAVE_UP], now, LOG_ERR,
+              "Task \"%s\": gave up on a resumed job: its %u attempts "
+              "(MaxAttempts) were spent before the restart",
+              task->name, job->attempts);
+}
+
+void nt_outcome_dropped(const nt_job_t *job, size_t limit, double now) {
+  nt_task_t *task = job->task;
+  nt_stats_add(&task->stats, NT_STAT_DROPPED, 1);
+  nt_complain(&task->complaints[NT_COMPLAINT_DROPPED], now, LOG_WARNING,
+              "Task \"%s\": queue full (%zu jobs, QueueLimit or "
+              "SpoolLimit): dropped the oldest waiting job",
+              task->name, limit);
+}
+
+void nt_outcome_left(nt_task_t *task, uint64_t kept, uint64_t dropped,
+                     bool spooling) {
+  if (kept > 0)
+    NT_INFO("Task \"%s\": shutting down with %" PRIu64
+            " undelivered job(s): kept in SpoolDir for the next start",
+            task->name, kept);
+  if (dropped == 0)
+    return;
+  nt_stats_add(&task->stats, NT_STAT_DROPPED, dropped);
+  NT_WARNING("Task \"%s\": shutting down with %" PRIu64
+             " undelivered job(s): dropped%s",
+             task->name, dropped,
+             spooling ? " (those already in SpoolDir are resumed at the "
+                        "next start)"
+                      : "");
 }

@@ -1,5 +1,6 @@
 /* What an answer means for a job (sent, refused, not or maybe delivered),
- * and when to try again. */
+ * when to try again, and what becomes of the job: counted under its Task
+ * and logged, every secret redacted. */
 #ifndef NT_OUTCOME_H
 #define NT_OUTCOME_H
 
@@ -7,6 +8,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "config.h"
+#include "job.h"
 #include "json.h"
 
 /* What one HTTP exchange produced; filled by http.c. */
@@ -58,5 +61,26 @@ double nt_retry_after_parse(const char *value, time_t now);
  * Retry-After value as above, or NT_NOT_RETRY_AFTER for any other header. */
 #define NT_NOT_RETRY_AFTER (-2.0)
 double nt_retry_after_header(const char *line, size_t len, time_t now);
+
+/* Settles a job after one exchange r, at the monotonic time now: counts
+ * and logs the outcome under the job's Task and adds the attempts it
+ * spent. Returns when to retry it, or NAN when it is done with (sent,
+ * failed, expired). u, uniform in [0, 1), draws the backoff's jitter. */
+double nt_outcome_settle(const nt_config_t *cfg, nt_job_t *job,
+                         const nt_http_result_t *r, double now, double u);
+/* The job passed MaxAge undelivered. */
+void nt_outcome_expired(const nt_config_t *cfg, const nt_job_t *job,
+                        double now);
+/* A job resumed from the spool had spent every attempt before the
+ * restart. */
+void nt_outcome_spent(const nt_job_t *job, double now);
+/* The job was pushed out of a full queue of limit jobs. */
+void nt_outcome_dropped(const nt_job_t *job, size_t limit, double now);
+/* The DryRun line (label "collectd -T: " under a configuration check):
+ * what would be sent, cut visibly to fit one log line. */
+void nt_outcome_dry_run(const char *label, const nt_job_t *job);
+/* At shutdown: the Task's undelivered jobs, kept on disk or dropped. */
+void nt_outcome_left(nt_task_t *task, uint64_t kept, uint64_t dropped,
+                     bool spooling);
 
 #endif

@@ -3,29 +3,39 @@
 #include <stdlib.h>
 
 typedef struct {
-  nt_job_t *head, *tail;
-  double not_before; /* the head waits for its retry until then */
-  bool busy;         /* the head is in flight */
+  nt_job_t *head, *tail; /* in seq order, those in flight included */
+  size_t in_flight;
+  double not_before;  /* nothing is taken before then */
+  nt_job_t *retrying; /* the job whose failure set not_before */
 } lane_t;
 
 struct nt_queue_s {
-  size_t limit;
+  size_t limit, per_lane;
   size_t waiting; /* jobs not in flight */
+  size_t in_flight;
   lane_t *lanes;
   size_t lanes_num;
+  size_t *lengths; /* per Task */
+  size_t tasks_num;
 };
 
-nt_queue_t *nt_queue_create(size_t limit, size_t lanes_num) {
+nt_queue_t *nt_queue_create(size_t limit, size_t lanes_num, size_t per_lane,
+                            size_t tasks_num) {
   nt_queue_t *q = calloc(1, sizeof(*q));
   if (q == NULL)
     return NULL;
   q->lanes = calloc(lanes_num ? lanes_num : 1, sizeof(*q->lanes));
-  if (q->lanes == NULL) {
+  q->lengths = calloc(tasks_num ? tasks_num : 1, sizeof(*q->lengths));
+  if (q->lanes == NULL || q->lengths == NULL) {
+    free(q->lanes);
+    free(q->lengths);
     free(q);
     return NULL;
   }
   q->limit = limit;
+  q->per_lane = per_lane ? per_lane : 1;
   q->lanes_num = lanes_num;
+  q->tasks_num = tasks_num;
   return q;
 }
 
@@ -42,123 +52,141 @@ void nt_queue_free(nt_queue_t *q) {
     return;
   free_list(nt_queue_drain(q));
   free(q->lanes);
+  free(q->lengths);
   free(q);
 }
 
-/* Unlinks job, whose predecessor in its lane is prev (NULL for the head). */
-static void unlink_job(nt_queue_t *q, lane_t *lane, nt_job_t *prev,
-                       nt_job_t *job) {
-  /* A lane keeps waiting when its head is dropped or expires: the
-   * supervisor is still presumed unavailable until then. */
-  if (prev == NULL) {
+static void unlink_job(nt_queue_t *q, nt_job_t *job) {
+  lane_t *lane = &q->lanes[job->lane];
+  if (job->prev == NULL)
     lane->head = job->next;
+  else
+    job->prev->next = job->next;
+  if (job->next == NULL)
+    lane->tail = job->prev;
+  else
+    job->next->prev = job->prev;
+  if (job->in_flight) {
+    lane->in_flight--;
+    q->in_flight--;
   } else {
-    prev->next = job->next;
-  }
-  if (lane->tail == job)
-    lane->tail = prev;
-  if (!job->in_flight)
     q->waiting--;
-  job->next = NULL;
+  }
+  /* A lane keeps waiting when the job that failed is dropped or expires:
+   * the supervisor is still presumed unavailable until then. */
+  if (lane->retrying == job)
+    lane->retrying = NULL;
+  q->lengths[job->task_index]--;
+  job->next = job->prev = NULL;
+}
+
+/* The first job of the lane not in flight: at most per_lane are skipped. */
+static nt_job_t *first_waiting(const lane_t *lane) {
+  nt_job_t *j = lane->head;
+  while (j != NULL && j->in_flight)
+    j = j->next;
+  return j;
 }
 
 nt_job_t *nt_queue_push(nt_queue_t *q, nt_job_t *job) {
   lane_t *lane = &q->lanes[job->lane];
-  job->next = NULL;
   job->in_flight = false;
-  if (lane->tail == NULL) {
-    lane->head = lane->tail = job;
-  } else if (lane->tail->seq < job->seq) {
-    lane->tail->next = job;
+  /* Resumed jobs come before new ones, but never before a job in flight. */
+  nt_job_t *after = lane->tail;
+  while (after != NULL && !after->in_flight && after->seq > job->seq)
+    after = after->prev;
+  job->prev = after;
+  job->next = after != NULL ? after->next : lane->head;
+  if (job->next != NULL)
+    job->next->prev = job;
+  else
     lane->tail = job;
-  } else {
-    nt_job_t **p = &lane->head;
-    if ((*p)->in_flight)
-      p = &(*p)->next;
-    while (*p != NULL && (*p)->seq < job->seq)
-      p = &(*p)->next;
-    job->next = *p;
-    *p = job;
-    if (job->next == NULL)
-      lane->tail = job;
-  }
+  if (after != NULL)
+    after->next = job;
+  else
+    lane->head = job;
   q->waiting++;
+  q->lengths[job->task_index]++;
   if (q->waiting <= q->limit)
     return NULL;
 
-  /* The oldest waiting job is the first not in flight of some lane. */
-  lane_t *oldest_lane = NULL;
-  nt_job_t *oldest = NULL, *oldest_prev = NULL;
+  nt_job_t *oldest = NULL;
   for (size_t i = 0; i < q->lanes_num; i++) {
-    nt_job_t *prev = NULL, *j = q->lanes[i].head;
-    if (j != NULL && j->in_flight) {
-      prev = j;
-      j = j->next;
-    }
-    if (j != NULL && (oldest == NULL || j->seq < oldest->seq)) {
-      oldest_lane = &q->lanes[i];
+    nt_job_t *j = first_waiting(&q->lanes[i]);
+    if (j != NULL && (oldest == NULL || j->seq < oldest->seq))
       oldest = j;
-      oldest_prev = prev;
-    }
   }
-  unlink_job(q, oldest_lane, oldest_prev, oldest);
+  unlink_job(q, oldest);
   return oldest;
 }
 
+bool nt_queue_lane_open(const nt_queue_t *q, size_t lane, double now) {
+  const lane_t *l = &q->lanes[lane];
+  return l->in_flight < q->per_lane && l->not_before <= now;
+}
+
 nt_job_t *nt_queue_take(nt_queue_t *q, double now, double *next_due) {
-  lane_t *best = NULL;
+  nt_job_t *best = NULL;
   *next_due = 1e300;
   for (size_t i = 0; i < q->lanes_num; i++) {
     lane_t *lane = &q->lanes[i];
-    if (lane->head == NULL || lane->busy)
+    if (lane->in_flight >= q->per_lane)
+      continue;
+    nt_job_t *j = first_waiting(lane);
+    if (j == NULL)
       continue;
     if (lane->not_before > now) {
       if (lane->not_before < *next_due)
         *next_due = lane->not_before;
       continue;
     }
-    if (best == NULL || lane->head->seq < best->head->seq)
-      best = lane;
+    if (best == NULL || j->seq < best->seq)
+      best = j;
   }
   if (best == NULL)
     return NULL;
-  best->busy = true;
-  best->head->in_flight = true;
+  lane_t *lane = &q->lanes[best->lane];
+  if (lane->retrying == best)
+    lane->retrying = NULL;
+  best->in_flight = true;
+  lane->in_flight++;
+  q->in_flight++;
   q->waiting--;
-  return best->head;
+  return best;
 }
 
 void nt_queue_retry(nt_queue_t *q, nt_job_t *job, double not_before) {
   lane_t *lane = &q->lanes[job->lane];
   job->in_flight = false;
-  lane->busy = false;
-  lane->not_before = not_before;
+  lane->in_flight--;
+  q->in_flight--;
   q->waiting++;
+  /* With several in flight, the latest failure sets the wait. */
+  lane->not_before = not_before;
+  lane->retrying = job;
 }
 
 void nt_queue_remove(nt_queue_t *q, nt_job_t *job) {
   lane_t *lane = &q->lanes[job->lane];
-  unlink_job(q, lane, NULL, job);
-  lane->busy = false;
-  lane->not_before = 0;
+  unlink_job(q, job);
+  if (lane->retrying == NULL)
+    lane->not_before = 0;
 }
 
 nt_job_t *nt_queue_expire(nt_queue_t *q, double now) {
   nt_job_t *expired = NULL, **tail = &expired;
   for (size_t i = 0; i < q->lanes_num; i++) {
-    lane_t *lane = &q->lanes[i];
-    nt_job_t *prev = NULL, *j = lane->head;
-    if (j != NULL && j->in_flight) {
-      prev = j;
-      j = j->next;
-    }
+    nt_job_t *j = q->lanes[i].head;
     /* Deadlines rise along a lane (arrival order, one MaxAge): the first
-     * job still in time ends the look, so a pass costs what expires. */
-    while (j != NULL && j->deadline <= now) {
+     * waiting job still in time ends the look, so a pass costs what
+     * expires plus the jobs in flight. */
+    while (j != NULL && (j->in_flight || j->deadline <= now)) {
       nt_job_t *next = j->next;
-      unlink_job(q, lane, prev, j);
-      *tail = j;
-      tail = &j->next;
+      if (!j->in_flight) {
+        unlink_job(q, j);
+        *tail = j;
+        tail = &j->next;
+      }
       j = next;
     }
   }
@@ -174,7 +202,11 @@ nt_job_t *nt_queue_drain(nt_queue_t *q) {
       tail = &lane->tail->next;
     *lane = (lane_t){0};
   }
-  q->waiting = 0;
+  for (nt_job_t *j = all; j != NULL; j = j->next)
+    j->prev = NULL;
+  for (size_t i = 0; i < q->tasks_num; i++)
+    q->lengths[i] = 0;
+  q->waiting = q->in_flight = 0;
   return all;
 }
 
@@ -187,12 +219,10 @@ void nt_queue_each(nt_queue_t *q, void (*visit)(nt_job_t *job, void *arg),
 
 size_t nt_queue_waiting(const nt_queue_t *q) { return q->waiting; }
 
+size_t nt_queue_in_flight(const nt_queue_t *q) { return q->in_flight; }
+
 size_t nt_queue_limit(const nt_queue_t *q) { return q->limit; }
 
-size_t nt_queue_length_for(const nt_queue_t *q, const struct nt_task_s *task) {
-  size_t n = 0;
-  for (size_t i = 0; i < q->lanes_num; i++)
-    for (const nt_job_t *j = q->lanes[i].head; j != NULL; j = j->next)
-      n += j->task == task;
-  return n;
+size_t nt_queue_length_for(const nt_queue_t *q, size_t task_index) {
+  return task_index < q->tasks_num ? q->lengths[task_index] : 0;
 }

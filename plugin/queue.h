@@ -1,6 +1,7 @@
 /* The jobs waiting for delivery: one line per supervisor, in arrival order,
  * bounded as a whole. Not thread-safe: the sender holds its lock around
- * every call. */
+ * every call. Every call costs O(1), or O(lanes + in flight), never the
+ * queue's length (but for drain and each). */
 #ifndef NT_QUEUE_H
 #define NT_QUEUE_H
 
@@ -10,32 +11,42 @@
 
 typedef struct nt_queue_s nt_queue_t;
 
-nt_queue_t *nt_queue_create(size_t limit, size_t lanes_num);
+/* At most limit jobs wait in all; at most per_lane of a lane are in flight
+ * at once (Connections); tasks_num Tasks are counted apart. */
+nt_queue_t *nt_queue_create(size_t limit, size_t lanes_num, size_t per_lane,
+                            size_t tasks_num);
 /* Frees the queue and every job still in it. */
 void nt_queue_free(nt_queue_t *q);
 
-/* Adds job to its lane in seq order (after any job in flight): new jobs
- * go last, jobs resumed from the spool before them. When more than limit
+/* Adds job to its lane in seq order: new jobs go last, jobs resumed from
+ * the spool before them (but after any in flight). When more than limit
  * jobs wait, the oldest waiting one is unlinked and returned for the
  * caller to count and free. */
 nt_job_t *nt_queue_push(nt_queue_t *q, nt_job_t *job);
 
-/* The oldest job whose lane is neither busy with a job in flight nor
- * waiting for a retry; marks it in flight. NULL when none: *next_due then
- * holds the earliest time a waiting lane opens (or a huge value). */
+/* Whether a job of the lane could be taken at now, or is held by a full lane
+ * or a retry: a submitter need not wake a sender that is busy anyway. */
+bool nt_queue_lane_open(const nt_queue_t *q, size_t lane, double now);
+
+/* The oldest waiting job whose lane has room for one more in flight and is
+ * not waiting for a retry; marks it in flight. Jobs of one lane are taken
+ * in their order. NULL when none: *next_due then holds the earliest time
+ * a waiting lane opens (or a huge value). */
 nt_job_t *nt_queue_take(nt_queue_t *q, double now, double *next_due);
 
-/* The job in flight goes back to the head of its lane, which waits until
- * not_before. */
+/* The job in flight waits again, in its place; its lane, and every later
+ * job of it, waits until not_before. */
 void nt_queue_retry(nt_queue_t *q, nt_job_t *job, double not_before);
 
-/* The job in flight is done with: unlinked (the caller frees it). */
+/* The job in flight is done with: unlinked (the caller frees it). Unless
+ * another job of the lane waits for its retry, the lane opens. */
 void nt_queue_remove(nt_queue_t *q, nt_job_t *job);
 
-/* Unlinks the waiting jobs past their deadline from the head of each lane,
- * up to the first one still in time (deadlines rise along a lane: jobs
- * arrive in order and share one MaxAge); returns them as a list chained by
- * next. A job a few microseconds out of order expires at a later pass. */
+/* Unlinks the waiting jobs past their deadline from the front of each
+ * lane, up to the first one still in time (deadlines rise along a lane:
+ * jobs arrive in order and share one MaxAge); returns them as a list
+ * chained by next. A job a few microseconds out of order expires at a
+ * later pass. */
 nt_job_t *nt_queue_expire(nt_queue_t *q, double now);
 
 /* Unlinks every job (waiting or not); returns them as a list. */
@@ -47,8 +58,9 @@ void nt_queue_each(nt_queue_t *q, void (*visit)(nt_job_t *job, void *arg),
                    void *arg);
 
 size_t nt_queue_waiting(const nt_queue_t *q);
+size_t nt_queue_in_flight(const nt_queue_t *q);
 size_t nt_queue_limit(const nt_queue_t *q);
-/* The Task's jobs not yet finished, the one in flight included. */
-size_t nt_queue_length_for(const nt_queue_t *q, const struct nt_task_s *task);
+/* The Task's jobs not yet finished, those in flight included. */
+size_t nt_queue_length_for(const nt_queue_t *q, size_t task_index);
 
 #endif

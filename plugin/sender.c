@@ -1,5 +1,7 @@
-/* The sender: owns the queue and the one thread that does all network I/O,
- * applies the outcome of each exchange and counts it.
+/* The sender: owns the queue and the thread that does all network I/O,
+ * many requests at once on one libcurl multi handle, each supervisor's at
+ * its own pace. What an answer means, and what is counted and logged for
+ * it, is outcome.c's business; this file is about threads and locks.
  *
  * Locks, in the only order in which one may be taken while another is held:
  *   1. s->lock (this file): the queue, seq, the flags below. collectd's
@@ -11,11 +13,13 @@
  *   3. the complaints' lock (log.c): held only to decide whether a line
  *      goes out, never while it is logged.
  * Threads: collectd's (submit), the sender's (everything else here) and the
- * spooler's (resume_entry, while it reads the spool at start). */
+ * spooler's (resume_entry while it reads the spool at start, and
+ * spool_ready). */
 #include "sender.h"
 #include "clock.h"
 #include "http.h"
 #include "log.h"
+#include "outcome.h"
 #include "spooler.h"
 
 #include <errno.h>
@@ -24,24 +28,20 @@
 #include <string.h>
 #include <strings.h>
 
-/* plugin_log cuts every line here. */
-#define LOG_LINE_MAX 1024
-/* A server's message is cut to this many bytes once redacted. */
-#define MESSAGE_MAX 200
-/* Hexadecimal runs this long are secrets (a job's own is 64 digits). */
-#define SECRET_HEX_RUN 32
 /* While jobs wait, the thread wakes at least this often to expire them. */
 #define IDLE_WAKE 1.0
+/* Jobs taken from the queue per pass, so that the lock is never held
+ * long. */
+#define TAKE_MAX 64
 /* At shutdown, the sender gets this long past its deadline to notice the
  * abort; the spooler gets the rest of the second the bound allows. */
 #define ABORT_SLACK 0.5
 
 struct nt_sender_s {
   nt_config_t *cfg;
-  nt_http_t *http;
+  nt_http_t *http; /* the sender's thread only */
 
   pthread_mutex_t lock; /* guards everything below */
-  pthread_cond_t wake;  /* new job, or stop */
   pthread_cond_t done;  /* the thread has exited */
   nt_queue_t *queue;
   nt_spooler_t *spooler;    /* from start; NULL without SpoolDir, under -T */
@@ -51,9 +51,10 @@ struct nt_sender_s {
   uint64_t *resume_changed; /* entries whose Task has another TaskID now */
   bool started, running, stopping;
   bool resuming;  /* the spool is being read: sending waits */
+  bool asleep;    /* the thread found nothing to start: a new job wakes it */
   bool abandoned; /* a thread did not stop: nothing may be freed */
   pthread_t thread;
-  double abort_at; /* monotonic; read by http.c without the lock */
+  double abort_at; /* monotonic */
   unsigned short rand_state[3];
 };
 
@@ -71,35 +72,29 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
   size_t limit = cfg->queue_limit;
   if (cfg->spool_dir != NULL && cfg->spool_limit < limit)
     limit = cfg->spool_limit;
-  s->queue = nt_queue_create(limit, cfg->lanes_num);
-  s->http = nt_http_create(cfg);
+  s->queue =
+      nt_queue_create(limit, cfg->lanes_num, cfg->connections, cfg->tasks_num);
+  s->http = nt_http_create(cfg, cfg->lanes_num * cfg->connections);
   s->resume_expired = calloc(cfg->tasks_num + 1, sizeof(uint64_t));
   s->resume_taken = calloc(cfg->tasks_num + 1, sizeof(uint64_t));
   s->resume_changed = calloc(cfg->tasks_num + 1, sizeof(uint64_t));
   if (s->queue == NULL || s->http == NULL || s->resume_expired == NULL ||
       s->resume_taken == NULL || s->resume_changed == NULL ||
-      nt_cond_init(&s->wake) != 0) {
+      nt_cond_init(&s->done) != 0) {
     NT_ERROR("cannot set up the sender: out of memory");
-    goto fail;
-  }
-  if (nt_cond_init(&s->done) != 0) {
-    NT_ERROR("cannot set up the sender: out of memory");
-    pthread_cond_destroy(&s->wake);
-    goto fail;
+    nt_queue_free(s->queue);
+    nt_http_free(s->http);
+    free(s->resume_expired);
+    free(s->resume_taken);
+    free(s->resume_changed);
+    free(s);
+    return NULL;
   }
   pthread_mutex_init(&s->lock, NULL);
   uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16) ^
                   (uint64_t)(uintptr_t)s;
   memcpy(s->rand_state, &seed, sizeof(s->rand_state));
   return s;
-fail:
-  nt_queue_free(s->queue);
-  nt_http_free(s->http);
-  free(s->resume_expired);
-  free(s->resume_taken);
-  free(s->resume_changed);
-  free(s);
-  return NULL;
 }
 
 void nt_sender_free(nt_sender_t *s) {
@@ -111,7 +106,6 @@ void nt_sender_free(nt_sender_t *s) {
   free(s->resume_expired);
   free(s->resume_taken);
   free(s->resume_changed);
-  pthread_cond_destroy(&s->wake);
   pthread_cond_destroy(&s->done);
   pthread_mutex_destroy(&s->lock);
   free(s);
@@ -128,22 +122,19 @@ static void release(nt_spooler_t *sp, nt_job_t *job) {
  * caller to drop once the lock is released. */
 static nt_job_t *push_locked(nt_sender_t *s, nt_job_t *job) {
   nt_job_t *dropped = nt_queue_push(s->queue, job);
-  pthread_cond_signal(&s->wake);
   if (s->spooler != NULL && !job->spool_file)
     nt_spooler_add(s->spooler, job);
   return dropped;
 }
 
-/* Without the lock: counts, logs and releases a job displaced from a full
- * queue. */
-static void drop(nt_sender_t *s, nt_spooler_t *sp, nt_job_t *dropped) {
-  nt_task_t *task = dropped->task;
-  nt_stats_add(&task->stats, NT_STAT_DROPPED, 1);
-  nt_complain(&task->complaints[NT_COMPLAINT_DROPPED], nt_now(), LOG_WARNING,
-              "Task \"%s\": queue full (%zu jobs, QueueLimit or "
-              "SpoolLimit): dropped the oldest waiting job",
-              task->name, nt_queue_limit(s->queue));
-  release(sp, dropped);
+/* Whether the thread must be woken for a job just queued: only when it
+ * waits with nothing to do that this job could change. Under the lock. */
+static bool must_wake(nt_sender_t *s, const nt_job_t *job, double now) {
+  if (!s->asleep || s->resuming ||
+      !nt_queue_lane_open(s->queue, job->lane, now))
+    return false;
+  s->asleep = false;
+  return true;
 }
 
 int nt_sender_submit(nt_sender_t *s, nt_job_t *job) {
@@ -154,253 +145,121 @@ int nt_sender_submit(nt_sender_t *s, nt_job_t *job) {
   }
   job->seq = s->seq++;
   nt_job_t *dropped = push_locked(s, job);
+  bool wake = must_wake(s, job, job->arrival);
   nt_spooler_t *sp = s->spooler;
   pthread_mutex_unlock(&s->lock);
-  if (dropped != NULL)
-    drop(s, sp, dropped);
+  if (wake)
+    nt_http_wakeup(s->http);
+  if (dropped != NULL) {
+    nt_outcome_dropped(dropped, nt_queue_limit(s->queue), nt_now());
+    release(sp, dropped);
+  }
   return 0;
 }
 
-/* What a server or libcurl said, fit for the log: every secret of the
- * configuration and any long run of hexadecimal digits (a job's own
- * secret) is overwritten before the text is cut short, so that no part of
- * one can straddle the cut. */
-static void clean_message(const nt_sender_t *s, char *msg) {
-  for (size_t i = 0; i < s->cfg->secrets_num; i++)
-    nt_redact(msg, s->cfg->secrets[i]);
-  nt_redact_hex_runs(msg, SECRET_HEX_RUN);
-  nt_cut(msg, MESSAGE_MAX);
+/* The job is done with (sent, failed, expired): out of the queue and the
+ * spool. The sender's thread, without the lock. */
+static void done(nt_sender_t *s, nt_job_t *job) {
+  pthread_mutex_lock(&s->lock);
+  nt_queue_remove(s->queue, job);
+  nt_spooler_t *sp = s->spooler;
+  pthread_mutex_unlock(&s->lock);
+  release(sp, job);
 }
 
-/* A job's fields come from the answer too: an id is never a secret's
- * length, but an answer could claim anything. */
-static void clean_job_info(nt_job_info_t *info) {
-  nt_redact_hex_runs(info->id, SECRET_HEX_RUN);
-  nt_redact_hex_runs(info->lifecycle, SECRET_HEX_RUN);
-  nt_redact_hex_runs(info->state, SECRET_HEX_RUN);
-}
-
-/* The message of a refused answer (or libcurl's error), cleaned, in msg. */
-static void refusal_message(const nt_sender_t *s, const nt_http_result_t *r,
-                            char *msg, size_t size) {
-  if (r->status <= 0) {
-    snprintf(msg, size, "%s", r->error);
-    clean_message(s, msg);
+/* After an exchange (r): settled, then done with or back in its place. */
+static void finish(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r) {
+  double retry_at = nt_outcome_settle(s->cfg, job, r, nt_now(),
+                                      erand48(s->rand_state));
+  if (isnan(retry_at)) {
+    done(s, job);
     return;
   }
-  /* The whole message first: cutting it before redacting could leave the
-   * first digits of a secret in the log. */
-  size_t full_size = r->body_len + 4;
-  char *full = malloc(full_size);
-  if (full == NULL) {
-    snprintf(msg, size, "(message not shown: out of memory)");
-    return;
-  }
-  nt_json_error_message(r->body != NULL ? r->body : "", r->body_len, full,
-                        full_size);
-  clean_message(s, full);
-  snprintf(msg, size, "%s", full);
-  free(full);
-}
-
-/* The DryRun line, also what collectd -T shows instead of sending. A body
- * (or a URL) too long for one log line is cut visibly, never by plugin_log. */
-static void log_dry_run(const char *label, const nt_task_t *task,
-                        const nt_job_t *job) {
-  char head[LOG_LINE_MAX];
-  int n = snprintf(head, sizeof(head),
-                   NT_LOG_PREFIX "%sTask \"%s\": DryRun: POST %s ", label,
-                   task->name, task->redacted_url);
-  if (n < 0)
-    return;
-  size_t used = (size_t)n < sizeof(head) ? (size_t)n : sizeof(head) - 1;
-  size_t room = LOG_LINE_MAX - 1 - used; /* body bytes that fit */
-  if (job->body_len <= room) {
-    plugin_log(LOG_INFO, "%s%s", head, job->body);
-    return;
-  }
-  char tail[64];
-  snprintf(tail, sizeof(tail), "\xE2\x80\xA6 (cut: %zu bytes in all)",
-           job->body_len);
-  size_t tail_len = strlen(tail);
-  size_t keep = room > tail_len ? room - tail_len : 0;
-  if (keep == 0) /* the URL alone fills the line: cut it instead */
-    used = LOG_LINE_MAX - 1 - tail_len;
-  /* Cut on a character boundary, never inside a UTF-8 sequence. */
-  while (keep > 0 && ((unsigned char)job->body[keep] & 0xC0) == 0x80)
-    keep--;
-  plugin_log(LOG_INFO, "%.*s%.*s%s", (int)used, head, (int)keep, job->body,
-             tail);
-}
-
-static double jitter_unit(nt_sender_t *s) { return erand48(s->rand_state); }
-
-/* Releases every outage complaint of the Task: it got through. */
-static void clear_complaints(nt_task_t *task) {
-  static const nt_complaint_kind_t kinds[] = {NT_COMPLAINT_UNDELIVERED,
-                                              NT_COMPLAINT_SERVER};
-  for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds); i++)
-    nt_release(&task->complaints[kinds[i]], LOG_NOTICE,
-               "Task \"%s\": %s delivers again", task->name, task->eff.url);
-}
-
-static void count_expired(const nt_sender_t *s, const nt_job_t *job,
-                          double now) {
-  nt_task_t *task = job->task;
-  nt_stats_add(&task->stats, NT_STAT_EXPIRED, 1);
-  nt_complain(&task->complaints[NT_COMPLAINT_EXPIRED], now, LOG_ERR,
-              "Task \"%s\": a job %.0f s old would "
-              "pass MaxAge (%g s) undelivered: expired, never sent",
-              task->name, now - job->arrival, s->cfg->max_age);
-}
-
-static void count_gave_up(nt_task_t *task, const nt_job_t *job, const char *msg,
-                          double now) {
-  nt_stats_add(&task->stats, NT_STAT_FAILED, 1);
-  nt_complain(&task->complaints[NT_COMPLAINT_GAVE_UP], now, LOG_ERR,
-              "Task \"%s\": gave up on a job after %u attempts "
-              "(MaxAttempts): last answer %s from %s",
-              task->name, job->attempts, msg, task->eff.url);
-}
-
-/* Decides what becomes of a job after one exchange; returns the time to
- * retry it, or NAN when it is done with. Called without the lock. */
-static double settle(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r,
-                     double now) {
-  nt_task_t *task = job->task;
-  nt_job_info_t info = {0};
-  nt_outcome_t o = nt_outcome_classify(r, &info);
-  char msg[sizeof(r->error)] = "";
-
-  switch (o) {
-  case NT_SENT:
-    clean_job_info(&info);
-    nt_stats_add(&task->stats, NT_STAT_SENT, 1);
-    clear_complaints(task);
-    NT_INFO("Task \"%s\": job %s created (lifecycle %s, state %s)", task->name,
-            info.id, info.lifecycle, info.state);
-    return NAN;
-  case NT_SENT_NO_JOB:
-    nt_stats_add(&task->stats, NT_STAT_SENT, 1);
-    clear_complaints(task);
-    nt_complain(&task->complaints[NT_COMPLAINT_NO_JOB], now, LOG_WARNING,
-                "Task \"%s\": HTTP %ld without a job "
-                "in the answer: counted sent",
-                task->name, r->status);
-    return NAN;
-  case NT_REJECTED:
-    clean_job_info(&info);
-    nt_stats_add(&task->stats, NT_STAT_FAILED, 1);
-    clear_complaints(task);
-    nt_complain(&task->complaints[NT_COMPLAINT_REJECTED], now, LOG_ERR,
-                "Task \"%s\": job %s was rejected at "
-                "once (lifecycle %s, state %s): do the arguments fit the "
-                "task? Not retried",
-                task->name, info.id, info.lifecycle, info.state);
-    return NAN;
-  case NT_PERMANENT:
-    nt_stats_add(&task->stats, NT_STAT_FAILED, 1);
-    refusal_message(s, r, msg, sizeof(msg));
-    nt_complain(&task->complaints[NT_COMPLAINT_REFUSED], now, LOG_ERR,
-                "Task \"%s\": %s refused the job: "
-                "%s%.0ld%s%s: not retried",
-                task->name, task->eff.url, r->status ? "HTTP " : "", r->status,
-                r->status ? " " : "", msg);
-    return NAN;
-  case NT_ABORTED:
-    __atomic_add_fetch(&job->attempts, r->writes, __ATOMIC_RELAXED);
-    return now; /* left over: shutdown counts it */
-  case NT_NOT_DELIVERED:
-  case NT_MAYBE_DELIVERED:
-    break;
-  }
-
-  /* Atomic: the spooler reads it to keep the entry up to date. */
-  __atomic_add_fetch(&job->attempts, nt_outcome_attempts(o, r),
-                     __ATOMIC_RELAXED);
-  job->tries++;
-  if (r->status > 0)
-    snprintf(msg, sizeof(msg), "HTTP %ld", r->status);
-  else
-    snprintf(msg, sizeof(msg), "%s", r->error);
-  clean_message(s, msg);
-  if (job->attempts >= s->cfg->max_attempts) {
-    count_gave_up(task, job, msg, now);
-    return NAN;
-  }
-  double wait =
-      r->retry_after >= 0
-          ? fmax(r->retry_after, s->cfg->retry_interval / 2)
-          : nt_backoff_jitter(nt_backoff_nominal(s->cfg->retry_interval,
-                                                 s->cfg->max_retry_interval,
-                                                 job->tries),
-                              jitter_unit(s));
-  if (now + wait >= job->deadline) {
-    count_expired(s, job, now);
-    return NAN;
-  }
-  nt_stats_add(&task->stats, NT_STAT_RETRIED, 1);
-  nt_complain(&task->complaints[o == NT_NOT_DELIVERED ? NT_COMPLAINT_UNDELIVERED
-                                                      : NT_COMPLAINT_SERVER],
-              now, LOG_WARNING,
-              "Task \"%s\": %s: %s (%s): retrying in "
-              "%.1f s",
-              task->name, task->eff.url, msg, nt_outcome_name(o), wait);
-  return now + wait;
-}
-
-/* Sends one job, outside the lock; returns when to retry it, or NAN. */
-static double deliver(nt_sender_t *s, nt_job_t *job) {
-  nt_task_t *task = job->task;
-  double now = nt_now();
-  if (now >= job->deadline) {
-    count_expired(s, job, now);
-    return NAN;
-  }
-  if (s->cfg->check_only || s->cfg->dry_run) {
-    log_dry_run(s->cfg->check_only ? "collectd -T: " : "", task, job);
-    return NAN;
-  }
-  /* Resumed from the spool with every attempt spent (collectd died during
-   * the last one): sending it again could exceed MaxAttempts. */
-  if (job->attempts >= s->cfg->max_attempts) {
-    nt_stats_add(&task->stats, NT_STAT_FAILED, 1);
-    nt_complain(&task->complaints[NT_COMPLAINT_GAVE_UP], now, LOG_ERR,
-                "Task \"%s\": gave up on a resumed job: its %u attempts "
-                "(MaxAttempts) were spent before the restart",
-                task->name, job->attempts);
-    return NAN;
-  }
-  /* On disk first: should collectd die during the request, the attempt
-   * still counts after the restart. (http.c never lets libcurl write the
-   * request twice in one exchange.) */
-  unsigned on_disk = job->attempts + 1;
+  pthread_mutex_lock(&s->lock);
+  nt_queue_retry(s->queue, job, retry_at);
+  /* Waiting again: the entry must say what was really spent. Under the
+   * lock: once waiting, a full queue may drop the job at any time. */
   if (s->spooler != NULL)
-    nt_spooler_before_send(s->spooler, job, on_disk);
-  nt_http_result_t r;
-  nt_http_post(s->http, task, job->body, job->body_len, &s->abort_at, &r);
-  double retry_at = settle(s, job, &r, nt_now());
-  /* Waiting again: the entry must say what was really spent. */
-  if (!isnan(retry_at) && s->spooler != NULL && job->attempts != on_disk)
     nt_spooler_add(s->spooler, job);
-  return retry_at;
+  pthread_mutex_unlock(&s->lock);
+}
+
+/* Writes the request of a job whose entry (if any) is ready. */
+static void post(nt_sender_t *s, nt_job_t *job, double abort_at) {
+  nt_http_result_t r = {.retry_after = -1};
+  /* A spool write may have taken long: nothing is written past the
+   * shutdown deadline. */
+  if (nt_now() >= abort_at) {
+    r.curl_code = CURLE_ABORTED_BY_CALLBACK;
+    snprintf(r.error, sizeof(r.error), "shutting down");
+  } else if (nt_http_start(s->http, job->task, job->body, job->body_len,
+                           job) == 0) {
+    return;
+  } else {
+    r.curl_code = CURLE_OUT_OF_MEMORY;
+    snprintf(r.error, sizeof(r.error), "cannot start a request: out of "
+                                       "memory");
+  }
+  finish(s, job, &r);
+}
+
+/* A job just taken from the queue: sent, or settled at once. */
+static void begin(nt_sender_t *s, nt_job_t *job, double now,
+                  double abort_at) {
+  if (now >= job->deadline) {
+    nt_outcome_expired(s->cfg, job, now);
+    done(s, job);
+  } else if (s->cfg->check_only || s->cfg->dry_run) {
+    nt_outcome_dry_run(s->cfg->check_only ? "collectd -T: " : "", job);
+    done(s, job);
+  } else if (job->attempts >= s->cfg->max_attempts) {
+    /* Resumed from the spool with every attempt spent (collectd died
+     * during the last one): sending it again could exceed MaxAttempts. */
+    nt_outcome_spent(job, now);
+    done(s, job);
+  } else if (s->spooler == NULL ||
+             nt_spooler_prepare(s->spooler, job, job->attempts + 1)) {
+    /* On disk first (when spooling): should collectd die during the
+     * request, the attempt still counts after the restart. */
+    post(s, job, abort_at);
+  }
+}
+
+static void spool_ready(void *arg) {
+  nt_sender_t *s = arg;
+  nt_http_wakeup(s->http);
 }
 
 /* Without the lock: counts and releases the jobs that passed MaxAge while
  * waiting. */
 static void finish_expired(nt_sender_t *s, nt_job_t *job, double now) {
+  nt_spooler_t *sp = s->spooler;
   while (job != NULL) {
     nt_job_t *next = job->next;
-    count_expired(s, job, now);
-    release(s->spooler, job);
+    nt_outcome_expired(s->cfg, job, now);
+    release(sp, job);
     job = next;
   }
 }
 
+/* How long the thread may wait for the network before it has work again:
+ * a lane's retry, expiry, the shutdown deadline. Under the lock. */
+static int wait_ms(const nt_sender_t *s, double now, double next_due) {
+  double until = next_due;
+  if (nt_queue_waiting(s->queue) > 0 && until > now + IDLE_WAKE)
+    until = now + IDLE_WAKE;
+  if (s->stopping && until > s->abort_at)
+    until = s->abort_at;
+  double ms = ceil((until - now) * 1000);
+  return ms < 0 ? 0 : ms > 3600000 ? 3600000 : (int)ms;
+}
+
 static void *sender_main(void *arg) {
   nt_sender_t *s = arg;
+  nt_job_t *taken[TAKE_MAX];
   pthread_mutex_lock(&s->lock);
   for (;;) {
+    s->asleep = false;
     double now = nt_now();
     nt_job_t *expired = nt_queue_expire(s->queue, now);
     if (expired != NULL) {
@@ -409,35 +268,40 @@ static void *sender_main(void *arg) {
       pthread_mutex_lock(&s->lock);
       continue;
     }
-    if (s->stopping && (now >= s->abort_at || nt_queue_waiting(s->queue) == 0))
+    double abort_at = s->abort_at;
+    if (s->stopping &&
+        (now >= abort_at || (nt_queue_waiting(s->queue) == 0 &&
+                             nt_queue_in_flight(s->queue) == 0)))
       break;
+    size_t n = 0;
     double next_due = INFINITY;
-    nt_job_t *job =
-        s->resuming ? NULL : nt_queue_take(s->queue, now, &next_due);
-    if (job == NULL) {
-      double until = next_due;
-      if (nt_queue_waiting(s->queue) > 0 && until > now + IDLE_WAKE)
-        until = now + IDLE_WAKE;
-      if (s->stopping && until > s->abort_at)
-        until = s->abort_at;
-      nt_cond_wait_until(&s->wake, &s->lock, until);
-      continue;
-    }
+    while (!s->resuming && n < TAKE_MAX &&
+           (taken[n] = nt_queue_take(s->queue, now, &next_due)) != NULL)
+      n++;
+    /* Nothing more to start until the network, the spooler or a new job
+     * says otherwise. */
+    s->asleep = n < TAKE_MAX;
+    int timeout = n < TAKE_MAX ? wait_ms(s, now, next_due) : 0;
     pthread_mutex_unlock(&s->lock);
-    double retry_at = deliver(s, job);
-    pthread_mutex_lock(&s->lock);
-    if (isnan(retry_at)) {
-      nt_queue_remove(s->queue, job);
-      /* Removing the entry touches the disk: not under the lock. */
-      pthread_mutex_unlock(&s->lock);
-      if (s->spooler != NULL)
-        nt_spooler_finish(s->spooler, job);
-      else
-        free(job);
-      pthread_mutex_lock(&s->lock);
-    } else {
-      nt_queue_retry(s->queue, job, retry_at);
+
+    for (size_t i = 0; i < n; i++)
+      begin(s, taken[i], now, abort_at);
+    if (s->spooler != NULL) {
+      nt_job_t *job = nt_spooler_prepared(s->spooler);
+      while (job != NULL) {
+        nt_job_t *next = job->spool_next;
+        post(s, job, abort_at);
+        job = next;
+      }
     }
+    nt_http_run(s->http, timeout);
+    if (nt_now() >= abort_at)
+      nt_http_abort(s->http);
+    nt_http_result_t r;
+    nt_job_t *job;
+    while ((job = nt_http_next_done(s->http, &r)) != NULL)
+      finish(s, job, &r);
+    pthread_mutex_lock(&s->lock);
   }
   s->running = false;
   pthread_cond_broadcast(&s->done);
@@ -487,8 +351,8 @@ static int resume_entry(const nt_spool_entry_t *e, void *arg) {
     resume_summary(s);
     pthread_mutex_lock(&s->lock);
     s->resuming = false;
-    pthread_cond_broadcast(&s->wake);
     pthread_mutex_unlock(&s->lock);
+    nt_http_wakeup(s->http);
     return NT_SPOOL_KEEP;
   }
   /* Shutdown never waits for the rest of a large spool: it stays. */
@@ -532,8 +396,10 @@ static int resume_entry(const nt_spool_entry_t *e, void *arg) {
     s->seq = e->seq + 1;
   nt_job_t *dropped = push_locked(s, job);
   pthread_mutex_unlock(&s->lock);
-  if (dropped != NULL)
-    drop(s, s->spooler, dropped);
+  if (dropped != NULL) {
+    nt_outcome_dropped(dropped, nt_queue_limit(s->queue), nt_now());
+    release(s->spooler, dropped);
+  }
   nt_stats_add(&task->stats, NT_STAT_RESUMED, 1);
   s->resume_taken[index]++;
   return NT_SPOOL_KEEP;
@@ -566,7 +432,8 @@ static int open_spool(nt_sender_t *s) {
     NT_ERROR("option \"SpoolDir\": %s", err);
     return -1;
   }
-  nt_spooler_t *sp = nt_spooler_create(cfg->spool_dir, err, sizeof(err));
+  nt_spooler_t *sp =
+      nt_spooler_create(cfg->spool_dir, cfg->max_attempts, err, sizeof(err));
   if (sp == NULL) {
     NT_ERROR("option \"SpoolDir\": %s", err);
     return -1;
@@ -598,7 +465,8 @@ int nt_sender_start(nt_sender_t *s, nt_thread_create_t create) {
     s->started = true;
   pthread_mutex_unlock(&s->lock);
   if (status == 0 && s->spooler != NULL) {
-    status = nt_spooler_start(s->spooler, create, resume_entry, s);
+    status =
+        nt_spooler_start(s->spooler, create, resume_entry, spool_ready, s);
     /* Never leave one thread running that nobody will stop. */
     if (status != 0)
       nt_sender_stop(s, 0);
@@ -606,59 +474,35 @@ int nt_sender_start(nt_sender_t *s, nt_thread_create_t create) {
   return status;
 }
 
-/* With the sender's thread left running, the queue stays as it is (the
- * thread holds a job of it): what is left is counted and logged, nothing
- * is freed. */
-static void report_abandoned(nt_sender_t *s) {
+/* Counts and logs what is left at shutdown, one line per Task: the jobs of
+ * left, or, when the thread was left running (it holds jobs of the queue),
+ * the queue's counts. */
+static void report_left(nt_sender_t *s, const nt_job_t *left, bool abandoned) {
   for (size_t i = 0; i < s->cfg->tasks_num; i++) {
-    nt_task_t *task = s->cfg->tasks[i];
-    pthread_mutex_lock(&s->lock);
-    size_t left = nt_queue_length_for(s->queue, task);
-    pthread_mutex_unlock(&s->lock);
-    if (left == 0)
-      continue;
-    nt_stats_add(&task->stats, NT_STAT_DROPPED, left);
-    NT_WARNING("Task \"%s\": shutting down with %zu undelivered job(s): "
-               "dropped%s",
-               task->name, left,
-               s->spooler != NULL ? " (those already in SpoolDir are "
-                                    "resumed at the next start)"
-                                  : "");
-  }
-  NT_ERROR("the sender thread did not stop in time: leaving it behind, "
-           "with the memory it uses");
-  s->abandoned = true;
-}
-
-/* Once the sender's thread stopped: counts and logs what is left, and
- * frees it unless the spooler may still hold a job. */
-static void report_left(nt_sender_t *s, nt_job_t *left, bool free_jobs) {
-  for (size_t i = 0; i < s->cfg->tasks_num; i++) {
-    nt_task_t *task = s->cfg->tasks[i];
     uint64_t kept = 0, dropped = 0;
-    for (nt_job_t *j = left; j != NULL; j = j->next) {
-      if (j->task != task)
+    if (abandoned) {
+      pthread_mutex_lock(&s->lock);
+      dropped = nt_queue_length_for(s->queue, i);
+      pthread_mutex_unlock(&s->lock);
+    }
+    for (const nt_job_t *j = left; j != NULL; j = j->next) {
+      if (j->task_index != i)
         continue;
       if (s->spooler != NULL && nt_spooler_on_disk(s->spooler, j))
         kept++;
       else
         dropped++;
     }
-    if (kept > 0)
-      NT_INFO("Task \"%s\": shutting down with %" PRIu64
-              " undelivered job(s): kept in SpoolDir for the next start",
-              task->name, kept);
-    if (dropped == 0)
-      continue;
-    nt_stats_add(&task->stats, NT_STAT_DROPPED, dropped);
-    NT_WARNING("Task \"%s\": shutting down with %" PRIu64
-               " undelivered job(s): dropped",
-               task->name, dropped);
+    nt_outcome_left(s->cfg->tasks[i], kept, dropped,
+                    abandoned && s->spooler != NULL);
   }
-  while (free_jobs && left != NULL) {
-    nt_job_t *next = left->next;
-    free(left);
-    left = next;
+}
+
+static void free_jobs(nt_job_t *job) {
+  while (job != NULL) {
+    nt_job_t *next = job->next;
+    free(job);
+    job = next;
   }
 }
 
@@ -670,15 +514,19 @@ int nt_sender_stop(nt_sender_t *s, double grace) {
     return s->abandoned ? -1 : 0;
   }
   s->stopping = true;
-  __atomic_store(&s->abort_at, &deadline, __ATOMIC_RELEASE);
-  pthread_cond_broadcast(&s->wake);
-  /* The request in flight notices the deadline within its poll period;
-   * if it is blocked past it, make it look again. */
+  s->abort_at = deadline;
+  pthread_mutex_unlock(&s->lock);
+  nt_http_wakeup(s->http);
+  pthread_mutex_lock(&s->lock);
+  /* The thread wakes at the deadline by itself; if it is held past it,
+   * make it look again. */
   double until = deadline + ABORT_SLACK / 2;
   while (s->running && nt_now() < until)
     nt_cond_wait_until(&s->done, &s->lock, until);
   if (s->running) {
+    pthread_mutex_unlock(&s->lock);
     nt_http_wakeup(s->http);
+    pthread_mutex_lock(&s->lock);
     until = deadline + ABORT_SLACK;
     while (s->running && nt_now() < until)
       nt_cond_wait_until(&s->done, &s->lock, until);
@@ -689,24 +537,25 @@ int nt_sender_stop(nt_sender_t *s, double grace) {
     pthread_join(s->thread, NULL);
   else if (s->started)
     pthread_detach(s->thread);
-  if (!exited) {
-    /* The spool is still brought up to date: what it removes and writes
-     * now is not sent twice, or lost, at the next start. */
-    if (s->spooler != NULL)
-      nt_spooler_stop(s->spooler, deadline + 0.9);
-    report_abandoned(s);
-    return -1;
-  }
   /* What is left stays in the spool for the next start: the spooler
    * writes what it can (attempts included) within the bound. */
   bool spooler_stopped =
       s->spooler == NULL || nt_spooler_stop(s->spooler, deadline + 0.9) == 0;
+  if (!exited) {
+    report_left(s, NULL, true);
+    NT_ERROR("the sender thread did not stop in time: leaving it behind, "
+             "with the memory it uses");
+    s->abandoned = true;
+    return -1;
+  }
   pthread_mutex_lock(&s->lock);
   nt_job_t *left = nt_queue_drain(s->queue);
   pthread_mutex_unlock(&s->lock);
-  report_left(s, left, spooler_stopped);
-  if (spooler_stopped)
+  report_left(s, left, false);
+  if (spooler_stopped) {
+    free_jobs(left);
     return 0;
+  }
   NT_ERROR("the spool thread did not stop in time (a disk that hangs?): "
            "leaving it behind, with the memory it uses");
   s->abandoned = true;
@@ -719,7 +568,7 @@ uint64_t nt_sender_spool_corrupt(nt_sender_t *s) {
 
 size_t nt_sender_queue_length(nt_sender_t *s, const nt_task_t *task) {
   pthread_mutex_lock(&s->lock);
-  size_t n = nt_queue_length_for(s->queue, task);
+  size_t n = nt_queue_length_for(s->queue, task->index);
   pthread_mutex_unlock(&s->lock);
   return n;
 }

@@ -1,6 +1,9 @@
 /* The spooler: one thread that keeps SpoolDir in step with the queue, so
- * that neither collectd's threads nor the sender wait for another job's
- * flush. It touches the disk only through spool.c, never under a lock. */
+ * that neither collectd's threads nor the sender wait on the disk. It
+ * writes entries in batches (group commit: each file flushed, then the
+ * directory once), the jobs about to be sent first, and removes the
+ * entries of finished jobs. It touches the disk only through spool.c,
+ * never under a lock. */
 #include "spooler.h"
 #include "clock.h"
 #include "config.h"
@@ -18,29 +21,36 @@ typedef struct {
   bool counted;    /* its failure was counted once already */
 } removal_t;
 
+/* A job's place among the spooler's lists (job->spool_list). */
+enum { IN_NONE, IN_PENDING, IN_URGENT, IN_PREPARED };
+
+typedef struct {
+  nt_job_t *head, *tail;
+} list_t;
+
 struct nt_spooler_s {
   nt_spool_t *spool;
-  pthread_mutex_t lock;   /* guards the jobs' spool_* fields and below */
-  pthread_cond_t wake;    /* work to do, or stop */
-  pthread_cond_t written; /* a job's spool_writing went false */
-  pthread_cond_t done;    /* the thread has exited */
-  uint64_t max_seq;       /* on disk at creation */
-  nt_job_t *pending, **pending_tail;
-  removal_t *removals; /* entries of finished jobs still on disk */
+  unsigned max_attempts;
+  pthread_mutex_t lock; /* guards the jobs' spool_* fields and below */
+  pthread_cond_t wake;  /* work to do, or stop */
+  pthread_cond_t done;  /* the thread has exited */
+  uint64_t max_seq;     /* on disk at creation */
+  list_t lists[4];      /* indexed by IN_*; IN_NONE unused */
+  removal_t *removals;  /* entries of finished jobs still on disk */
   size_t removals_num, removals_size;
   bool started, running, stopping;
   double stop_at; /* monotonic: pending writes are given up from then */
   pthread_t thread;
   nt_spool_visit_t resume;
-  void *resume_arg;
+  void (*ready)(void *arg);
+  void *arg;
   uint64_t corrupt;
-  /* One complaint for both writers (the spooler, and the sender before
-   * each request): a disk that fails, fails for both. */
   nt_complaint_t write_failed;
-  nt_complaint_t remove_failed; /* spooler and sender threads */
+  nt_complaint_t remove_failed;
 };
 
-nt_spooler_t *nt_spooler_create(const char *dir, char *err, size_t errlen) {
+nt_spooler_t *nt_spooler_create(const char *dir, unsigned max_attempts,
+                                char *err, size_t errlen) {
   nt_spooler_t *sp = calloc(1, sizeof(*sp));
   if (sp == NULL) {
     snprintf(err, errlen, "out of memory");
@@ -58,10 +68,9 @@ nt_spooler_t *nt_spooler_create(const char *dir, char *err, size_t errlen) {
     free(sp);
     return NULL;
   }
+  sp->max_attempts = max_attempts;
   sp->max_seq = nt_spool_max_seq(sp->spool);
-  sp->pending_tail = &sp->pending;
   pthread_mutex_init(&sp->lock, NULL);
-  pthread_cond_init(&sp->written, NULL);
   return sp;
 }
 
@@ -71,30 +80,94 @@ void nt_spooler_free(nt_spooler_t *sp) {
   nt_spool_close(sp->spool);
   free(sp->removals);
   pthread_cond_destroy(&sp->wake);
-  pthread_cond_destroy(&sp->written);
   pthread_cond_destroy(&sp->done);
   pthread_mutex_destroy(&sp->lock);
   free(sp);
 }
 
-static void add_locked(nt_spooler_t *sp, nt_job_t *job) {
+static void list_out(nt_spooler_t *sp, nt_job_t *job) {
+  if (job->spool_list == IN_NONE)
+    return;
+  list_t *l = &sp->lists[job->spool_list];
+  if (job->spool_prev != NULL)
+    job->spool_prev->spool_next = job->spool_next;
+  else
+    l->head = job->spool_next;
+  if (job->spool_next != NULL)
+    job->spool_next->spool_prev = job->spool_prev;
+  else
+    l->tail = job->spool_prev;
+  job->spool_next = job->spool_prev = NULL;
+  job->spool_list = IN_NONE;
+}
+
+static void list_in(nt_spooler_t *sp, nt_job_t *job, unsigned char which) {
+  list_out(sp, job);
+  list_t *l = &sp->lists[which];
+  job->spool_prev = l->tail;
+  job->spool_next = NULL;
+  if (l->tail != NULL)
+    l->tail->spool_next = job;
+  else
+    l->head = job;
+  l->tail = job;
+  job->spool_list = which;
+}
+
+/* What the entry of a waiting job says: the attempts it spent, plus the
+ * one its next request will spend, unless that one may be its last. So
+ * the next request needs no write of its own (one write per job), and
+ * after a crash a job never sent has at worst one attempt less, never
+ * none left. */
+static unsigned waiting_attempts(const nt_spooler_t *sp, const nt_job_t *job) {
+  unsigned spent = __atomic_load_n(&job->attempts, __ATOMIC_RELAXED);
+  return spent + 1 < sp->max_attempts ? spent + 1 : spent;
+}
+
+/* Queues a write of the job's entry saying want attempts; with the lock. */
+static void schedule(nt_spooler_t *sp, nt_job_t *job, unsigned want,
+                     bool urgent) {
+  job->spool_want = want;
   if (job->spool_writing) {
     job->spool_rewrite = true;
     return;
   }
-  if (job->spool_pending)
-    return;
-  job->spool_pending = true;
-  job->spool_next = NULL;
-  *sp->pending_tail = job;
-  sp->pending_tail = &job->spool_next;
+  if (urgent)
+    list_in(sp, job, IN_URGENT);
+  else if (job->spool_list != IN_URGENT)
+    list_in(sp, job, IN_PENDING);
   pthread_cond_signal(&sp->wake);
 }
 
 void nt_spooler_add(nt_spooler_t *sp, nt_job_t *job) {
   pthread_mutex_lock(&sp->lock);
-  add_locked(sp, job);
+  unsigned want = waiting_attempts(sp, job);
+  if (!job->spool_file || job->spool_synced != want || job->spool_writing)
+    schedule(sp, job, want, false);
   pthread_mutex_unlock(&sp->lock);
+}
+
+bool nt_spooler_prepare(nt_spooler_t *sp, nt_job_t *job, unsigned attempts) {
+  pthread_mutex_lock(&sp->lock);
+  bool now = job->spool_file && !job->spool_writing &&
+             job->spool_list == IN_NONE && job->spool_synced >= attempts;
+  if (!now) {
+    job->spool_need = attempts;
+    schedule(sp, job, attempts > job->spool_want ? attempts : job->spool_want,
+             true);
+  }
+  pthread_mutex_unlock(&sp->lock);
+  return now;
+}
+
+nt_job_t *nt_spooler_prepared(nt_spooler_t *sp) {
+  pthread_mutex_lock(&sp->lock);
+  nt_job_t *list = sp->lists[IN_PREPARED].head;
+  for (nt_job_t *j = list; j != NULL; j = j->spool_next)
+    j->spool_list = IN_NONE;
+  sp->lists[IN_PREPARED] = (list_t){0};
+  pthread_mutex_unlock(&sp->lock);
+  return list;
 }
 
 /* Called with the lock held. Returns false when memory ran out: the entry
@@ -115,25 +188,17 @@ static bool add_removal(nt_spooler_t *sp, uint64_t seq, nt_task_t *task,
   return true;
 }
 
-static void unlink_pending(nt_spooler_t *sp, nt_job_t *job) {
-  if (!job->spool_pending)
-    return;
-  nt_job_t **p = &sp->pending;
-  while (*p != job)
-    p = &(*p)->spool_next;
-  *p = job->spool_next;
-  if (sp->pending_tail == &job->spool_next)
-    sp->pending_tail = p;
-  job->spool_pending = false;
+static void complain(nt_complaint_t *c, nt_task_t *task, const char *what,
+                     int err) {
+  nt_stats_add(&task->stats, NT_STAT_SPOOL_ERRORS, 1);
+  nt_complain(c, nt_now(), LOG_ERR, "spool: cannot %s: %s", what,
+              strerror(err));
 }
 
-static void complain_removal(nt_spooler_t *sp, nt_task_t *task, int err) {
-  nt_stats_add(&task->stats, NT_STAT_SPOOL_ERRORS, 1);
-  nt_complain(&sp->remove_failed, nt_now(), LOG_ERR,
-              "spool: cannot remove the entry of a finished job of Task "
-              "\"%s\": %s: it is never sent again while collectd runs",
-              task->name, strerror(err));
-}
+#define WRITE_FAILED "write an entry (jobs stay in memory only)"
+#define REMOVE_FAILED                                                          \
+  "remove the entry of a finished job (it is never sent again while "          \
+  "collectd runs)"
 
 bool nt_spooler_release(nt_spooler_t *sp, nt_job_t *job) {
   pthread_mutex_lock(&sp->lock);
@@ -142,21 +207,14 @@ bool nt_spooler_release(nt_spooler_t *sp, nt_job_t *job) {
     job->spool_released = true;
     free_now = false;
   } else {
-    unlink_pending(sp, job);
-    if (job->spool_file)
-      add_removal(sp, job->seq, job->task, false);
+    list_out(sp, job);
+    if (job->spool_file && !add_removal(sp, job->seq, job->task, false))
+      NT_ERROR("spool: out of memory: the entry of a finished job of Task "
+               "\"%s\" stays on disk",
+               job->task->name);
   }
   pthread_mutex_unlock(&sp->lock);
   return free_now;
-}
-
-/* Takes the job out of the spooler's hands: its own write, if one is under
- * way, ends first (never another job's); none is to come. Called with the
- * lock held. */
-static void claim(nt_spooler_t *sp, nt_job_t *job) {
-  while (job->spool_writing)
-    pthread_cond_wait(&sp->written, &sp->lock);
-  unlink_pending(sp, job);
 }
 
 static nt_spool_entry_t entry_of(const nt_job_t *job, unsigned attempts) {
@@ -170,65 +228,6 @@ static nt_spool_entry_t entry_of(const nt_job_t *job, unsigned attempts) {
       .body = job->body,
       .body_len = job->body_len,
   };
-}
-
-static void complain_write(nt_complaint_t *c, nt_task_t *task, int err) {
-  nt_stats_add(&task->stats, NT_STAT_SPOOL_ERRORS, 1);
-  nt_complain(c, nt_now(), LOG_ERR,
-              "spool: cannot write: %s: jobs stay in memory only",
-              strerror(err));
-}
-
-/* The outcome of a write of the job's entry, with the lock held. */
-static void written_locked(nt_spooler_t *sp, nt_job_t *job, int status) {
-  job->spool_writing = false;
-  if (status == 0 && !job->spool_file)
-    nt_stats_add(&job->task->stats, NT_STAT_SPOOLED, 1);
-  job->spool_file = job->spool_file || status == 0;
-  pthread_cond_broadcast(&sp->written);
-}
-
-void nt_spooler_before_send(nt_spooler_t *sp, nt_job_t *job,
-                            unsigned attempts) {
-  pthread_mutex_lock(&sp->lock);
-  claim(sp, job);
-  job->spool_writing = true;
-  pthread_mutex_unlock(&sp->lock);
-  nt_spool_entry_t e = entry_of(job, attempts);
-  int status = nt_spool_write(sp->spool, &e);
-  if (status == 0)
-    status = nt_spool_sync(sp->spool);
-  /* Whatever entry is there (an older one, or this one not flushed) may
-   * say fewer attempts than this request may spend: after a crash the job
-   * could be sent past MaxAttempts. Without it the job lives in memory
-   * only, like any job the spool cannot hold; one that cannot be removed
-   * goes with the job, at least. */
-  bool on_disk = true;
-  if (status != 0) {
-    complain_write(&sp->write_failed, job->task, status);
-    on_disk = nt_spool_remove(sp->spool, job->seq) != 0;
-  } else {
-    nt_release(&sp->write_failed, LOG_NOTICE, "spool: writing again");
-  }
-  pthread_mutex_lock(&sp->lock);
-  written_locked(sp, job, status);
-  job->spool_file = on_disk;
-  pthread_mutex_unlock(&sp->lock);
-}
-
-void nt_spooler_finish(nt_spooler_t *sp, nt_job_t *job) {
-  pthread_mutex_lock(&sp->lock);
-  claim(sp, job);
-  bool on_disk = job->spool_file;
-  pthread_mutex_unlock(&sp->lock);
-  int err = on_disk ? nt_spool_remove(sp->spool, job->seq) : 0;
-  if (err != 0) {
-    complain_removal(sp, job->task, err);
-    pthread_mutex_lock(&sp->lock);
-    add_removal(sp, job->seq, job->task, true);
-    pthread_mutex_unlock(&sp->lock);
-  }
-  free(job);
 }
 
 /* Removes the entries of finished jobs, outside the lock; those that cannot
@@ -247,7 +246,7 @@ static void remove_entries(nt_spooler_t *sp) {
     if (err == 0)
       continue;
     if (!list[i].counted)
-      complain_removal(sp, list[i].task, err);
+      complain(&sp->remove_failed, list[i].task, REMOVE_FAILED, err);
     list[i].counted = true;
     list[kept++] = list[i];
   }
@@ -260,54 +259,95 @@ static void remove_entries(nt_spooler_t *sp) {
   free(list);
 }
 
-/* Writes up to GROUP_COMMIT pending entries, one at a time: a job is marked
- * as being written only during its own write, so the sender never waits for
- * another job's. Called and returns with the lock held. */
-static void write_pending(nt_spooler_t *sp) {
-  size_t n = 0, lost = 0;
-  int first_error = 0;
-  while (sp->pending != NULL && n < GROUP_COMMIT) {
+/* The next job to write: those the sender waits for first. */
+static nt_job_t *next_to_write(const nt_spooler_t *sp) {
+  nt_job_t *job = sp->lists[IN_URGENT].head;
+  return job != NULL ? job : sp->lists[IN_PENDING].head;
+}
+
+/* A write of the batch is over, with the lock: durable (ok), or failed,
+ * leaving a stale entry behind (kept) or none. */
+static void settle_write(nt_spooler_t *sp, nt_job_t *job, unsigned attempts,
+                         bool ok, bool kept, bool *wake_sender) {
+  job->spool_writing = false;
+  if (ok && !job->spool_file)
+    nt_stats_add(&job->task->stats, NT_STAT_SPOOLED, 1);
+  job->spool_file = ok || kept;
+  job->spool_synced = ok ? attempts : 0;
+  if (job->spool_released) {
+    if (job->spool_file && !add_removal(sp, job->seq, job->task, false))
+      NT_ERROR("spool: out of memory: the entry of a finished job of Task "
+               "\"%s\" stays on disk",
+               job->task->name);
+    free(job);
+    return;
+  }
+  if (job->spool_need > 0 && (!ok || attempts >= job->spool_need)) {
+    /* Sent all the same when the disk fails: the job lives in memory like
+     * any the spool cannot hold. */
+    job->spool_need = 0;
+    job->spool_rewrite = false;
+    list_in(sp, job, IN_PREPARED);
+    *wake_sender = true;
+  } else if (job->spool_rewrite) {
+    job->spool_rewrite = false;
+    schedule(sp, job, job->spool_want, job->spool_need > 0);
+  }
+}
+
+/* Writes up to GROUP_COMMIT entries, each file flushed, then the directory
+ * once. Called and returns with the lock held. */
+static void write_batch(nt_spooler_t *sp) {
+  nt_job_t *batch[GROUP_COMMIT];
+  unsigned attempts[GROUP_COMMIT];
+  int status[GROUP_COMMIT];
+  bool kept[GROUP_COMMIT];
+  size_t n = 0;
+  nt_job_t *job;
+  while (n < GROUP_COMMIT && (job = next_to_write(sp)) != NULL) {
     if (sp->stopping && nt_now() >= sp->stop_at)
       break;
-    n++;
-    nt_job_t *job = sp->pending;
-    unlink_pending(sp, job);
+    list_out(sp, job);
     job->spool_writing = true;
     job->spool_rewrite = false;
-    nt_spool_entry_t e =
-        entry_of(job, __atomic_load_n(&job->attempts, __ATOMIC_RELAXED));
+    attempts[n] = job->spool_want;
+    nt_spool_entry_t e = entry_of(job, attempts[n]);
     pthread_mutex_unlock(&sp->lock);
-    int status = nt_spool_write(sp->spool, &e);
-    if (status != 0)
-      complain_write(&sp->write_failed, job->task, status);
-    if (first_error == 0)
-      first_error = status;
+    status[n] = nt_spool_write(sp->spool, &e);
     pthread_mutex_lock(&sp->lock);
-    written_locked(sp, job, status);
-    if (job->spool_released) {
-      if (job->spool_file && !add_removal(sp, job->seq, job->task, false))
-        lost++;
-      free(job);
-    } else if (job->spool_rewrite && job->spool_file) {
-      add_locked(sp, job);
-    }
+    batch[n++] = job;
   }
   if (n == 0)
     return;
   pthread_mutex_unlock(&sp->lock);
-  if (lost > 0)
-    NT_ERROR("spool: out of memory: the entries of %zu finished job(s) stay "
-             "on disk",
-             lost);
-  int status = nt_spool_sync(sp->spool);
-  if (status != 0)
-    nt_complain(&sp->write_failed, nt_now(), LOG_ERR,
-                "spool: cannot flush the directory: %s: jobs stay in "
-                "memory only",
-                strerror(status));
-  else if (first_error == 0)
+  int sync = nt_spool_sync(sp->spool);
+  bool all_ok = true;
+  for (size_t i = 0; i < n; i++) {
+    kept[i] = false;
+    if (status[i] == 0)
+      status[i] = sync;
+    if (status[i] == 0)
+      continue;
+    all_ok = false;
+    complain(&sp->write_failed, batch[i]->task, WRITE_FAILED, status[i]);
+    /* Whatever entry is there (an older one, or this one not flushed) may
+     * say fewer attempts than the next request may spend: after a crash
+     * the job could be sent past MaxAttempts. It goes; one that cannot be
+     * removed goes with the job, at least. */
+    kept[i] = nt_spool_remove(sp->spool, batch[i]->seq) != 0;
+  }
+  if (all_ok)
     nt_release(&sp->write_failed, LOG_NOTICE, "spool: writing again");
+  bool wake_sender = false;
   pthread_mutex_lock(&sp->lock);
+  for (size_t i = 0; i < n; i++)
+    settle_write(sp, batch[i], attempts[i], status[i] == 0, kept[i],
+                 &wake_sender);
+  if (wake_sender && sp->ready != NULL) {
+    pthread_mutex_unlock(&sp->lock);
+    sp->ready(sp->arg);
+    pthread_mutex_lock(&sp->lock);
+  }
 }
 
 static void report_corrupt(const char *name, const char *why, void *arg) {
@@ -326,18 +366,21 @@ static void report_corrupt(const char *name, const char *why, void *arg) {
              name, why);
 }
 
+static bool has_work(const nt_spooler_t *sp) {
+  return sp->removals_num > 0 || next_to_write(sp) != NULL;
+}
+
 static void *spooler_main(void *arg) {
   nt_spooler_t *sp = arg;
-  int moved =
-      nt_spool_load(sp->spool, sp->resume, report_corrupt, sp->resume_arg);
+  int moved = nt_spool_load(sp->spool, sp->resume, report_corrupt, sp->arg);
   if (moved < 0)
     NT_ERROR("spool: cannot read the directory: nothing resumed");
-  sp->resume(NULL, sp->resume_arg);
+  sp->resume(NULL, sp->arg);
   pthread_mutex_lock(&sp->lock);
   if (moved > 0)
     sp->corrupt += (uint64_t)moved;
   for (;;) {
-    bool work = sp->pending != NULL || sp->removals_num > 0;
+    bool work = has_work(sp);
     if (!work && sp->stopping)
       break;
     if (!work) {
@@ -345,25 +388,24 @@ static void *spooler_main(void *arg) {
       continue;
     }
     remove_entries(sp);
-    write_pending(sp);
+    write_batch(sp);
     if (sp->stopping) {
-      if (sp->pending == NULL || nt_now() >= sp->stop_at) {
+      if (next_to_write(sp) == NULL || nt_now() >= sp->stop_at) {
         /* Entries of jobs released during the last writes go too. */
         remove_entries(sp);
         break;
       }
-    } else if (sp->pending == NULL) {
+    } else if (next_to_write(sp) == NULL) {
       /* Entries that could not be removed wait for the next batch, or a
        * second, rather than being tried again in a loop. */
       nt_cond_wait_until(&sp->wake, &sp->lock, nt_now() + 1.0);
     }
   }
-  /* Whatever was not written stays in memory: nobody walks this list
+  /* Whatever was not written stays in memory: nobody walks these lists
    * again, the sender frees those jobs. */
-  for (nt_job_t *job = sp->pending; job != NULL; job = job->spool_next)
-    job->spool_pending = false;
-  sp->pending = NULL;
-  sp->pending_tail = &sp->pending;
+  for (int which = IN_PENDING; which <= IN_PREPARED; which++)
+    while (sp->lists[which].head != NULL)
+      list_out(sp, sp->lists[which].head);
   sp->running = false;
   pthread_cond_broadcast(&sp->done);
   pthread_mutex_unlock(&sp->lock);
@@ -371,9 +413,11 @@ static void *spooler_main(void *arg) {
 }
 
 int nt_spooler_start(nt_spooler_t *sp, nt_spooler_thread_create_t create,
-                     nt_spool_visit_t resume, void *arg) {
+                     nt_spool_visit_t resume, void (*ready)(void *arg),
+                     void *arg) {
   sp->resume = resume;
-  sp->resume_arg = arg;
+  sp->ready = ready;
+  sp->arg = arg;
   sp->running = true;
   int status = create(&sp->thread, spooler_main, sp, "theeye_spool");
   sp->started = status == 0;

@@ -1,6 +1,6 @@
 /* The spooler: one thread that keeps the spool in step with the queue, so
- * that neither collectd's threads nor the sender wait for another job's
- * flush. */
+ * that neither collectd's threads nor the sender wait on the disk for a
+ * job they are not about to send. */
 #ifndef NT_SPOOLER_H
 #define NT_SPOOLER_H
 
@@ -17,29 +17,36 @@ typedef int (*nt_spooler_thread_create_t)(pthread_t *thread,
                                           const char *name);
 
 /* Opens (creating, checking and locking) the directory; NULL with the
- * reason in err. */
-nt_spooler_t *nt_spooler_create(const char *dir, char *err, size_t errlen);
+ * reason in err. Jobs get at most max_attempts attempts (MaxAttempts). */
+nt_spooler_t *nt_spooler_create(const char *dir, unsigned max_attempts,
+                                char *err, size_t errlen);
 /* Only once its thread has stopped (nt_spooler_stop returned 0). */
 void nt_spooler_free(nt_spooler_t *sp);
 
 /* Starts the thread. It first hands every entry left on disk to resume
  * (see nt_spool_load: resume may stop the reading), then calls
- * resume(NULL, arg) once, then writes and removes entries as told. */
+ * resume(NULL, arg) once, then writes and removes entries as told, and
+ * calls ready(arg) when jobs the sender waits for are ready (see
+ * nt_spooler_prepare). */
 int nt_spooler_start(nt_spooler_t *sp, nt_spooler_thread_create_t create,
-                     nt_spool_visit_t resume, void *arg);
+                     nt_spool_visit_t resume, void (*ready)(void *arg),
+                     void *arg);
 
 /* The job is new or changed (attempts): (re)write its entry soon. */
 void nt_spooler_add(nt_spooler_t *sp, nt_job_t *job);
 /* The job is done with: its entry goes. Returns true when the caller frees
  * the job now, false when the spooler will (it is being written). */
 bool nt_spooler_release(nt_spooler_t *sp, nt_job_t *job);
-/* The sender's own path for the job it is sending (it owns the job until
- * then), so that the disk says what the supervisor may have seen:
- * before_send writes and flushes the entry with the attempts it may have
- * spent once the request is over, at once, in the calling thread; finish
- * removes the entry at once and frees the job. */
-void nt_spooler_before_send(nt_spooler_t *sp, nt_job_t *job, unsigned attempts);
-void nt_spooler_finish(nt_spooler_t *sp, nt_job_t *job);
+/* The sender is about to send the job: its entry must say at least
+ * attempts (what the request may have spent once over) and be flushed
+ * before the request is written, so that after a crash MaxAttempts still
+ * holds. Returns true when it already does; otherwise the job is written
+ * among the next batch, before any other, and comes back from
+ * nt_spooler_prepared (also when the disk failed: the job then lives in
+ * memory only). The sender owns the job all along. */
+bool nt_spooler_prepare(nt_spooler_t *sp, nt_job_t *job, unsigned attempts);
+/* The jobs made ready since the last call, chained by spool_next. */
+nt_job_t *nt_spooler_prepared(nt_spooler_t *sp);
 
 /* Writes what is pending and removes what was released until the monotonic
  * time until, then stops the thread. Returns 0 once it has stopped, or -1

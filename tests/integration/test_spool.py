@@ -192,7 +192,9 @@ class SpoolTest(IntegrationTest):
         self.assertEqual(self.entry_messages(), tags)
         for _, e in self.read_entries():
             self.assertEqual(e["task"], TASK)
-            self.assertEqual(e["attempts"], "0")  # refused: none spent
+            # Refused, so none spent; the one the next request may spend is
+            # already counted (MaxAttempts is 5): one write per job.
+            self.assertEqual(e["attempts"], "1")
         wait_counter(self.dir, TASK, "derive-spooled", 10)
         wait_counter(self.dir, TASK, "queue_length", 10)
         self.assertEqual(csv_latest(self.dir, TASK, "derive-resumed"), 0)
@@ -382,14 +384,17 @@ class SpoolTest(IntegrationTest):
     def test_max_attempts_across_kill9(self):
         # Spent attempts are written to the entry: after 2 answers of 500
         # are on disk, a kill -9 and a restart leave room for only 1 more.
+        # (While a job waits, its entry also counts the attempt its next
+        # request may spend, unless that is its last: 2 here.)
         sup = self.supervisor()
         block = self.block(sup.url, MaxAttempts=3, RetryInterval=0.3)
         cd = self.start(block)
         sup.control(status=500, count=-1)
         tag = self.tag()
         cd.putnotif(tag)
-        wait_for(lambda: self.attempts_on_disk() == 2, 5,
-                 what="attempts 2 in the entry")
+        wait_for(lambda: len(sup.requests()) == 2 and
+                 self.attempts_on_disk() == 2, 5,
+                 what="2 requests, attempts 2 in the entry")
         cd.kill()
         self.assertEqual(len(sup.requests()), 2)
         cd2 = self.restart(block)

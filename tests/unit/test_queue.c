@@ -26,6 +26,7 @@ static nt_job_t *job(size_t lane, nt_task_t *task, double deadline) {
   memset(j, 0, sizeof(*j));
   j->lane = lane;
   j->task = task;
+  j->task_index = task == &task_b ? 1 : 0;
   j->seq = next_seq++;
   j->arrival = 0;
   j->deadline = deadline;
@@ -74,7 +75,7 @@ static void take_and_remove(nt_queue_t *q, double now, nt_job_t *want) {
 
 static void test_empty(void **state) {
   (void)state;
-  nt_queue_t *q = nt_queue_create(10, 2);
+  nt_queue_t *q = nt_queue_create(10, 2, 1, 2);
   assert_non_null(q);
   double due = 0;
   assert_null(nt_queue_take(q, 0, &due));
@@ -88,7 +89,7 @@ static void test_empty(void **state) {
 
 static void test_arrival_order_across_lanes(void **state) {
   (void)state;
-  nt_queue_t *q = nt_queue_create(10, 3);
+  nt_queue_t *q = nt_queue_create(10, 3, 1, 2);
   nt_job_t *j0 = job(2, &task_a, 100);
   nt_job_t *j1 = job(0, &task_b, 100);
   nt_job_t *j2 = job(2, &task_a, 100);
@@ -110,7 +111,7 @@ static void test_arrival_order_across_lanes(void **state) {
 
 static void test_busy_lane_skipped(void **state) {
   (void)state;
-  nt_queue_t *q = nt_queue_create(10, 2);
+  nt_queue_t *q = nt_queue_create(10, 2, 1, 2);
   nt_job_t *a1 = job(0, &task_a, 100);
   nt_job_t *a2 = job(0, &task_a, 100);
   nt_job_t *b1 = job(1, &task_b, 100);
@@ -140,7 +141,7 @@ static void test_busy_lane_skipped(void **state) {
 
 static void test_retry_holds_lane(void **state) {
   (void)state;
-  nt_queue_t *q = nt_queue_create(10, 2);
+  nt_queue_t *q = nt_queue_create(10, 2, 1, 2);
   nt_job_t *a1 = job(0, &task_a, 1000);
   nt_job_t *a2 = job(0, &task_a, 1000);
   nt_job_t *b1 = job(1, &task_b, 1000);
@@ -153,7 +154,7 @@ static void test_retry_holds_lane(void **state) {
   assert_false(a1->in_flight);
   /* The retry-waiting head counts as waiting. */
   assert_int_equal(nt_queue_waiting(q), 2);
-  assert_int_equal(nt_queue_length_for(q, &task_a), 2);
+  assert_int_equal(nt_queue_length_for(q, 0), 2);
 
   /* Before not_before: nothing of lane 0, and the time it opens. */
   due = 0;
@@ -191,7 +192,7 @@ static void test_retry_holds_lane(void **state) {
 
 static void test_retry_next_due_earliest(void **state) {
   (void)state;
-  nt_queue_t *q = nt_queue_create(10, 3);
+  nt_queue_t *q = nt_queue_create(10, 3, 1, 2);
   nt_job_t *a = job(0, &task_a, 1000);
   nt_job_t *b = job(1, &task_b, 1000);
   nt_job_t *c = job(2, &task_b, 1000);
@@ -217,7 +218,7 @@ static void test_retry_next_due_earliest(void **state) {
 
 static void test_overflow_drops_oldest_waiting(void **state) {
   (void)state;
-  nt_queue_t *q = nt_queue_create(2, 2);
+  nt_queue_t *q = nt_queue_create(2, 2, 1, 2);
   nt_job_t *a1 = job(0, &task_a, 100);
   nt_job_t *a2 = job(0, &task_a, 100);
   nt_job_t *b1 = job(1, &task_b, 100);
@@ -235,8 +236,8 @@ static void test_overflow_drops_oldest_waiting(void **state) {
   free(dropped);
   assert_int_equal(nt_queue_waiting(q), 2);
   /* The Task's length counts its job in flight. */
-  assert_int_equal(nt_queue_length_for(q, &task_a), 2);
-  assert_int_equal(nt_queue_length_for(q, &task_b), 1);
+  assert_int_equal(nt_queue_length_for(q, 0), 2);
+  assert_int_equal(nt_queue_length_for(q, 1), 1);
   /* The in-flight job is still there and completes normally. */
   assert_true(a1->in_flight);
   nt_queue_remove(q, a1);
@@ -250,7 +251,7 @@ static void test_overflow_drops_oldest_waiting(void **state) {
 
 static void test_overflow_other_lane_older(void **state) {
   (void)state;
-  nt_queue_t *q = nt_queue_create(2, 2);
+  nt_queue_t *q = nt_queue_create(2, 2, 1, 2);
   nt_job_t *b1 = job(1, &task_b, 100);
   nt_job_t *a1 = job(0, &task_a, 100);
   nt_job_t *a2 = job(0, &task_a, 100);
@@ -266,7 +267,7 @@ static void test_overflow_other_lane_older(void **state) {
 
 static void test_overflow_limit_one(void **state) {
   (void)state;
-  nt_queue_t *q = nt_queue_create(1, 1);
+  nt_queue_t *q = nt_queue_create(1, 1, 1, 2);
   nt_job_t *j1 = job(0, &task_a, 100);
   nt_job_t *j2 = job(0, &task_a, 100);
   nt_job_t *j3 = job(0, &task_a, 100);
@@ -284,7 +285,7 @@ static void test_overflow_limit_one(void **state) {
 
 static void test_overflow_drops_retry_waiting_head(void **state) {
   (void)state;
-  nt_queue_t *q = nt_queue_create(2, 2);
+  nt_queue_t *q = nt_queue_create(2, 2, 1, 2);
   nt_job_t *a1 = job(0, &task_a, 100);
   nt_job_t *b1 = job(1, &task_b, 100);
   nt_job_t *b2 = job(1, &task_b, 100);
@@ -299,7 +300,7 @@ static void test_overflow_drops_retry_waiting_head(void **state) {
   assert_ptr_equal(dropped, a1);
   free(dropped);
   assert_int_equal(nt_queue_waiting(q), 2);
-  assert_int_equal(nt_queue_length_for(q, &task_a), 0);
+  assert_int_equal(nt_queue_length_for(q, 0), 0);
   take_and_remove(q, 0, b1);
   take_and_remove(q, 0, b2);
   nt_queue_free(q);
@@ -307,7 +308,7 @@ static void test_overflow_drops_retry_waiting_head(void **state) {
 
 static void test_expire(void **state) {
   (void)state;
-  nt_queue_t *q = nt_queue_create(10, 2);
+  nt_queue_t *q = nt_queue_create(10, 2, 1, 2);
   nt_job_t *a1 = job(0, &task_a, 10); /* will be in flight */
   nt_job_t *a2 = job(0, &task_a, 10);
   nt_job_t *a4 = job(0, &task_a, 20);
@@ -331,8 +332,8 @@ static void test_expire(void **state) {
   assert_true(list_has(gone, b1));
   free_list(gone);
   assert_int_equal(nt_queue_waiting(q), 2);
-  assert_int_equal(nt_queue_length_for(q, &task_a), 2); /* a1 in flight */
-  assert_int_equal(nt_queue_length_for(q, &task_b), 1);
+  assert_int_equal(nt_queue_length_for(q, 0), 2); /* a1 in flight */
+  assert_int_equal(nt_queue_length_for(q, 1), 1);
   assert_true(a1->in_flight);
 
   /* The lanes still work: b2, then a3 after a1. */
@@ -369,7 +370,7 @@ static void test_expire(void **state) {
  * so one a hair out of order goes at the pass after the one before it. */
 static void test_expire_stops_at_first_in_time(void **state) {
   (void)state;
-  nt_queue_t *q = nt_queue_create(10, 1);
+  nt_queue_t *q = nt_queue_create(10, 1, 1, 2);
   nt_job_t *a1 = job(0, &task_a, 10.002);
   nt_job_t *a2 = job(0, &task_a, 10.001);
   nt_queue_push(q, a1);
@@ -383,7 +384,7 @@ static void test_expire_stops_at_first_in_time(void **state) {
 
 static void test_expire_retry_waiting(void **state) {
   (void)state;
-  nt_queue_t *q = nt_queue_create(10, 1);
+  nt_queue_t *q = nt_queue_create(10, 1, 1, 2);
   nt_job_t *a1 = job(0, &task_a, 10);
   nt_job_t *a2 = job(0, &task_a, 100);
   nt_queue_push(q, a1);
@@ -406,7 +407,7 @@ static void test_expire_retry_waiting(void **state) {
 
 static void test_waiting_counts(void **state) {
   (void)state;
-  nt_queue_t *q = nt_queue_create(10, 2);
+  nt_queue_t *q = nt_queue_create(10, 2, 1, 2);
   nt_job_t *a1 = job(0, &task_a, 100);
   nt_job_t *a2 = job(1, &task_a, 100);
   nt_job_t *b1 = job(0, &task_b, 100);
@@ -414,23 +415,23 @@ static void test_waiting_counts(void **state) {
   nt_queue_push(q, a2);
   nt_queue_push(q, b1);
   assert_int_equal(nt_queue_waiting(q), 3);
-  assert_int_equal(nt_queue_length_for(q, &task_a), 2);
-  assert_int_equal(nt_queue_length_for(q, &task_b), 1);
-  assert_int_equal(nt_queue_length_for(q, NULL), 0);
+  assert_int_equal(nt_queue_length_for(q, 0), 2);
+  assert_int_equal(nt_queue_length_for(q, 1), 1);
+  assert_int_equal(nt_queue_length_for(q, 2), 0); /* no such Task */
   double due;
   assert_ptr_equal(nt_queue_take(q, 0, &due), a1);
   /* In flight: no longer waiting, still one of the Task's jobs. */
   assert_int_equal(nt_queue_waiting(q), 2);
-  assert_int_equal(nt_queue_length_for(q, &task_a), 2);
+  assert_int_equal(nt_queue_length_for(q, 0), 2);
   nt_queue_retry(q, a1, 1);
   assert_int_equal(nt_queue_waiting(q), 3);
-  assert_int_equal(nt_queue_length_for(q, &task_a), 2);
+  assert_int_equal(nt_queue_length_for(q, 0), 2);
   nt_queue_free(q);
 }
 
 static void test_drain(void **state) {
   (void)state;
-  nt_queue_t *q = nt_queue_create(10, 3);
+  nt_queue_t *q = nt_queue_create(10, 3, 1, 2);
   nt_job_t *a1 = job(0, &task_a, 100);
   nt_job_t *a2 = job(0, &task_a, 100);
   nt_job_t *c1 = job(2, &task_b, 100);
@@ -445,7 +446,7 @@ static void test_drain(void **state) {
   assert_true(list_has(all, a2));
   assert_true(list_has(all, c1));
   assert_int_equal(nt_queue_waiting(q), 0);
-  assert_int_equal(nt_queue_length_for(q, &task_a), 0);
+  assert_int_equal(nt_queue_length_for(q, 0), 0);
   assert_null(nt_queue_take(q, 0, &due));
   assert_null(nt_queue_drain(q));
   free_list(all);
@@ -477,7 +478,7 @@ static void test_free_with_jobs(void **state) {
   (void)state;
   enum { BIG = 1024 * 1024 };
   long long before = th_heap_in_use();
-  nt_queue_t *q = nt_queue_create(10, 2);
+  nt_queue_t *q = nt_queue_create(10, 2, 1, 2);
   assert_non_null(q);
   nt_job_t *first = big_job(0, &task_a, BIG);
   assert_null(nt_queue_push(q, first));
