@@ -26,6 +26,12 @@
  *                  libcurl does when a reused connection dies) meets a
  *                  refused connect.  /_control/stats says "refusing".
  *
+ * Each recorded line also says when its request arrived and was answered
+ * ("arrived", "answered": wall clock, microseconds; "answered" is absent when
+ * no answer was sent) and in which order request lines arrived ("arrival",
+ * counted across all connections, /_control included): the log's own order
+ * ("n") is that of the answers, which differs once requests overlap.
+ *
  * --tls-cert FILE --tls-key FILE serve HTTPS instead of HTTP (PEM files;
  * /_control is then HTTPS too).  --control QUERY applies a control query
  * ("close=1&after_job=1") before the first connection is accepted, so a
@@ -102,7 +108,7 @@ static struct {
   pthread_cond_t wake; /* hung requests released, or shutdown */
   FILE *log;
   struct faults f;
-  unsigned long requests, jobs, conns, hang_gen;
+  unsigned long requests, jobs, conns, hang_gen, arrivals;
   long hung;
   bool stopping;
   struct MHD_Daemon *daemon;
@@ -121,8 +127,10 @@ struct decision {
 };
 
 struct request {
-  char *uri;   /* raw request target as received, query included */
-  double time; /* arrival of the request line, wall clock */
+  char *uri;             /* raw request target as received, query included */
+  double time;           /* arrival of the request line, wall clock */
+  unsigned long arrival; /* rank of that arrival among all requests */
+  double answered;       /* when the answer was handed over; 0: none */
   bool started, control, too_large;
   char *body; /* kept NUL-terminated for yajl_tree_parse */
   size_t len, cap;
@@ -144,6 +152,13 @@ static void lock(void) {
 static void unlock(void) {
   if (pthread_mutex_unlock(&st.lock) != 0)
     abort();
+}
+
+static double wall_clock(void) {
+  struct timespec now;
+  if (clock_gettime(CLOCK_REALTIME, &now) != 0)
+    return 0;
+  return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 }
 
 static bool parse_long(const char *s, long min, long max, long *out) {
@@ -374,6 +389,17 @@ static void record(struct MHD_Connection *c, struct request *r,
   GEN(gen_kv_int(q.g, "n", (long long)++st.requests));
   GEN(gen_cstr(q.g, "time"));
   GEN(yajl_gen_number(q.g, stamp, strlen(stamp)));
+  /* Milliseconds cannot order an answer and the next request on the same
+   * connection, which may follow it within microseconds. */
+  snprintf(stamp, sizeof stamp, "%.6f", r->time);
+  GEN(gen_cstr(q.g, "arrived"));
+  GEN(yajl_gen_number(q.g, stamp, strlen(stamp)));
+  GEN(gen_kv_int(q.g, "arrival", (long long)r->arrival));
+  if (r->answered > 0) {
+    snprintf(stamp, sizeof stamp, "%.6f", r->answered);
+    GEN(gen_cstr(q.g, "answered"));
+    GEN(yajl_gen_number(q.g, stamp, strlen(stamp)));
+  }
   GEN(gen_kv_str(q.g, "method", method));
   GEN(gen_kv_str(q.g, "uri", r->uri));
   GEN(gen_kv_str(q.g, "path", path));
@@ -851,6 +877,10 @@ static enum MHD_Result handle_recorded(struct MHD_Connection *c,
       set_error(r, d.status, msg);
     }
   }
+  /* Taken before the answer is queued, so the client has it only later: a
+   * request it sends once it has the answer arrives after this time. */
+  if (r->status != 0)
+    r->answered = wall_clock();
   record(c, r, method, url, version);
   ret = respond_buf(c, r->status, r->resp, r->resp_len, "application/json",
                     d.status != 0 ? d.retry_after : NULL, r->resp_gzip);
@@ -1109,14 +1139,16 @@ static char *read_pem(const char *path) {
  * return becomes the request's context, so this is where requests begin. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
   struct request *r = calloc(1, sizeof *r);
-  struct timespec now;
   (void)cls, (void)c;
   if (r == NULL || (r->uri = strdup(uri)) == NULL) {
     free(r);
     return NULL;
   }
-  if (clock_gettime(CLOCK_REALTIME, &now) == 0)
-    r->time = (double)now.tv_sec + now.tv_nsec / 1e9;
+  /* Under the lock, so that a later rank never has an earlier time. */
+  lock();
+  r->time = wall_clock();
+  r->arrival = ++st.arrivals;
+  unlock();
   r->fault = "none";
   return r;
 }

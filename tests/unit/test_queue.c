@@ -498,6 +498,85 @@ static void test_free_with_jobs(void **state) {
     fail_msg("%lld of %lld bytes still held after nt_queue_free", left, held);
 }
 
+/* Connections 3: up to three of a lane in flight, taken in arrival order;
+ * a fourth waits until one is done, whichever finishes first. */
+static void test_per_lane_in_flight(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(10, 1, 3, 2);
+  nt_job_t *a[4];
+  for (int i = 0; i < 4; i++) {
+    a[i] = job(0, &task_a, 100);
+    nt_queue_push(q, a[i]);
+  }
+  double due;
+  assert_true(nt_queue_lane_open(q, 0, 0));
+  for (int i = 0; i < 3; i++)
+    assert_ptr_equal(nt_queue_take(q, 0, &due), a[i]);
+  assert_false(nt_queue_lane_open(q, 0, 0));
+  assert_null(nt_queue_take(q, 0, &due));
+  assert_int_equal(nt_queue_in_flight(q), 3);
+  assert_int_equal(nt_queue_waiting(q), 1);
+  /* The second finishes first: the lane has room again. */
+  nt_queue_remove(q, a[1]);
+  free(a[1]);
+  assert_true(nt_queue_lane_open(q, 0, 0));
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a[3]);
+  assert_int_equal(nt_queue_length_for(q, 0), 3);
+  nt_queue_free(q);
+}
+
+/* One of several in flight fails: it waits in its place, ahead of later
+ * jobs, and the lane waits for its retry even when another job of the lane
+ * then succeeds. */
+static void test_retry_among_in_flight(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(10, 1, 2, 2);
+  nt_job_t *a1 = job(0, &task_a, 100), *a2 = job(0, &task_a, 100);
+  nt_job_t *a3 = job(0, &task_a, 100);
+  nt_queue_push(q, a1);
+  nt_queue_push(q, a2);
+  nt_queue_push(q, a3);
+  double due;
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a1);
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a2);
+  nt_queue_retry(q, a1, 10);
+  nt_queue_remove(q, a2);
+  free(a2);
+  assert_false(nt_queue_lane_open(q, 0, 5));
+  assert_null(nt_queue_take(q, 5, &due));
+  assert_true(due == 10);
+  assert_true(nt_queue_lane_open(q, 0, 10));
+  assert_ptr_equal(nt_queue_take(q, 10, &due), a1);
+  assert_ptr_equal(nt_queue_take(q, 10, &due), a3);
+  /* Once the failed job got through, the lane is open at once. */
+  nt_queue_remove(q, a1);
+  free(a1);
+  nt_queue_remove(q, a3);
+  free(a3);
+  assert_int_equal(nt_queue_length_for(q, 0), 0);
+  assert_true(nt_queue_lane_open(q, 0, 0));
+  nt_queue_free(q);
+}
+
+/* A job resumed from the spool (lower seq) goes before new ones but never
+ * before one in flight. */
+static void test_push_resumed_after_in_flight(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(10, 1, 2, 2);
+  nt_job_t *a1 = job(0, &task_a, 100), *a2 = job(0, &task_a, 100);
+  nt_queue_push(q, a2);
+  double due;
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a2);
+  nt_job_t *a3 = job(0, &task_a, 100);
+  nt_queue_push(q, a3);
+  nt_queue_push(q, a1); /* older than both */
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a1);
+  nt_queue_remove(q, a2);
+  free(a2);
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a3);
+  nt_queue_free(q);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_empty, setup),
@@ -515,6 +594,9 @@ int main(void) {
       cmocka_unit_test_setup(test_waiting_counts, setup),
       cmocka_unit_test_setup(test_drain, setup),
       cmocka_unit_test_setup(test_free_with_jobs, setup),
+      cmocka_unit_test_setup(test_per_lane_in_flight, setup),
+      cmocka_unit_test_setup(test_retry_among_in_flight, setup),
+      cmocka_unit_test_setup(test_push_resumed_after_in_flight, setup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
