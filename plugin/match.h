@@ -22,15 +22,29 @@ typedef enum {
 #define NT_SEV_WARNING 0x2u
 #define NT_SEV_OKAY 0x4u
 
+/* How a pattern is matched: a regex that is a plain string, anchored or
+ * not, is compared as one (glibc's regexec costs far more, in collectd's
+ * thread, for every notification and Task). */
+typedef enum {
+  NT_PAT_EQUAL,    /* an exact value, or /^text$/ */
+  NT_PAT_PREFIX,   /* /^text/ */
+  NT_PAT_SUFFIX,   /* /text$/ */
+  NT_PAT_CONTAINS, /* /text/ */
+  NT_PAT_REGEX,
+} nt_pattern_kind_t;
+
 typedef struct {
-  char *exact;   /* NULL for a regex */
-  regex_t regex; /* compiled when exact is NULL */
+  nt_pattern_kind_t kind;
+  char *text; /* all but NT_PAT_REGEX */
+  size_t len;
+  regex_t regex; /* NT_PAT_REGEX */
 } nt_pattern_t;
 
 typedef struct {
   unsigned severities; /* NT_SEV_* bits; 0 means the default, FAILURE */
   nt_pattern_t *patterns[NT_FIELDS_NUM];
   size_t patterns_num[NT_FIELDS_NUM];
+  bool has_regex[NT_FIELDS_NUM]; /* such fields are looked at last */
 } nt_match_t;
 
 /* Adds one value to a field's filter: "/re/" is an extended regex, anything

@@ -161,6 +161,7 @@ int nt_sender_submit(nt_sender_t *s, nt_job_t *job) {
  * spool. The sender's thread, without the lock. */
 static void done(nt_sender_t *s, nt_job_t *job) {
   pthread_mutex_lock(&s->lock);
+  s->asleep = false; /* awake, and about to look at the queue again */
   nt_queue_remove(s->queue, job);
   nt_spooler_t *sp = s->spooler;
   pthread_mutex_unlock(&s->lock);
@@ -176,6 +177,7 @@ static void finish(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r) {
     return;
   }
   pthread_mutex_lock(&s->lock);
+  s->asleep = false;
   nt_queue_retry(s->queue, job, retry_at);
   /* Waiting again: the entry must say what was really spent. Under the
    * lock: once waiting, a full queue may drop the job at any time. */

@@ -10,6 +10,7 @@
 #include "fake_collectd.h"
 #include "unit_helpers.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* A FAILURE of processes/nginx on web1. */
@@ -255,6 +256,80 @@ static void test_any_bytes(void **state) {
   nt_match_free(&m);
 }
 
+/* A regex that is a plain string, anchored or not, is compared as one: it
+ * must match exactly what regexec would. Each case is checked against both
+ * the fast path and a real regex (a bracket keeps the latter a regex). */
+static void check_plain(const char *plain, const char *regex,
+                        nt_pattern_kind_t kind, const char *value) {
+  nt_match_t fast = {0}, slow = {0};
+  add(&fast, NT_FIELD_MESSAGE, plain);
+  add(&slow, NT_FIELD_MESSAGE, regex);
+  assert_int_equal(fast.patterns[NT_FIELD_MESSAGE][0].kind, kind);
+  assert_int_equal(slow.patterns[NT_FIELD_MESSAGE][0].kind, NT_PAT_REGEX);
+  notification_t n = base();
+  snprintf(n.message, sizeof(n.message), "%s", value);
+  if (nt_match(&fast, &n) != nt_match(&slow, &n))
+    fail_msg("%s and %s disagree on \"%s\"", plain, regex, value);
+  nt_match_free(&fast);
+  nt_match_free(&slow);
+}
+
+static void test_plain_regexes(void **state) {
+  (void)state;
+  static const char *values[] = {"",         "down",       "is down",
+                                 "x is down", "is down x", "dow",
+                                 "Down",     "down down"};
+  static const struct {
+    const char *plain, *regex;
+    nt_pattern_kind_t kind;
+  } cases[] = {
+      {"/^is down$/", "/^is [d]own$/", NT_PAT_EQUAL},
+      {"/^is down/", "/^is [d]own/", NT_PAT_PREFIX},
+      {"/is down$/", "/is [d]own$/", NT_PAT_SUFFIX},
+      {"/down/", "/[d]own/", NT_PAT_CONTAINS},
+      {"/^$/", "/^()$/", NT_PAT_EQUAL},
+      {"/^/", "/^()/", NT_PAT_PREFIX},
+      {"/$/", "/()$/", NT_PAT_SUFFIX},
+  };
+  for (size_t c = 0; c < sizeof(cases) / sizeof(*cases); c++)
+    for (size_t v = 0; v < sizeof(values) / sizeof(*values); v++)
+      check_plain(cases[c].plain, cases[c].regex, cases[c].kind, values[v]);
+  /* Any special character keeps a real regex. */
+  static const char *regexes[] = {"/a.c/", "/^a+$/", "/a|b/", "/a\\.c/",
+                                  "/(a)/", "/a{2}/", "/a?/",  "/[a]/",
+                                  "/^a^/", "/a$b/"};
+  for (size_t i = 0; i < sizeof(regexes) / sizeof(*regexes); i++) {
+    nt_match_t m = {0};
+    add(&m, NT_FIELD_HOST, regexes[i]);
+    assert_int_equal(m.patterns[NT_FIELD_HOST][0].kind, NT_PAT_REGEX);
+    assert_true(m.has_regex[NT_FIELD_HOST]);
+    nt_match_free(&m);
+  }
+}
+
+/* Fields are looked at cheap ones first; the result is the same whatever
+ * the order: every field must match. */
+static void test_regex_fields_last(void **state) {
+  (void)state;
+  nt_match_t m = {0};
+  add(&m, NT_FIELD_HOST, "/^web[0-9]+$/");
+  add(&m, NT_FIELD_PLUGIN, "/^processes$/");
+  add(&m, NT_FIELD_MESSAGE, "/ is down$/");
+  assert_true(m.has_regex[NT_FIELD_HOST]);
+  assert_false(m.has_regex[NT_FIELD_PLUGIN]);
+  notification_t n = base();
+  assert_true(nt_match(&m, &n));
+  strcpy(n.host, "db1");
+  assert_false(nt_match(&m, &n));
+  n = base();
+  strcpy(n.plugin, "process");
+  assert_false(nt_match(&m, &n));
+  n = base();
+  strcpy(n.message, "nginx is up");
+  assert_false(nt_match(&m, &n));
+  nt_match_free(&m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unfiltered_matches_anything),
@@ -268,6 +343,8 @@ int main(void) {
       cmocka_unit_test(test_invalid_regex),
       cmocka_unit_test(test_free_resets),
       cmocka_unit_test(test_any_bytes),
+      cmocka_unit_test(test_plain_regexes),
+      cmocka_unit_test(test_regex_fields_last),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
