@@ -10,6 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* libcurl calls back before it writes each request from 7.80 on; before,
+ * a resend is stopped by refusing to rewind the body (on_seek). */
+#define HAVE_PREREQ (LIBCURL_VERSION_NUM >= 0x075000)
+
 /* Enough for any job or error message; the rest of a huge answer is read
  * and thrown away. */
 #define MAX_BODY (64 * 1024)
@@ -25,6 +29,10 @@ typedef struct xfer_s {
   bool post_out;           /* the last request written was the POST */
   bool running;            /* in the multi handle */
   long answered;           /* status of the answer to the POST, 0: none */
+#if !HAVE_PREREQ
+  const char *post;   /* the request body, read by on_read */
+  size_t post_len, post_off;
+#endif
   char body[MAX_BODY + 1];
 } xfer_t;
 
@@ -96,6 +104,46 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size,
   return 0;
 }
 
+/* Once the POST went out in an exchange, any other request libcurl is
+ * about to write is a resend: a kept-alive connection died without an
+ * answer, and libcurl tries again on another (a new one, refused by
+ * on_open_socket, or one more it keeps alive: refused here). So every
+ * exchange is one attempt, as the spool wrote it down before. */
+static bool refuse_resend(xfer_t *x) {
+  if (x->result.writes == 0)
+    return false;
+  x->refused = true;
+  return true;
+}
+
+#if HAVE_PREREQ
+static int on_prereq(void *arg, char *primary_ip, char *local_ip,
+                     int primary_port, int local_port) {
+  (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+  return refuse_resend(arg) ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+}
+#else
+static size_t on_read(char *data, size_t size, size_t nitems, void *arg) {
+  xfer_t *x = arg;
+  size_t take = x->post_len - x->post_off;
+  if (take > size * nitems)
+    take = size * nitems;
+  memcpy(data, x->post + x->post_off, take);
+  x->post_off += take;
+  return take;
+}
+
+/* libcurl rewinds the body before it writes the request again. */
+static int on_seek(void *arg, curl_off_t offset, int origin) {
+  xfer_t *x = arg;
+  if (refuse_resend(x) || origin != SEEK_SET || offset < 0 ||
+      (size_t)offset > x->post_len)
+    return CURL_SEEKFUNC_FAIL;
+  x->post_off = (size_t)offset;
+  return CURL_SEEKFUNC_OK;
+}
+#endif
+
 /* Every connection libcurl opens, to the supervisor or to a proxy. Once the
  * POST was written in this exchange, libcurl may only be about to resend it
  * (a reused connection died without an answer): refusing the connection
@@ -105,10 +153,8 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size,
 static curl_socket_t on_open_socket(void *arg, curlsocktype purpose,
                                     struct curl_sockaddr *addr) {
   xfer_t *x = arg;
-  if (purpose == CURLSOCKTYPE_IPCXN && x->result.writes > 0) {
-    x->refused = true;
+  if (purpose == CURLSOCKTYPE_IPCXN && refuse_resend(x))
     return CURL_SOCKET_BAD;
-  }
   /* Close-on-exec: collectd's exec plugin must not hand the connection to
    * the programs it starts. */
 #ifdef SOCK_CLOEXEC
@@ -157,6 +203,15 @@ static int set_options(xfer_t *x, const nt_config_t *cfg) {
   SET(CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
   SET(CURLOPT_OPENSOCKETDATA, x);
   SET(CURLOPT_PRIVATE, x);
+#if HAVE_PREREQ
+  SET(CURLOPT_PREREQFUNCTION, on_prereq);
+  SET(CURLOPT_PREREQDATA, x);
+#else
+  SET(CURLOPT_READFUNCTION, on_read);
+  SET(CURLOPT_READDATA, x);
+  SET(CURLOPT_SEEKFUNCTION, on_seek);
+  SET(CURLOPT_SEEKDATA, x);
+#endif
   SET(CURLOPT_ERRORBUFFER, x->result.error);
   SET(CURLOPT_SSL_VERIFYPEER, cfg->verify_peer ? 1L : 0L);
   SET(CURLOPT_SSL_VERIFYHOST, cfg->verify_host ? 2L : 0L);
@@ -256,7 +311,13 @@ int nt_http_start(nt_http_t *h, const nt_task_t *task, const char *body,
   CURL *e = x->easy;
   curl_easy_setopt(e, CURLOPT_URL, task->request_url);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, task->headers);
+#if HAVE_PREREQ
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+#else
+  x->post = body;
+  x->post_len = body_len;
+  x->post_off = 0;
+#endif
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, task->eff.timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, task->eff.connect_timeout_ms);
@@ -275,7 +336,7 @@ int nt_http_start(nt_http_t *h, const nt_task_t *task, const char *body,
 static void explain(xfer_t *x) {
   nt_http_result_t *r = &x->result;
   CURLcode code = (CURLcode)r->curl_code;
-  if (code == CURLE_OK || code == CURLE_ABORTED_BY_CALLBACK)
+  if (code == CURLE_OK || (code == CURLE_ABORTED_BY_CALLBACK && !x->refused))
     return;
   long connect_status = 0;
   if (curl_easy_getinfo(x->easy, CURLINFO_HTTP_CONNECTCODE,

@@ -22,10 +22,10 @@ FAST = {"RetryInterval": 0.2, "MaxRetryInterval": 0.5, "MaxAge": 60}
 
 class AttemptsTest(IntegrationTest):
 
-    def start(self, sup, max_attempts):
+    def start(self, sup, max_attempts, **options):
         block = plugin_block(sup.url, [(TASK, task_options())],
                              Customer=CUSTOMER, MaxAttempts=max_attempts,
-                             **FAST)
+                             **dict(FAST, **options))
         return self.collectd(block, extra=CSV_EXTRA.format(dir=self.dir))
 
     def seen(self, sup, message):
@@ -76,6 +76,38 @@ class AttemptsTest(IntegrationTest):
         self.assertTrue(re.search(r"MaxAttempts", gave_up[0]), gave_up)
         wait_counter(self.dir, TASK, "derive-failed", 1)
         wait_counter(self.dir, TASK, "derive-sent", 2)
+
+    def test_no_resend_on_another_kept_alive_connection(self):
+        # MaxAttempts 1, Connections 2: two kept-alive connections. When
+        # the one that carries the request closes without an answer,
+        # libcurl would resend it on the other, idle one, opening no new
+        # connection: the supervisor would see the job twice.
+        sup = self.supervisor()
+        cd = self.start(sup, 1, Connections=2)
+        sup.control(delay_ms=300)
+        first = [self.tag(0), self.tag(1)]
+        for tag in first:
+            cd.putnotif(tag)
+        for tag in first:
+            self.wait_job_for(sup, tag)
+        conns = {r["connection"] for r in sup.jobs()}
+        self.assertEqual(len(conns), 2, "the warm-up opened %s" % conns)
+        sup.control(delay_ms=0, close=1)
+        victim, after = self.tag(2), self.tag(3)
+        cd.putnotif(victim)
+        cd.wait_log(r"gave up on a job after 1 attempts")
+        cd.putnotif(after)
+        self.wait_job_for(sup, after)
+        seen = self.seen(sup, victim)
+        self.assertEqual(len(seen), 1,
+                         "the supervisor saw the job %d times with "
+                         "MaxAttempts 1: %s"
+                         % (len(seen), [(r["fault"], r["status"],
+                                         r["connection"]) for r in seen]))
+        self.assertIn(seen[0]["connection"], conns)
+        self.assertEqual(seen[0]["fault"], "close")
+        wait_counter(self.dir, TASK, "derive-failed", 1)
+        wait_counter(self.dir, TASK, "derive-sent", 3)
 
     def test_write_before_a_refused_reconnect_counts(self):
         # MaxAttempts 2. First exchange: the request is written on the
