@@ -766,7 +766,8 @@ int nt_url_escape(nt_buf_t *out, const char *s) {
   return out->failed ? -1 : 0;
 }
 
-/* The request URL of the Task's route, with the credential or a placeholder for logs. */
+/* The request URL of the Task's route, with the credential or a placeholder for
+ * logs. */
 static char *route_url(const nt_task_t *task, bool redact) {
   nt_buf_t b = NT_BUF_INIT;
   const char *secret = redact ? "<secret>" : task->credential;

@@ -30,7 +30,7 @@ typedef struct xfer_s {
   bool running;            /* in the multi handle */
   long answered;           /* status of the answer to the POST, 0: none */
 #if !HAVE_PREREQ
-  const char *post;   /* the request body, read by on_read */
+  const char *post; /* the request body, read by on_read */
   size_t post_len, post_off;
 #endif
   char body[MAX_BODY + 1];
@@ -41,9 +41,9 @@ struct nt_http_s {
   CURLM *multi; /* owns the connection cache: keep-alive across jobs */
   xfer_t **all; /* every transfer made, for abort and free */
   size_t num, max;
-  xfer_t *free;                  /* ready for another exchange */
-  xfer_t *done, **done_tail;     /* ended, not yet read */
-  xfer_t *returned;              /* read last: its body is still in use */
+  xfer_t *free;              /* ready for another exchange */
+  xfer_t *done, **done_tail; /* ended, not yet read */
+  xfer_t *returned;          /* read last: its body is still in use */
   size_t running;
 };
 
@@ -155,8 +155,8 @@ static curl_socket_t on_open_socket(void *arg, curlsocktype purpose,
   xfer_t *x = arg;
   if (purpose == CURLSOCKTYPE_IPCXN && refuse_resend(x))
     return CURL_SOCKET_BAD;
-  /* Close-on-exec: collectd's exec plugin must not hand the connection to
-   * the programs it starts. */
+    /* Close-on-exec: collectd's exec plugin must not hand the connection to
+     * the programs it starts. */
 #ifdef SOCK_CLOEXEC
   return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
 #else
@@ -230,7 +230,6 @@ static int set_options(xfer_t *x, const nt_config_t *cfg) {
 #undef SET
   return bad ? -1 : 0;
 }
-
 
 nt_http_t *nt_http_create(const nt_config_t *cfg, size_t transfers_max) {
   nt_http_t *h = calloc(1, sizeof(*h));
@@ -339,8 +338,8 @@ static void explain(xfer_t *x) {
   if (code == CURLE_OK || (code == CURLE_ABORTED_BY_CALLBACK && !x->refused))
     return;
   long connect_status = 0;
-  if (curl_easy_getinfo(x->easy, CURLINFO_HTTP_CONNECTCODE,
-                        &connect_status) == CURLE_OK)
+  if (curl_easy_getinfo(x->easy, CURLINFO_HTTP_CONNECTCODE, &connect_status) ==
+      CURLE_OK)
     r->connect_status = connect_status;
   if (x->refused) {
     /* What happened on the wire: the request went out and the connection

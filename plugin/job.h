@@ -15,23 +15,27 @@ typedef struct nt_job_s {
   struct nt_task_s *task;       /* the Task it was made for */
   size_t task_index;            /* the Task's place in the configuration */
   size_t lane;                  /* the Task's supervisor */
-  uint64_t seq;           /* arrival order across lanes */
-  double arrival;         /* monotonic seconds */
-  double deadline;        /* arrival + MaxAge */
-  unsigned attempts;      /* times the supervisor may have seen it */
-  unsigned tries;         /* failed tries, for the backoff */
+  uint64_t seq;                 /* arrival order across lanes */
+  double arrival;               /* monotonic seconds */
+  double deadline;              /* arrival + MaxAge */
+  unsigned attempts;            /* times the supervisor may have seen it */
+  unsigned tries;               /* failed tries, for the backoff */
   bool in_flight;
+  bool retry_wait; /* waits in the queue for its retry */
+  /* Taken, before its request is written (the sender's thread only). */
+  struct nt_job_s *start_next;
+  bool start_ready; /* its entry says the attempt about to be spent */
   /* Spool bookkeeping, guarded by the spooler's lock (spooler.c). */
-  double arrival_wall;                  /* wall-clock arrival, kept on disk */
+  double arrival_wall; /* wall-clock arrival, kept on disk */
   struct nt_job_s *spool_next, *spool_prev; /* in one of its lists */
-  unsigned spool_want;   /* attempts the next write puts on disk */
-  unsigned spool_synced; /* attempts the flushed entry says */
-  unsigned spool_need;   /* the sender waits for an entry saying this many */
+  unsigned spool_want;      /* attempts the next write puts on disk */
+  unsigned spool_synced;    /* attempts the flushed entry says */
+  unsigned spool_need;      /* the sender waits for an entry saying this many */
   unsigned char spool_list; /* which of the spooler's lists holds it */
-  bool spool_file;     /* an entry for it is on disk */
-  bool spool_writing;  /* its entry is being written now */
-  bool spool_rewrite;  /* changed while being written */
-  bool spool_released; /* done with while being written: spooler frees */
+  bool spool_file;          /* an entry for it is on disk */
+  bool spool_writing;       /* its entry is being written now */
+  bool spool_rewrite;       /* changed while being written */
+  bool spool_released;      /* done with while being written: spooler frees */
   size_t body_len;
   char body[]; /* NUL-terminated */
 } nt_job_t;

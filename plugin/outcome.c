@@ -347,7 +347,6 @@ double nt_outcome_settle(const nt_config_t *cfg, nt_job_t *job,
   return now + wait;
 }
 
-
 void nt_outcome_spent(const nt_job_t *job, double now) {
   nt_task_t *task = job->task;
   nt_stats_add(&task->stats, NT_STAT_FAILED, 1);

@@ -4,9 +4,9 @@
 
 typedef struct {
   nt_job_t *head, *tail; /* in seq order, those in flight included */
-  size_t in_flight;
-  double not_before;  /* nothing is taken before then */
-  nt_job_t *retrying; /* the job whose failure set not_before */
+  size_t in_flight, waiting;
+  size_t retrying;   /* waiting jobs that failed and wait for their retry */
+  double not_before; /* nothing is taken before then */
 } lane_t;
 
 struct nt_queue_s {
@@ -70,12 +70,14 @@ static void unlink_job(nt_queue_t *q, nt_job_t *job) {
     lane->in_flight--;
     q->in_flight--;
   } else {
+    lane->waiting--;
     q->waiting--;
   }
   /* A lane keeps waiting when the job that failed is dropped or expires:
    * the supervisor is still presumed unavailable until then. */
-  if (lane->retrying == job)
-    lane->retrying = NULL;
+  if (job->retry_wait)
+    lane->retrying--;
+  job->retry_wait = false;
   q->lengths[job->task_index]--;
   job->next = job->prev = NULL;
 }
@@ -105,6 +107,8 @@ nt_job_t *nt_queue_push(nt_queue_t *q, nt_job_t *job) {
     after->next = job;
   else
     lane->head = job;
+  job->retry_wait = false;
+  lane->waiting++;
   q->waiting++;
   q->lengths[job->task_index]++;
   if (q->waiting <= q->limit)
@@ -122,7 +126,9 @@ nt_job_t *nt_queue_push(nt_queue_t *q, nt_job_t *job) {
 
 bool nt_queue_lane_open(const nt_queue_t *q, size_t lane, double now) {
   const lane_t *l = &q->lanes[lane];
-  return l->in_flight < q->per_lane && l->not_before <= now;
+  /* A lane's wait is known to the sender only while a job waits in it. */
+  return l->in_flight < q->per_lane &&
+         (l->not_before <= now || l->waiting == 1);
 }
 
 nt_job_t *nt_queue_take(nt_queue_t *q, double now, double *next_due) {
@@ -146,10 +152,12 @@ nt_job_t *nt_queue_take(nt_queue_t *q, double now, double *next_due) {
   if (best == NULL)
     return NULL;
   lane_t *lane = &q->lanes[best->lane];
-  if (lane->retrying == best)
-    lane->retrying = NULL;
+  if (best->retry_wait)
+    lane->retrying--;
+  best->retry_wait = false;
   best->in_flight = true;
   lane->in_flight++;
+  lane->waiting--;
   q->in_flight++;
   q->waiting--;
   return best;
@@ -158,18 +166,22 @@ nt_job_t *nt_queue_take(nt_queue_t *q, double now, double *next_due) {
 void nt_queue_retry(nt_queue_t *q, nt_job_t *job, double not_before) {
   lane_t *lane = &q->lanes[job->lane];
   job->in_flight = false;
+  job->retry_wait = true;
   lane->in_flight--;
+  lane->waiting++;
+  lane->retrying++;
   q->in_flight--;
   q->waiting++;
-  /* With several in flight, the latest failure sets the wait. */
-  lane->not_before = not_before;
-  lane->retrying = job;
+  /* With several in flight, the longest wait any failure asked for holds
+   * (a Retry-After is not cut short by a later reset). */
+  if (not_before > lane->not_before)
+    lane->not_before = not_before;
 }
 
 void nt_queue_remove(nt_queue_t *q, nt_job_t *job) {
   lane_t *lane = &q->lanes[job->lane];
   unlink_job(q, job);
-  if (lane->retrying == NULL)
+  if (lane->retrying == 0)
     lane->not_before = 0;
 }
 

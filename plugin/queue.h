@@ -24,8 +24,10 @@ void nt_queue_free(nt_queue_t *q);
  * caller to count and free. */
 nt_job_t *nt_queue_push(nt_queue_t *q, nt_job_t *job);
 
-/* Whether a job of the lane could be taken at now, or is held by a full lane
- * or a retry: a submitter need not wake a sender that is busy anyway. */
+/* Whether a sender that waits must look at the lane again for a job just
+ * pushed to it: the lane has room, and the job may be taken at now, or the
+ * lane's retry wait was not known to the sender (it had no job waiting). A
+ * submitter need not wake a sender that is busy anyway. */
 bool nt_queue_lane_open(const nt_queue_t *q, size_t lane, double now);
 
 /* The oldest waiting job whose lane has room for one more in flight and is
@@ -35,11 +37,12 @@ bool nt_queue_lane_open(const nt_queue_t *q, size_t lane, double now);
 nt_job_t *nt_queue_take(nt_queue_t *q, double now, double *next_due);
 
 /* The job in flight waits again, in its place; its lane, and every later
- * job of it, waits until not_before. */
+ * job of it, waits until not_before (or longer, if another failure asked
+ * for that). */
 void nt_queue_retry(nt_queue_t *q, nt_job_t *job, double not_before);
 
 /* The job in flight is done with: unlinked (the caller frees it). Unless
- * another job of the lane waits for its retry, the lane opens. */
+ * a job of the lane waits for its retry, the lane opens. */
 void nt_queue_remove(nt_queue_t *q, nt_job_t *job);
 
 /* Unlinks the waiting jobs past their deadline from the front of each

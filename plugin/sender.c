@@ -37,9 +37,16 @@
  * abort; the spooler gets the rest of the second the bound allows. */
 #define ABORT_SLACK 0.5
 
+/* A lane's jobs taken from the queue, in order, until their requests can
+ * be written. */
+typedef struct {
+  nt_job_t *head, *tail; /* chained by start_next */
+} start_line_t;
+
 struct nt_sender_s {
   nt_config_t *cfg;
-  nt_http_t *http; /* the sender's thread only */
+  nt_http_t *http;        /* the sender's thread only */
+  start_line_t *starting; /* per lane; the sender's thread only */
 
   pthread_mutex_t lock; /* guards everything below */
   pthread_cond_t done;  /* the thread has exited */
@@ -75,15 +82,18 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
   s->queue =
       nt_queue_create(limit, cfg->lanes_num, cfg->connections, cfg->tasks_num);
   s->http = nt_http_create(cfg, cfg->lanes_num * cfg->connections);
+  s->starting =
+      calloc(cfg->lanes_num ? cfg->lanes_num : 1, sizeof(*s->starting));
   s->resume_expired = calloc(cfg->tasks_num + 1, sizeof(uint64_t));
   s->resume_taken = calloc(cfg->tasks_num + 1, sizeof(uint64_t));
   s->resume_changed = calloc(cfg->tasks_num + 1, sizeof(uint64_t));
-  if (s->queue == NULL || s->http == NULL || s->resume_expired == NULL ||
-      s->resume_taken == NULL || s->resume_changed == NULL ||
-      nt_cond_init(&s->done) != 0) {
+  if (s->queue == NULL || s->http == NULL || s->starting == NULL ||
+      s->resume_expired == NULL || s->resume_taken == NULL ||
+      s->resume_changed == NULL || nt_cond_init(&s->done) != 0) {
     NT_ERROR("cannot set up the sender: out of memory");
     nt_queue_free(s->queue);
     nt_http_free(s->http);
+    free(s->starting);
     free(s->resume_expired);
     free(s->resume_taken);
     free(s->resume_changed);
@@ -103,6 +113,7 @@ void nt_sender_free(nt_sender_t *s) {
   nt_queue_free(s->queue);
   nt_http_free(s->http);
   nt_spooler_free(s->spooler);
+  free(s->starting);
   free(s->resume_expired);
   free(s->resume_taken);
   free(s->resume_changed);
@@ -170,8 +181,8 @@ static void done(nt_sender_t *s, nt_job_t *job) {
 
 /* After an exchange (r): settled, then done with or back in its place. */
 static void finish(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r) {
-  double retry_at = nt_outcome_settle(s->cfg, job, r, nt_now(),
-                                      erand48(s->rand_state));
+  double retry_at =
+      nt_outcome_settle(s->cfg, job, r, nt_now(), erand48(s->rand_state));
   if (isnan(retry_at)) {
     done(s, job);
     return;
@@ -186,45 +197,75 @@ static void finish(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r) {
   pthread_mutex_unlock(&s->lock);
 }
 
-/* Writes the request of a job whose entry (if any) is ready. */
-static void post(nt_sender_t *s, nt_job_t *job, double abort_at) {
+/* Writes the request of a job whose entry (if any) is ready. Returns true
+ * when the job was settled at once instead. */
+static bool post(nt_sender_t *s, nt_job_t *job, double abort_at) {
   nt_http_result_t r = {.retry_after = -1};
+  double now = nt_now();
   /* A spool write may have taken long: nothing is written past the
-   * shutdown deadline. */
-  if (nt_now() >= abort_at) {
-    r.curl_code = CURLE_ABORTED_BY_CALLBACK;
-    snprintf(r.error, sizeof(r.error), "shutting down");
-  } else if (nt_http_start(s->http, job->task, job->body, job->body_len,
-                           job) == 0) {
-    return;
-  } else {
-    r.curl_code = CURLE_OUT_OF_MEMORY;
-    snprintf(r.error, sizeof(r.error), "cannot start a request: out of "
-                                       "memory");
-  }
-  finish(s, job, &r);
-}
-
-/* A job just taken from the queue: sent, or settled at once. */
-static void begin(nt_sender_t *s, nt_job_t *job, double now,
-                  double abort_at) {
+   * shutdown deadline, or past the job's. */
   if (now >= job->deadline) {
     nt_outcome_expired(s->cfg, job, now);
     done(s, job);
+    return true;
+  }
+  if (now >= abort_at) {
+    r.curl_code = CURLE_ABORTED_BY_CALLBACK;
+    snprintf(r.error, sizeof(r.error), "shutting down");
+  } else if (nt_http_start(s->http, job->task, job->body, job->body_len, job) ==
+             0) {
+    return false;
+  } else {
+    r.curl_code = CURLE_OUT_OF_MEMORY;
+    snprintf(r.error, sizeof(r.error), "cannot start a request: out of memory");
+  }
+  finish(s, job, &r);
+  return true;
+}
+
+/* Writes the requests of the lane's jobs whose entries are ready, in the
+ * order they were taken, up to the first one still being written: jobs
+ * leave in arrival order. Returns true when one was settled at once. */
+static bool start_ready(nt_sender_t *s, size_t lane, double abort_at) {
+  start_line_t *l = &s->starting[lane];
+  bool settled = false;
+  while (l->head != NULL && l->head->start_ready) {
+    nt_job_t *job = l->head;
+    l->head = job->start_next;
+    if (l->head == NULL)
+      l->tail = NULL;
+    settled |= post(s, job, abort_at);
+  }
+  return settled;
+}
+
+/* A job just taken from the queue: sent (once its entry is on disk, when
+ * spooling), or settled at once: then returns true. */
+static bool begin(nt_sender_t *s, nt_job_t *job, double now, double abort_at) {
+  if (now >= job->deadline) {
+    nt_outcome_expired(s->cfg, job, now);
   } else if (s->cfg->check_only || s->cfg->dry_run) {
     nt_outcome_dry_run(s->cfg->check_only ? "collectd -T: " : "", job);
-    done(s, job);
   } else if (job->attempts >= s->cfg->max_attempts) {
     /* Resumed from the spool with every attempt spent (collectd died
      * during the last one): sending it again could exceed MaxAttempts. */
     nt_outcome_spent(job, now);
-    done(s, job);
-  } else if (s->spooler == NULL ||
-             nt_spooler_prepare(s->spooler, job, job->attempts + 1)) {
+  } else {
     /* On disk first (when spooling): should collectd die during the
      * request, the attempt still counts after the restart. */
-    post(s, job, abort_at);
+    job->start_ready = s->spooler == NULL ||
+                       nt_spooler_prepare(s->spooler, job, job->attempts + 1);
+    job->start_next = NULL;
+    start_line_t *l = &s->starting[job->lane];
+    if (l->tail != NULL)
+      l->tail->start_next = job;
+    else
+      l->head = job;
+    l->tail = job;
+    return start_ready(s, job->lane, abort_at);
   }
+  done(s, job);
+  return true;
 }
 
 static void spool_ready(void *arg) {
@@ -256,6 +297,14 @@ static int wait_ms(const nt_sender_t *s, double now, double next_due) {
   return ms < 0 ? 0 : ms > 3600000 ? 3600000 : (int)ms;
 }
 
+/* Settles every exchange that ended. */
+static void finish_answered(nt_sender_t *s) {
+  nt_http_result_t r;
+  nt_job_t *job;
+  while ((job = nt_http_next_done(s->http, &r)) != NULL)
+    finish(s, job, &r);
+}
+
 static void *sender_main(void *arg) {
   nt_sender_t *s = arg;
   nt_job_t *taken[TAKE_MAX];
@@ -271,9 +320,17 @@ static void *sender_main(void *arg) {
       continue;
     }
     double abort_at = s->abort_at;
-    if (s->stopping &&
-        (now >= abort_at || (nt_queue_waiting(s->queue) == 0 &&
-                             nt_queue_in_flight(s->queue) == 0)))
+    if (s->stopping && now >= abort_at && nt_http_running(s->http) > 0) {
+      /* What is in flight is cut short and settled before the thread
+       * ends: nothing may point at a job once it is freed. */
+      pthread_mutex_unlock(&s->lock);
+      nt_http_abort(s->http);
+      finish_answered(s);
+      pthread_mutex_lock(&s->lock);
+      continue;
+    }
+    if (s->stopping && (now >= abort_at || (nt_queue_waiting(s->queue) == 0 &&
+                                            nt_queue_in_flight(s->queue) == 0)))
       break;
     size_t n = 0;
     double next_due = INFINITY;
@@ -286,23 +343,23 @@ static void *sender_main(void *arg) {
     int timeout = n < TAKE_MAX ? wait_ms(s, now, next_due) : 0;
     pthread_mutex_unlock(&s->lock);
 
+    /* A job settled at once may have opened its lane to the next. */
+    bool settled = false;
     for (size_t i = 0; i < n; i++)
-      begin(s, taken[i], now, abort_at);
+      settled |= begin(s, taken[i], now, abort_at);
     if (s->spooler != NULL) {
       nt_job_t *job = nt_spooler_prepared(s->spooler);
       while (job != NULL) {
         nt_job_t *next = job->spool_next;
-        post(s, job, abort_at);
+        job->start_ready = true;
+        settled |= start_ready(s, job->lane, abort_at);
         job = next;
       }
     }
-    nt_http_run(s->http, timeout);
+    nt_http_run(s->http, settled ? 0 : timeout);
     if (nt_now() >= abort_at)
       nt_http_abort(s->http);
-    nt_http_result_t r;
-    nt_job_t *job;
-    while ((job = nt_http_next_done(s->http, &r)) != NULL)
-      finish(s, job, &r);
+    finish_answered(s);
     pthread_mutex_lock(&s->lock);
   }
   s->running = false;
@@ -467,8 +524,7 @@ int nt_sender_start(nt_sender_t *s, nt_thread_create_t create) {
     s->started = true;
   pthread_mutex_unlock(&s->lock);
   if (status == 0 && s->spooler != NULL) {
-    status =
-        nt_spooler_start(s->spooler, create, resume_entry, spool_ready, s);
+    status = nt_spooler_start(s->spooler, create, resume_entry, spool_ready, s);
     /* Never leave one thread running that nobody will stop. */
     if (status != 0)
       nt_sender_stop(s, 0);

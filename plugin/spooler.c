@@ -38,6 +38,8 @@ struct nt_spooler_s {
   list_t lists[4];      /* indexed by IN_*; IN_NONE unused */
   removal_t *removals;  /* entries of finished jobs still on disk */
   size_t removals_num, removals_size;
+  size_t removals_failed; /* of those, the ones that failed last time */
+  uint64_t lost;          /* removals forgotten for want of memory */
   bool started, running, stopping;
   double stop_at; /* monotonic: pending writes are given up from then */
   pthread_t thread;
@@ -170,22 +172,36 @@ nt_job_t *nt_spooler_prepared(nt_spooler_t *sp) {
   return list;
 }
 
-/* Called with the lock held. Returns false when memory ran out: the entry
- * then stays on disk, to be resent after a restart rather than lost. */
-static bool add_removal(nt_spooler_t *sp, uint64_t seq, nt_task_t *task,
+/* Called with the lock held. When memory runs out the entry stays on disk,
+ * to be resent after a restart rather than lost (counted in lost, logged
+ * by log_lost). */
+static void add_removal(nt_spooler_t *sp, uint64_t seq, nt_task_t *task,
                         bool counted) {
   if (sp->removals_num == sp->removals_size) {
     size_t size = sp->removals_size ? 2 * sp->removals_size : 64;
     removal_t *more = realloc(sp->removals, size * sizeof(*more));
-    if (more == NULL)
-      return false;
+    if (more == NULL) {
+      sp->lost++;
+      return;
+    }
     sp->removals = more;
     sp->removals_size = size;
   }
   sp->removals[sp->removals_num++] =
       (removal_t){.seq = seq, .task = task, .counted = counted};
   pthread_cond_signal(&sp->wake);
-  return true;
+}
+
+/* Without the lock: says how many removals were forgotten. */
+static void log_lost(nt_spooler_t *sp) {
+  pthread_mutex_lock(&sp->lock);
+  uint64_t lost = sp->lost;
+  sp->lost = 0;
+  pthread_mutex_unlock(&sp->lock);
+  if (lost > 0)
+    NT_ERROR("spool: out of memory: the entries of %" PRIu64
+             " finished job(s) stay on disk, resent at the next start",
+             lost);
 }
 
 static void complain(nt_complaint_t *c, nt_task_t *task, const char *what,
@@ -208,10 +224,8 @@ bool nt_spooler_release(nt_spooler_t *sp, nt_job_t *job) {
     free_now = false;
   } else {
     list_out(sp, job);
-    if (job->spool_file && !add_removal(sp, job->seq, job->task, false))
-      NT_ERROR("spool: out of memory: the entry of a finished job of Task "
-               "\"%s\" stays on disk",
-               job->task->name);
+    if (job->spool_file)
+      add_removal(sp, job->seq, job->task, false);
   }
   pthread_mutex_unlock(&sp->lock);
   return free_now;
@@ -239,6 +253,7 @@ static void remove_entries(nt_spooler_t *sp) {
     return;
   sp->removals = NULL;
   sp->removals_num = sp->removals_size = 0;
+  sp->removals_failed = 0;
   pthread_mutex_unlock(&sp->lock);
   size_t kept = 0;
   for (size_t i = 0; i < num; i++) {
@@ -256,6 +271,7 @@ static void remove_entries(nt_spooler_t *sp) {
   pthread_mutex_lock(&sp->lock);
   for (size_t i = 0; i < kept; i++)
     add_removal(sp, list[i].seq, list[i].task, true);
+  sp->removals_failed = kept;
   free(list);
 }
 
@@ -275,10 +291,8 @@ static void settle_write(nt_spooler_t *sp, nt_job_t *job, unsigned attempts,
   job->spool_file = ok || kept;
   job->spool_synced = ok ? attempts : 0;
   if (job->spool_released) {
-    if (job->spool_file && !add_removal(sp, job->seq, job->task, false))
-      NT_ERROR("spool: out of memory: the entry of a finished job of Task "
-               "\"%s\" stays on disk",
-               job->task->name);
+    if (job->spool_file)
+      add_removal(sp, job->seq, job->task, false);
     free(job);
     return;
   }
@@ -380,6 +394,11 @@ static void *spooler_main(void *arg) {
   if (moved > 0)
     sp->corrupt += (uint64_t)moved;
   for (;;) {
+    if (sp->lost > 0) {
+      pthread_mutex_unlock(&sp->lock);
+      log_lost(sp);
+      pthread_mutex_lock(&sp->lock);
+    }
     bool work = has_work(sp);
     if (!work && sp->stopping)
       break;
@@ -395,7 +414,8 @@ static void *spooler_main(void *arg) {
         remove_entries(sp);
         break;
       }
-    } else if (next_to_write(sp) == NULL) {
+    } else if (next_to_write(sp) == NULL &&
+               sp->removals_num <= sp->removals_failed) {
       /* Entries that could not be removed wait for the next batch, or a
        * second, rather than being tried again in a loop. */
       nt_cond_wait_until(&sp->wake, &sp->lock, nt_now() + 1.0);

@@ -18,7 +18,8 @@ void nt_template_free(nt_template_t *t);
 int nt_template_render(const nt_template_t *t, const notification_t *n,
                        const char *task_name, nt_buf_t *out);
 
-/* The forms of the Argument templates, exposed for tests: a meta double, the time. */
+/* The forms of the Argument templates, exposed for tests: a meta double, the
+ * time. */
 void nt_format_double(double value, char *buf, size_t size);
 void nt_format_time(cdtime_t t, char *buf, size_t size);
 

@@ -243,6 +243,34 @@ class Isolation(ConcurrencyTest):
         self.assertEachOnce(later, pa, n)
         self.assertLeftInOrder(jobs_a, pa, c)
 
+    def test_new_job_after_the_waiting_one_was_dropped(self):
+        # QueueLimit 1: A's first job waits for its retry (Retry-After)
+        # when B's job pushes it out of the queue. A's line still waits
+        # until then, with no job in it; a new job for A must leave once
+        # the wait is over, not whenever something else wakes the sender.
+        retry_after = 2
+        a = self.supervisor("a", extra_args=[
+            "--control", "status=503&count=1&retry_after=%d" % retry_after])
+        b = self.supervisor("b")
+        cd = self.start([("to-a", self.task(a.url, "a")),
+                         ("to-b", self.task(b.url, "b", TASK_ID2,
+                                            SECRET2))], QueueLimit=1)
+        pa, pb = self.prefixes()
+        cd.putnotif(pa + "00", plugin="a")
+        first = a.wait_requests(1)[0]
+        cd.wait_log(r'Task "to-a": .*503 .*retrying in')
+        cd.putnotif(pb + "00", plugin="b")
+        b.wait_jobs(1, timeout=5)
+        cd.wait_log(r'Task "to-a": queue full')
+        cd.putnotif(pa + "01", plugin="a")
+        jobs = a.wait_jobs(1, timeout=retry_after + 5)
+        self.assertEqual([message_of(r) for r in jobs], [pa + "01"])
+        self.assertGreaterEqual(jobs[0]["arrived"],
+                                first["answered"] + retry_after - 0.1)
+        self.assertLess(jobs[0]["arrived"],
+                        first["answered"] + retry_after + 2.5,
+                        "the new job waited past its line's retry wait")
+
     def test_retry_wait_holds_only_its_own_line(self):
         self.retry_wait_holds_its_own_line(None)
 
@@ -264,10 +292,10 @@ class InFlight(ConcurrencyTest):
         for i in range(n):
             cd.putnotif(prefix + "%02d" % i, plugin=plugin)
 
-    def test_four_connections(self):
+    def four_connections(self, **options):
         n, c = 16, 4
         sup = self.slow_supervisor()
-        cd = self.start([("to-a", self.task(sup.url, "a"))], c)
+        cd = self.start([("to-a", self.task(sup.url, "a"))], c, **options)
         prefix = self.tag() + "/"
         self.send(cd, prefix, n)
         jobs = sup.wait_jobs(n, timeout=n * self.DELAY + 5)
@@ -286,6 +314,28 @@ class InFlight(ConcurrencyTest):
                         "%d jobs of %.1f s each took %.2f s"
                         % (n, self.DELAY, span))
         self.assertLeftInOrder(jobs, prefix, c)
+
+    def test_four_connections(self):
+        self.four_connections()
+
+    def test_four_connections_with_spool(self):
+        # Each request waits for its job's entry on disk: still in order,
+        # still four at a time.
+        self.four_connections(SpoolDir=os.path.join(self.dir, "spool"))
+
+    def test_dry_run_jobs_leave_at_once(self):
+        # Jobs settled without a request (DryRun) free their line at once:
+        # the next one never waits for the network or a timer.
+        n = 20
+        sup = self.supervisor()
+        cd = self.start([("to-a", self.task(sup.url, "a"))], DryRun="true")
+        prefix = self.tag() + "/"
+        t0 = time.monotonic()
+        self.send(cd, prefix, n)
+        wait_for(lambda: len(lines_at(cd, "info", "DryRun: POST")) >= n,
+                 10, what="%d DryRun lines" % n)
+        self.assertLess(time.monotonic() - t0, 3 * TIME_SCALE)
+        self.assertEqual(sup.requests(), [])
 
     def one_connection(self, connections):
         n = 6

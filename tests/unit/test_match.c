@@ -276,9 +276,8 @@ static void check_plain(const char *plain, const char *regex,
 
 static void test_plain_regexes(void **state) {
   (void)state;
-  static const char *values[] = {"",         "down",       "is down",
-                                 "x is down", "is down x", "dow",
-                                 "Down",     "down down"};
+  static const char *values[] = {"",          "down", "is down", "x is down",
+                                 "is down x", "dow",  "Down",    "down down"};
   static const struct {
     const char *plain, *regex;
     nt_pattern_kind_t kind;

@@ -577,6 +577,54 @@ static void test_push_resumed_after_in_flight(void **state) {
   nt_queue_free(q);
 }
 
+/* Two failures among jobs in flight: the longer wait holds, whichever
+ * came last; a success in between does not open the lane. */
+static void test_longest_retry_wait_holds(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(10, 1, 3, 2);
+  nt_job_t *a1 = job(0, &task_a, 500), *a2 = job(0, &task_a, 500);
+  nt_job_t *a3 = job(0, &task_a, 500);
+  nt_queue_push(q, a1);
+  nt_queue_push(q, a2);
+  nt_queue_push(q, a3);
+  double due;
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a1);
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a2);
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a3);
+  nt_queue_retry(q, a1, 120); /* Retry-After */
+  nt_queue_retry(q, a2, 1);   /* a reset, a short backoff */
+  nt_queue_remove(q, a3);     /* answered */
+  free(a3);
+  assert_null(nt_queue_take(q, 2, &due));
+  assert_true(due == 120);
+  assert_ptr_equal(nt_queue_take(q, 120, &due), a1);
+  assert_ptr_equal(nt_queue_take(q, 120, &due), a2);
+  nt_queue_free(q);
+}
+
+/* A lane whose failed job was dropped keeps waiting, empty: a job pushed
+ * then must wake a sender that did not know of the wait. */
+static void test_lane_open_after_the_waiting_job_left(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(1, 2, 1, 2);
+  nt_job_t *a1 = job(0, &task_a, 500);
+  nt_queue_push(q, a1);
+  double due;
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a1);
+  nt_queue_retry(q, a1, 50);
+  nt_job_t *b1 = job(1, &task_b, 500);
+  assert_ptr_equal(nt_queue_push(q, b1), a1); /* the bound: a1 goes */
+  free(a1);
+  nt_job_t *a2 = job(0, &task_a, 500);
+  assert_ptr_equal(nt_queue_push(q, a2), b1);
+  free(b1);
+  assert_true(nt_queue_lane_open(q, 0, 10)); /* its wait is news */
+  assert_null(nt_queue_take(q, 10, &due));
+  assert_true(due == 50);
+  assert_ptr_equal(nt_queue_take(q, 50, &due), a2);
+  nt_queue_free(q);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_empty, setup),
@@ -597,6 +645,8 @@ int main(void) {
       cmocka_unit_test_setup(test_per_lane_in_flight, setup),
       cmocka_unit_test_setup(test_retry_among_in_flight, setup),
       cmocka_unit_test_setup(test_push_resumed_after_in_flight, setup),
+      cmocka_unit_test_setup(test_longest_retry_wait_holds, setup),
+      cmocka_unit_test_setup(test_lane_open_after_the_waiting_job_left, setup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
