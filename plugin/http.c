@@ -82,6 +82,33 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
   return len;
 }
 
+/* Once the POST went out in an exchange, any other request libcurl is
+ * about to write is a resend: a kept-alive connection died without an
+ * answer, and libcurl tries again on another (a new one, refused by
+ * on_open_socket, or one more it keeps alive: refused here). So every
+ * exchange is one attempt, as the spool wrote it down before. */
+static bool refuse_resend(xfer_t *x) {
+  if (x->result.writes == 0)
+    return false;
+  x->refused = true;
+  return true;
+}
+
+#if HAVE_PREREQ
+/* Counts the requests written: libcurl calls this once a connection is
+ * ready (a proxy's tunnel built, TLS done), just before it writes the
+ * POST, the only request that reaches the supervisor. */
+static int on_prereq(void *arg, char *primary_ip, char *local_ip,
+                     int primary_port, int local_port) {
+  (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+  xfer_t *x = arg;
+  if (refuse_resend(x))
+    return CURL_PREREQFUNC_ABORT;
+  x->result.writes++;
+  x->post_out = true;
+  return CURL_PREREQFUNC_OK;
+}
+#else
 /* Counts what was really written: libcurl may resend a request on a fresh
  * connection by itself, and the supervisor may have seen both. Only the
  * start of the POST counts: a proxy's CONNECT is reported the same way but
@@ -104,25 +131,6 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size,
   return 0;
 }
 
-/* Once the POST went out in an exchange, any other request libcurl is
- * about to write is a resend: a kept-alive connection died without an
- * answer, and libcurl tries again on another (a new one, refused by
- * on_open_socket, or one more it keeps alive: refused here). So every
- * exchange is one attempt, as the spool wrote it down before. */
-static bool refuse_resend(xfer_t *x) {
-  if (x->result.writes == 0)
-    return false;
-  x->refused = true;
-  return true;
-}
-
-#if HAVE_PREREQ
-static int on_prereq(void *arg, char *primary_ip, char *local_ip,
-                     int primary_port, int local_port) {
-  (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
-  return refuse_resend(arg) ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
-}
-#else
 static size_t on_read(char *data, size_t size, size_t nitems, void *arg) {
   xfer_t *x = arg;
   size_t take = x->post_len - x->post_off;
@@ -175,7 +183,6 @@ static int set_options(xfer_t *x, const nt_config_t *cfg) {
 #define SET(opt, val) bad |= curl_easy_setopt(e, opt, val) != CURLE_OK
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_POST, 1L);
-  SET(CURLOPT_USERAGENT, "collectd-notify_theeye/" NT_VERSION);
   SET(CURLOPT_FOLLOWLOCATION, 0L);
   /* The string form replaced the bit mask in 7.85, which deprecates the
    * latter (a warning, an error under -Werror). */
@@ -197,9 +204,11 @@ static int set_options(xfer_t *x, const nt_config_t *cfg) {
   SET(CURLOPT_WRITEDATA, x);
   SET(CURLOPT_HEADERFUNCTION, on_header);
   SET(CURLOPT_HEADERDATA, x);
+#if !HAVE_PREREQ
   SET(CURLOPT_DEBUGFUNCTION, on_debug);
   SET(CURLOPT_DEBUGDATA, x);
   SET(CURLOPT_VERBOSE, 1L); /* feeds on_debug, prints nothing */
+#endif
   SET(CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
   SET(CURLOPT_OPENSOCKETDATA, x);
   SET(CURLOPT_PRIVATE, x);

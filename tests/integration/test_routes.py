@@ -345,6 +345,18 @@ class Connection(RouteTest):
         self.assertEqual(r["headers"].get("x-extra"), "yes")
         self.check_common(r)
 
+    def test_header_replaces_the_user_agent(self):
+        # One User-Agent, the configured one: never both.
+        s = self.supervisor()
+        block = plugin_block(s.url, [("t1", task_options())],
+                             Customer=CUSTOMER,
+                             Header="user-agent: fleet-remediation/2")
+        c = self.collectd(block)
+        send(c)
+        r = s.wait_jobs(1)[0]
+        self.assertEqual(r["headers"].get("user-agent"),
+                         "fleet-remediation/2")
+
     def test_large_body_has_no_expect_header(self):
         """A body of some kilobytes still goes without Expect."""
         s = self.supervisor()
