@@ -783,10 +783,6 @@ class Bench:
         alike; the medians are compared."""
         runs = {}
         script = self.wrk_script()
-        conn4 = wanted("conn4") and self.connections_supported()
-        if wanted("conn4") and not conn4:
-            self.notes["conn4"] = "not available yet (no Connections option)"
-            log("  Connections 4: not available yet (no Connections option)")
         for i in range(ROUNDS):
             todo = []
             if wanted("wrk"):
@@ -796,7 +792,7 @@ class Bench:
                     "steady-%d" % (i + 1), "steady")))
             if wanted("wrk"):
                 todo.append(("wrk_c4", lambda: self.wrk(4, script)))
-            if conn4:
+            if wanted("conn4"):
                 todo.append(("conn4", lambda: self.rate_run(
                     "conn4-%d" % (i + 1), "conn4",
                     options="  Connections 4\n")))
@@ -821,14 +817,6 @@ class Bench:
             self.r[key] = statistics.median(values)
             self.cond.append("%s: median of %s" % (key, ", ".join(
                 "%.0f" % v for v in values)))
-
-    def connections_supported(self):
-        cd = Collectd(self, "conn4-check", plugin_config(
-            ["http://127.0.0.1:9"], "  Connections 4\n"))
-        ok, out = cd.check()
-        if not ok and not re.search(r'"Connections": unknown option', out):
-            raise Failed("collectd -T: %s" % out.strip()[-300:])
-        return ok
 
     def m_exec(self):
         """collectd's exec plugin, NotificationExec running curl."""
