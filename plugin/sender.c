@@ -13,7 +13,7 @@
  *   3. the complaints' lock (log.c): held only to decide whether a line
  *      goes out, never while it is logged.
  * Threads: collectd's (submit), the sender's (everything else here) and the
- * spooler's (resume_entry while it reads the spool at start, and
+ * spooler's (take_resumed while it reads the spool at start, and
  * spool_ready). */
 #include "sender.h"
 #include "clock.h"
@@ -51,11 +51,8 @@ struct nt_sender_s {
   pthread_mutex_t lock; /* guards everything below */
   pthread_cond_t done;  /* the thread has exited */
   nt_queue_t *queue;
-  nt_spooler_t *spooler;    /* from start; NULL without SpoolDir, under -T */
-  uint64_t seq, seq0;       /* the next job's, and the first job's */
-  uint64_t *resume_expired; /* per Task, while the spool is read */
-  uint64_t *resume_taken;
-  uint64_t *resume_changed; /* entries whose Task has another TaskID now */
+  nt_spooler_t *spooler; /* from start; NULL without SpoolDir, under -T */
+  uint64_t seq, seq0;    /* the next job's, and the first job's */
   bool started, running, stopping;
   bool resuming;  /* the spool is being read: sending waits */
   bool asleep;    /* the thread found nothing to start: a new job wakes it */
@@ -84,19 +81,12 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
   s->http = nt_http_create(cfg, cfg->lanes_num * cfg->connections);
   s->starting =
       calloc(cfg->lanes_num ? cfg->lanes_num : 1, sizeof(*s->starting));
-  s->resume_expired = calloc(cfg->tasks_num + 1, sizeof(uint64_t));
-  s->resume_taken = calloc(cfg->tasks_num + 1, sizeof(uint64_t));
-  s->resume_changed = calloc(cfg->tasks_num + 1, sizeof(uint64_t));
   if (s->queue == NULL || s->http == NULL || s->starting == NULL ||
-      s->resume_expired == NULL || s->resume_taken == NULL ||
-      s->resume_changed == NULL || nt_cond_init(&s->done) != 0) {
+      nt_cond_init(&s->done) != 0) {
     NT_ERROR("cannot set up the sender: out of memory");
     nt_queue_free(s->queue);
     nt_http_free(s->http);
     free(s->starting);
-    free(s->resume_expired);
-    free(s->resume_taken);
-    free(s->resume_changed);
     free(s);
     return NULL;
   }
@@ -114,9 +104,6 @@ void nt_sender_free(nt_sender_t *s) {
   nt_http_free(s->http);
   nt_spooler_free(s->spooler);
   free(s->starting);
-  free(s->resume_expired);
-  free(s->resume_taken);
-  free(s->resume_changed);
   pthread_cond_destroy(&s->done);
   pthread_mutex_destroy(&s->lock);
   free(s);
@@ -368,100 +355,31 @@ static void *sender_main(void *arg) {
   return NULL;
 }
 
-static nt_task_t *find_task(const nt_config_t *cfg, const char *name,
-                            size_t *index) {
-  for (size_t i = 0; i < cfg->tasks_num; i++) {
-    if (strcmp(cfg->tasks[i]->name, name) == 0) {
-      *index = i;
-      return cfg->tasks[i];
-    }
-  }
-  return NULL;
-}
-
-static void resume_summary(nt_sender_t *s) {
-  for (size_t i = 0; i < s->cfg->tasks_num; i++) {
-    const char *name = s->cfg->tasks[i]->name;
-    if (s->resume_changed[i] > 0)
-      NT_WARNING("Task \"%s\": dropped %" PRIu64 " spooled job(s): the "
-                 "Task's TaskID changed since they were spooled, and its "
-                 "credential is for the new one",
-                 name, s->resume_changed[i]);
-    if (s->resume_taken[i] + s->resume_expired[i] == 0)
-      continue;
-    NT_INFO("Task \"%s\": resumed %" PRIu64 " spooled job(s); %" PRIu64
-            " expired while collectd was down (MaxAge), never sent",
-            name, s->resume_taken[i], s->resume_expired[i]);
-  }
-}
-
-static bool is_stopping(nt_sender_t *s) {
-  pthread_mutex_lock(&s->lock);
-  bool stop = s->stopping;
-  pthread_mutex_unlock(&s->lock);
-  return stop;
-}
-
-/* A spool entry left by an earlier run (the spooler's thread). Returns
- * what becomes of the entry on disk. */
-static int resume_entry(const nt_spool_entry_t *e, void *arg) {
+/* A job resumed from the spool, in the spooler's thread; NULL once every
+ * entry was read. Returns -1, without taking the job, once stopping. */
+static int take_resumed(nt_job_t *job, void *arg) {
   nt_sender_t *s = arg;
-  if (e == NULL) {
-    resume_summary(s);
-    pthread_mutex_lock(&s->lock);
+  pthread_mutex_lock(&s->lock);
+  if (job == NULL) {
     s->resuming = false;
     pthread_mutex_unlock(&s->lock);
     nt_http_wakeup(s->http);
-    return NT_SPOOL_KEEP;
+    return 0;
   }
-  /* Shutdown never waits for the rest of a large spool: it stays. */
-  if (is_stopping(s))
-    return NT_SPOOL_STOP;
-  size_t index;
-  nt_task_t *task = find_task(s->cfg, e->task, &index);
-  if (task == NULL) {
-    NT_WARNING("spool: dropped a job for Task \"%s\", which is no longer "
-               "configured",
-               e->task);
-    return NT_SPOOL_REMOVE;
-  }
-  if (strcasecmp(task->task_id, e->task_id) != 0) {
-    s->resume_changed[index]++;
-    return NT_SPOOL_REMOVE;
-  }
-  double age = nt_wall() - e->arrival;
-  if (age < 0)
-    age = 0;
-  if (age >= s->cfg->max_age) {
-    nt_stats_add(&task->stats, NT_STAT_EXPIRED, 1);
-    s->resume_expired[index]++;
-    return NT_SPOOL_REMOVE;
-  }
-  double now = nt_now();
-  nt_job_t *job = nt_job_new(task, e->body, e->body_len, now - age, e->arrival,
-                             s->cfg->max_age);
-  if (job == NULL)
-    return NT_SPOOL_KEEP; /* for the next start */
-  job->seq = e->seq;
-  job->attempts = e->attempts;
-  job->spool_file = true;
-  pthread_mutex_lock(&s->lock);
   if (s->stopping) {
     pthread_mutex_unlock(&s->lock);
-    free(job);
-    return NT_SPOOL_STOP;
+    return -1;
   }
-  if (e->seq >= s->seq)
-    s->seq = e->seq + 1;
+  if (job->seq >= s->seq)
+    s->seq = job->seq + 1;
   nt_job_t *dropped = push_locked(s, job);
+  nt_spooler_t *sp = s->spooler;
   pthread_mutex_unlock(&s->lock);
   if (dropped != NULL) {
     nt_outcome_dropped(dropped, nt_queue_limit(s->queue), nt_now());
-    release(s->spooler, dropped);
+    release(sp, dropped);
   }
-  nt_stats_add(&task->stats, NT_STAT_RESUMED, 1);
-  s->resume_taken[index]++;
-  return NT_SPOOL_KEEP;
+  return 0;
 }
 
 /* Jobs queued before init (another plugin notified first) get their
@@ -491,8 +409,7 @@ static int open_spool(nt_sender_t *s) {
     NT_ERROR("option \"SpoolDir\": %s", err);
     return -1;
   }
-  nt_spooler_t *sp =
-      nt_spooler_create(cfg->spool_dir, cfg->max_attempts, err, sizeof(err));
+  nt_spooler_t *sp = nt_spooler_create(cfg->spool_dir, cfg, err, sizeof(err));
   if (sp == NULL) {
     NT_ERROR("option \"SpoolDir\": %s", err);
     return -1;
@@ -524,7 +441,7 @@ int nt_sender_start(nt_sender_t *s, nt_thread_create_t create) {
     s->started = true;
   pthread_mutex_unlock(&s->lock);
   if (status == 0 && s->spooler != NULL) {
-    status = nt_spooler_start(s->spooler, create, resume_entry, spool_ready, s);
+    status = nt_spooler_start(s->spooler, create, take_resumed, spool_ready, s);
     /* Never leave one thread running that nobody will stop. */
     if (status != 0)
       nt_sender_stop(s, 0);
@@ -575,6 +492,9 @@ int nt_sender_stop(nt_sender_t *s, double grace) {
   s->abort_at = deadline;
   pthread_mutex_unlock(&s->lock);
   nt_http_wakeup(s->http);
+  /* Shutdown never waits for the rest of a large spool: it stays. */
+  if (s->spooler != NULL)
+    nt_spooler_interrupt(s->spooler);
   pthread_mutex_lock(&s->lock);
   /* The thread wakes at the deadline by itself; if it is held past it,
    * make it look again. */

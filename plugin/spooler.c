@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Entries written before one fsync of the directory makes them durable. */
 #define GROUP_COMMIT 64
@@ -30,7 +31,7 @@ typedef struct {
 
 struct nt_spooler_s {
   nt_spool_t *spool;
-  unsigned max_attempts;
+  const nt_config_t *cfg;
   pthread_mutex_t lock; /* guards the jobs' spool_* fields and below */
   pthread_cond_t wake;  /* work to do, or stop */
   pthread_cond_t done;  /* the thread has exited */
@@ -41,39 +42,60 @@ struct nt_spooler_s {
   size_t removals_failed; /* of those, the ones that failed last time */
   uint64_t lost;          /* removals forgotten for want of memory */
   bool started, running, stopping;
-  double stop_at; /* monotonic: pending writes are given up from then */
+  bool interrupted; /* the load of the spool stops at the next entry */
+  double stop_at;   /* monotonic: pending writes are given up from then */
   pthread_t thread;
-  nt_spool_visit_t resume;
+  nt_spooler_take_t take;
   void (*ready)(void *arg);
   void *arg;
+  /* Per Task, while the spool is read (the spooler's thread only). */
+  uint64_t *resumed, *expired;
+  uint64_t *changed; /* entries whose Task has another TaskID now */
   uint64_t corrupt;
   nt_complaint_t write_failed;
   nt_complaint_t remove_failed;
 };
 
-nt_spooler_t *nt_spooler_create(const char *dir, unsigned max_attempts,
+nt_spooler_t *nt_spooler_create(const char *dir, const nt_config_t *cfg,
                                 char *err, size_t errlen) {
   nt_spooler_t *sp = calloc(1, sizeof(*sp));
-  if (sp == NULL) {
-    snprintf(err, errlen, "out of memory");
-    return NULL;
+  if (sp != NULL) {
+    sp->resumed = calloc(cfg->tasks_num + 1, sizeof(uint64_t));
+    sp->expired = calloc(cfg->tasks_num + 1, sizeof(uint64_t));
+    sp->changed = calloc(cfg->tasks_num + 1, sizeof(uint64_t));
   }
-  if (nt_cond_init(&sp->done) != 0 || nt_cond_init(&sp->wake) != 0) {
+  if (sp == NULL || sp->resumed == NULL || sp->expired == NULL ||
+      sp->changed == NULL) {
+    snprintf(err, errlen, "out of memory");
+    goto fail;
+  }
+  if (nt_cond_init(&sp->done) != 0) {
     snprintf(err, errlen, "cannot set up a condition variable");
-    free(sp);
-    return NULL;
+    goto fail;
+  }
+  if (nt_cond_init(&sp->wake) != 0) {
+    snprintf(err, errlen, "cannot set up a condition variable");
+    pthread_cond_destroy(&sp->done);
+    goto fail;
   }
   sp->spool = nt_spool_open(dir, err, errlen);
   if (sp->spool == NULL) {
     pthread_cond_destroy(&sp->done);
     pthread_cond_destroy(&sp->wake);
-    free(sp);
-    return NULL;
+    goto fail;
   }
-  sp->max_attempts = max_attempts;
+  sp->cfg = cfg;
   sp->max_seq = nt_spool_max_seq(sp->spool);
   pthread_mutex_init(&sp->lock, NULL);
   return sp;
+fail:
+  if (sp != NULL) {
+    free(sp->resumed);
+    free(sp->expired);
+    free(sp->changed);
+  }
+  free(sp);
+  return NULL;
 }
 
 void nt_spooler_free(nt_spooler_t *sp) {
@@ -81,6 +103,9 @@ void nt_spooler_free(nt_spooler_t *sp) {
     return;
   nt_spool_close(sp->spool);
   free(sp->removals);
+  free(sp->resumed);
+  free(sp->expired);
+  free(sp->changed);
   pthread_cond_destroy(&sp->wake);
   pthread_cond_destroy(&sp->done);
   pthread_mutex_destroy(&sp->lock);
@@ -123,7 +148,7 @@ static void list_in(nt_spooler_t *sp, nt_job_t *job, unsigned char which) {
  * none left. */
 static unsigned waiting_attempts(const nt_spooler_t *sp, const nt_job_t *job) {
   unsigned spent = __atomic_load_n(&job->attempts, __ATOMIC_RELAXED);
-  return spent + 1 < sp->max_attempts ? spent + 1 : spent;
+  return spent + 1 < sp->cfg->max_attempts ? spent + 1 : spent;
 }
 
 /* Queues a write of the job's entry saying want attempts; with the lock. */
@@ -380,16 +405,96 @@ static void report_corrupt(const char *name, const char *why, void *arg) {
              name, why);
 }
 
+static nt_task_t *find_task(const nt_config_t *cfg, const char *name,
+                            size_t *index) {
+  for (size_t i = 0; i < cfg->tasks_num; i++) {
+    if (strcmp(cfg->tasks[i]->name, name) == 0) {
+      *index = i;
+      return cfg->tasks[i];
+    }
+  }
+  return NULL;
+}
+
+static void resume_summary(nt_spooler_t *sp) {
+  for (size_t i = 0; i < sp->cfg->tasks_num; i++) {
+    const char *name = sp->cfg->tasks[i]->name;
+    if (sp->changed[i] > 0)
+      NT_WARNING("Task \"%s\": dropped %" PRIu64 " spooled job(s): the "
+                 "Task's TaskID changed since they were spooled, and its "
+                 "credential is for the new one",
+                 name, sp->changed[i]);
+    if (sp->resumed[i] + sp->expired[i] == 0)
+      continue;
+    NT_INFO("Task \"%s\": resumed %" PRIu64 " spooled job(s); %" PRIu64
+            " expired while collectd was down (MaxAge), never sent",
+            name, sp->resumed[i], sp->expired[i]);
+  }
+}
+
+/* A spool entry left by an earlier run: the job it holds goes back to the
+ * sender if its Task still wants it. Returns what becomes of the entry on
+ * disk. */
+static int resume_entry(const nt_spool_entry_t *e, void *arg) {
+  nt_spooler_t *sp = arg;
+  const nt_config_t *cfg = sp->cfg;
+  pthread_mutex_lock(&sp->lock);
+  bool interrupted = sp->interrupted;
+  pthread_mutex_unlock(&sp->lock);
+  /* Shutdown never waits for the rest of a large spool: it stays. */
+  if (interrupted)
+    return NT_SPOOL_STOP;
+  size_t index;
+  nt_task_t *task = find_task(cfg, e->task, &index);
+  if (task == NULL) {
+    NT_WARNING("spool: dropped a job for Task \"%s\", which is no longer "
+               "configured",
+               e->task);
+    return NT_SPOOL_REMOVE;
+  }
+  /* The Task's credential is for its TaskID: never for another task's
+   * job. */
+  if (strcasecmp(task->task_id, e->task_id) != 0) {
+    sp->changed[index]++;
+    return NT_SPOOL_REMOVE;
+  }
+  double age = nt_wall() - e->arrival;
+  if (age < 0)
+    age = 0;
+  if (age >= cfg->max_age) {
+    nt_stats_add(&task->stats, NT_STAT_EXPIRED, 1);
+    sp->expired[index]++;
+    return NT_SPOOL_REMOVE;
+  }
+  nt_job_t *job = nt_job_new(task, e->body, e->body_len, nt_now() - age,
+                             e->arrival, cfg->max_age);
+  if (job == NULL)
+    return NT_SPOOL_KEEP; /* for the next start */
+  job->seq = e->seq;
+  job->attempts = e->attempts;
+  job->spool_file = true;
+  job->spool_want = job->spool_synced = e->attempts;
+  /* Once taken, the job is the sender's: it may be gone at once. */
+  if (sp->take(job, sp->arg) != 0) {
+    free(job);
+    return NT_SPOOL_STOP;
+  }
+  nt_stats_add(&task->stats, NT_STAT_RESUMED, 1);
+  sp->resumed[index]++;
+  return NT_SPOOL_KEEP;
+}
+
 static bool has_work(const nt_spooler_t *sp) {
   return sp->removals_num > 0 || next_to_write(sp) != NULL;
 }
 
 static void *spooler_main(void *arg) {
   nt_spooler_t *sp = arg;
-  int moved = nt_spool_load(sp->spool, sp->resume, report_corrupt, sp->arg);
+  int moved = nt_spool_load(sp->spool, resume_entry, report_corrupt, sp);
   if (moved < 0)
     NT_ERROR("spool: cannot read the directory: nothing resumed");
-  sp->resume(NULL, sp->arg);
+  resume_summary(sp);
+  sp->take(NULL, sp->arg);
   pthread_mutex_lock(&sp->lock);
   if (moved > 0)
     sp->corrupt += (uint64_t)moved;
@@ -433,9 +538,9 @@ static void *spooler_main(void *arg) {
 }
 
 int nt_spooler_start(nt_spooler_t *sp, nt_spooler_thread_create_t create,
-                     nt_spool_visit_t resume, void (*ready)(void *arg),
+                     nt_spooler_take_t take, void (*ready)(void *arg),
                      void *arg) {
-  sp->resume = resume;
+  sp->take = take;
   sp->ready = ready;
   sp->arg = arg;
   sp->running = true;
@@ -443,6 +548,12 @@ int nt_spooler_start(nt_spooler_t *sp, nt_spooler_thread_create_t create,
   sp->started = status == 0;
   sp->running = status == 0;
   return status;
+}
+
+void nt_spooler_interrupt(nt_spooler_t *sp) {
+  pthread_mutex_lock(&sp->lock);
+  sp->interrupted = true;
+  pthread_mutex_unlock(&sp->lock);
 }
 
 int nt_spooler_stop(nt_spooler_t *sp, double until) {

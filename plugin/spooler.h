@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "config.h"
 #include "queue.h"
 #include "spool.h"
 
@@ -17,20 +18,30 @@ typedef int (*nt_spooler_thread_create_t)(pthread_t *thread,
                                           const char *name);
 
 /* Opens (creating, checking and locking) the directory; NULL with the
- * reason in err. Jobs get at most max_attempts attempts (MaxAttempts). */
-nt_spooler_t *nt_spooler_create(const char *dir, unsigned max_attempts,
+ * reason in err. cfg (its Tasks, MaxAge, MaxAttempts) outlives the
+ * spooler. */
+nt_spooler_t *nt_spooler_create(const char *dir, const nt_config_t *cfg,
                                 char *err, size_t errlen);
 /* Only once its thread has stopped (nt_spooler_stop returned 0). */
 void nt_spooler_free(nt_spooler_t *sp);
 
-/* Starts the thread. It first hands every entry left on disk to resume
- * (see nt_spool_load: resume may stop the reading), then calls
- * resume(NULL, arg) once, then writes and removes entries as told, and
- * calls ready(arg) when jobs the sender waits for are ready (see
- * nt_spooler_prepare). */
+/* Takes a job resumed from the spool (NULL once every entry was read);
+ * returns -1, without taking it, when no more are wanted. */
+typedef int (*nt_spooler_take_t)(nt_job_t *job, void *arg);
+
+/* Starts the thread. It first resumes every entry left on disk whose Task
+ * still exists with the same TaskID and that is younger than MaxAge, in
+ * arrival order, handing each job to take (and dropping, counting and
+ * logging the others), then calls take(NULL, arg) once, then writes and
+ * removes entries as told, and calls ready(arg) when jobs the sender waits
+ * for are ready (see nt_spooler_prepare). */
 int nt_spooler_start(nt_spooler_t *sp, nt_spooler_thread_create_t create,
-                     nt_spool_visit_t resume, void (*ready)(void *arg),
+                     nt_spooler_take_t take, void (*ready)(void *arg),
                      void *arg);
+
+/* Stops the reading of the spool at the next entry (shutdown): the rest
+ * stays on disk for the next start. From any thread. */
+void nt_spooler_interrupt(nt_spooler_t *sp);
 
 /* The job is new or changed (attempts): (re)write its entry soon. */
 void nt_spooler_add(nt_spooler_t *sp, nt_job_t *job);
