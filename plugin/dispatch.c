@@ -25,16 +25,19 @@ nt_job_t *nt_job_make(const nt_config_t *cfg, nt_task_t *task,
     args[i] = text.data ? text.data + start : "";
     lens[i] = ends[i] - start;
   }
-  size_t body_len = 0;
-  char *body =
-      nt_json_body(task->task_id, args, lens, task->args_num, &body_len);
+  /* The body goes straight after the job's header: one allocation. */
+  static const char head[NT_JOB_HEAD];
+  nt_buf_t job = NT_BUF_INIT;
+  int status = nt_buf_append(&job, head, sizeof(head));
+  if (status == 0)
+    status =
+        nt_json_body_append(&job, task->task_id, args, lens, task->args_num);
   nt_buf_free(&text);
-  if (body == NULL)
+  if (status != 0) {
+    nt_buf_free(&job);
     return NULL;
-  nt_job_t *job =
-      nt_job_new(task, body, body_len, now, nt_wall(), cfg->max_age);
-  free(body);
-  return job;
+  }
+  return nt_job_build(&job, task, now, nt_wall(), cfg->max_age);
 }
 
 int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,

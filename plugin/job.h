@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 struct nt_task_s;
 
 typedef struct nt_job_s {
@@ -40,9 +42,17 @@ typedef struct nt_job_s {
   char body[]; /* NUL-terminated */
 } nt_job_t;
 
-/* A job for task with a copy of body, arrived at the monotonic time arrival
- * (wall-clock arrival_wall), never to be sent max_age seconds later. Its
- * seq is the queue's business. NULL when out of memory. */
+/* Bytes a buffer holds before a job's body (see nt_job_build). */
+#define NT_JOB_HEAD offsetof(nt_job_t, body)
+
+/* A job for task made of b, which holds NT_JOB_HEAD bytes of any value
+ * then the body (so that a body is rendered straight into the job's one
+ * allocation): arrived at the monotonic time arrival (wall-clock
+ * arrival_wall), never to be sent max_age seconds later. Its seq is the
+ * queue's business. b is emptied. NULL when out of memory. */
+nt_job_t *nt_job_build(nt_buf_t *b, struct nt_task_s *task, double arrival,
+                       double arrival_wall, double max_age);
+/* The same with a copy of body. */
 nt_job_t *nt_job_new(struct nt_task_s *task, const char *body, size_t body_len,
                      double arrival, double arrival_wall, double max_age);
 

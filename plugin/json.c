@@ -94,34 +94,39 @@ static int gen_string(yajl_gen g, const char *s, size_t len) {
 
 #define KEY(g, k) yajl_gen_string(g, (const unsigned char *)k, sizeof(k) - 1)
 
-char *nt_json_body(const char *task_id, const char *const *args,
-                   const size_t *lens, size_t args_num, size_t *body_len) {
+/* yajl writes the body straight into the caller's buffer. */
+static void print_to_buf(void *ctx, const char *str, size_t len) {
+  nt_buf_append(ctx, str, len);
+}
+
+int nt_json_body_append(nt_buf_t *out, const char *task_id,
+                        const char *const *args, const size_t *lens,
+                        size_t args_num) {
   yajl_gen g = yajl_gen_alloc(NULL);
   if (g == NULL)
-    return NULL;
-  char *body = NULL;
-  int bad = yajl_gen_map_open(g) != yajl_gen_status_ok ||
+    return -1;
+  int bad = !yajl_gen_config(g, yajl_gen_print_callback, print_to_buf, out) ||
+            yajl_gen_map_open(g) != yajl_gen_status_ok ||
             KEY(g, "task") != yajl_gen_status_ok ||
             gen_string(g, task_id, strlen(task_id)) != 0 ||
             KEY(g, "task_arguments") != yajl_gen_status_ok ||
             yajl_gen_array_open(g) != yajl_gen_status_ok;
   for (size_t i = 0; !bad && i < args_num; i++)
     bad = gen_string(g, args[i], lens[i]) != 0;
-  if (!bad && yajl_gen_array_close(g) == yajl_gen_status_ok &&
-      yajl_gen_map_close(g) == yajl_gen_status_ok) {
-    const unsigned char *out;
-    size_t len;
-    if (yajl_gen_get_buf(g, &out, &len) == yajl_gen_status_ok) {
-      body = malloc(len + 1);
-      if (body != NULL) {
-        memcpy(body, out, len);
-        body[len] = '\0';
-        *body_len = len;
-      }
-    }
-  }
+  bad = bad || yajl_gen_array_close(g) != yajl_gen_status_ok ||
+        yajl_gen_map_close(g) != yajl_gen_status_ok;
   yajl_gen_free(g);
-  return body;
+  return bad || out->failed ? -1 : 0;
+}
+
+char *nt_json_body(const char *task_id, const char *const *args,
+                   const size_t *lens, size_t args_num, size_t *body_len) {
+  nt_buf_t b = NT_BUF_INIT;
+  if (nt_json_body_append(&b, task_id, args, lens, args_num) != 0) {
+    nt_buf_free(&b);
+    return NULL;
+  }
+  return nt_buf_steal(&b, body_len);
 }
 
 /* yajl_tree_parse wants a NUL-terminated copy. */

@@ -13,7 +13,12 @@
 int nt_utf8_sanitize(const char *s, size_t len, nt_buf_t *out);
 
 /* {"task":"<task_id>","task_arguments":["...",...]}; args[i] holds lens[i]
- * bytes of any content. Returns a malloc'ed, NUL-terminated body or NULL. */
+ * bytes of any content. Appends the body to out; returns 0, or -1 when out
+ * of memory. */
+int nt_json_body_append(nt_buf_t *out, const char *task_id,
+                        const char *const *args, const size_t *lens,
+                        size_t args_num);
+/* The same as a malloc'ed, NUL-terminated body, or NULL. */
 char *nt_json_body(const char *task_id, const char *const *args,
                    const size_t *lens, size_t args_num, size_t *body_len);
 
