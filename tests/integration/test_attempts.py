@@ -32,6 +32,18 @@ class AttemptsTest(IntegrationTest):
         """The requests carrying message that the supervisor received."""
         return [r for r in sup.requests() if message_of(r) == message]
 
+    def seen_times(self, sup, message, times):
+        """The requests carrying message, which must be `times` (the job's
+        MaxAttempts, all spent)."""
+        seen = self.seen(sup, message)
+        self.assertEqual(len(seen), times,
+                         "the supervisor saw the job %d times with "
+                         "MaxAttempts %d: %s"
+                         % (len(seen), times, [(r["fault"], r["status"],
+                                                r["connection"])
+                                               for r in seen]))
+        return seen
+
     def warm_up(self, sup, cd):
         """One job answered normally, so that the plugin holds a keep-alive
         connection; returns the supervisor's number for that connection."""
@@ -60,12 +72,7 @@ class AttemptsTest(IntegrationTest):
         cd.putnotif(victim)
         cd.putnotif(after)
         self.wait_job_for(sup, after)
-        seen = self.seen(sup, victim)
-        self.assertEqual(len(seen), 1,
-                         "the supervisor saw the job %d times with "
-                         "MaxAttempts 1: %s"
-                         % (len(seen), [(r["fault"], r["status"],
-                                         r["connection"]) for r in seen]))
+        seen = self.seen_times(sup, victim, 1)
         # The scenario really was the one of a dead keep-alive connection.
         self.assertEqual(seen[0]["connection"], conn)
         self.assertEqual(seen[0]["fault"], "close")
@@ -98,12 +105,7 @@ class AttemptsTest(IntegrationTest):
         cd.wait_log(r"gave up on a job after 1 attempts")
         cd.putnotif(after)
         self.wait_job_for(sup, after)
-        seen = self.seen(sup, victim)
-        self.assertEqual(len(seen), 1,
-                         "the supervisor saw the job %d times with "
-                         "MaxAttempts 1: %s"
-                         % (len(seen), [(r["fault"], r["status"],
-                                         r["connection"]) for r in seen]))
+        seen = self.seen_times(sup, victim, 1)
         self.assertIn(seen[0]["connection"], conns)
         self.assertEqual(seen[0]["fault"], "close")
         wait_counter(self.dir, TASK, "derive-failed", 1)
@@ -138,12 +140,7 @@ class AttemptsTest(IntegrationTest):
         sup2.start()
         cd.putnotif(after)
         self.wait_job_for(sup2, after)
-        seen = self.seen(sup2, victim)
-        self.assertEqual(len(seen), 2,
-                         "the supervisor saw the job %d times with "
-                         "MaxAttempts 2: %s"
-                         % (len(seen), [(r["fault"], r["status"],
-                                         r["connection"]) for r in seen]))
+        seen = self.seen_times(sup2, victim, 2)
         self.assertEqual(seen[0]["connection"], conn)
         self.assertEqual([r["fault"] for r in seen], ["close", "close"])
         gave_up = lines_at(cd, "error", r'Task "%s": gave up on a job after '

@@ -498,20 +498,27 @@ static void test_free_with_jobs(void **state) {
     fail_msg("%lld of %lld bytes still held after nt_queue_free", left, held);
 }
 
+/* n jobs of Task A for lane 0, pushed in order into jobs[]; the first
+ * taken of them taken (in flight). */
+static void push_and_take(nt_queue_t *q, nt_job_t **jobs, size_t n,
+                          size_t taken, double deadline) {
+  for (size_t i = 0; i < n; i++) {
+    jobs[i] = job(0, &task_a, deadline);
+    nt_queue_push(q, jobs[i]);
+  }
+  double due;
+  for (size_t i = 0; i < taken; i++)
+    assert_ptr_equal(nt_queue_take(q, 0, &due), jobs[i]);
+}
+
 /* Connections 3: up to three of a lane in flight, taken in arrival order;
  * a fourth waits until one is done, whichever finishes first. */
 static void test_per_lane_in_flight(void **state) {
   (void)state;
   nt_queue_t *q = nt_queue_create(10, 1, 3, 2);
   nt_job_t *a[4];
-  for (int i = 0; i < 4; i++) {
-    a[i] = job(0, &task_a, 100);
-    nt_queue_push(q, a[i]);
-  }
+  push_and_take(q, a, 4, 3, 100);
   double due;
-  assert_true(nt_queue_lane_open(q, 0, 0));
-  for (int i = 0; i < 3; i++)
-    assert_ptr_equal(nt_queue_take(q, 0, &due), a[i]);
   assert_false(nt_queue_lane_open(q, 0, 0));
   assert_null(nt_queue_take(q, 0, &due));
   assert_int_equal(nt_queue_in_flight(q), 3);
@@ -531,14 +538,10 @@ static void test_per_lane_in_flight(void **state) {
 static void test_retry_among_in_flight(void **state) {
   (void)state;
   nt_queue_t *q = nt_queue_create(10, 1, 2, 2);
-  nt_job_t *a1 = job(0, &task_a, 100), *a2 = job(0, &task_a, 100);
-  nt_job_t *a3 = job(0, &task_a, 100);
-  nt_queue_push(q, a1);
-  nt_queue_push(q, a2);
-  nt_queue_push(q, a3);
+  nt_job_t *a[3];
+  push_and_take(q, a, 3, 2, 100);
+  nt_job_t *a1 = a[0], *a2 = a[1], *a3 = a[2];
   double due;
-  assert_ptr_equal(nt_queue_take(q, 0, &due), a1);
-  assert_ptr_equal(nt_queue_take(q, 0, &due), a2);
   nt_queue_retry(q, a1, 10);
   nt_queue_remove(q, a2);
   free(a2);
@@ -582,15 +585,10 @@ static void test_push_resumed_after_in_flight(void **state) {
 static void test_longest_retry_wait_holds(void **state) {
   (void)state;
   nt_queue_t *q = nt_queue_create(10, 1, 3, 2);
-  nt_job_t *a1 = job(0, &task_a, 500), *a2 = job(0, &task_a, 500);
-  nt_job_t *a3 = job(0, &task_a, 500);
-  nt_queue_push(q, a1);
-  nt_queue_push(q, a2);
-  nt_queue_push(q, a3);
+  nt_job_t *a[3];
+  push_and_take(q, a, 3, 3, 500);
+  nt_job_t *a1 = a[0], *a2 = a[1], *a3 = a[2];
   double due;
-  assert_ptr_equal(nt_queue_take(q, 0, &due), a1);
-  assert_ptr_equal(nt_queue_take(q, 0, &due), a2);
-  assert_ptr_equal(nt_queue_take(q, 0, &due), a3);
   nt_queue_retry(q, a1, 120); /* Retry-After */
   nt_queue_retry(q, a2, 1);   /* a reset, a short backoff */
   nt_queue_remove(q, a3);     /* answered */
