@@ -1,5 +1,6 @@
 #include "http.h"
 #include "clock.h"
+#include "log.h"
 
 #include <ctype.h>
 #include <fcntl.h>
@@ -13,6 +14,19 @@
 /* libcurl calls back before it writes each request from 7.80 on; before,
  * a resend is stopped by refusing to rewind the body (on_seek). */
 #define HAVE_PREREQ (LIBCURL_VERSION_NUM >= 0x075000)
+
+/* The oldest libcurl this build runs with: the newest option it sets. */
+#if LIBCURL_VERSION_NUM >= 0x075700
+#define CURL_NEEDED 0x075700 /* CURLOPT_QUICK_EXIT */
+#elif LIBCURL_VERSION_NUM >= 0x075500
+#define CURL_NEEDED 0x075500 /* CURLOPT_PROTOCOLS_STR */
+#elif HAVE_PREREQ
+#define CURL_NEEDED 0x075000 /* CURLOPT_PREREQFUNCTION */
+#else
+#define CURL_NEEDED 0
+#endif
+
+#define USER_AGENT "User-Agent: collectd-notify_theeye/" NT_VERSION
 
 /* Enough for any job or error message; the rest of a huge answer is read
  * and thrown away. */
@@ -41,9 +55,10 @@ struct nt_http_s {
   CURLM *multi; /* owns the connection cache: keep-alive across jobs */
   xfer_t **all; /* every transfer made, for abort and free */
   size_t num, max;
-  xfer_t *free;              /* ready for another exchange */
-  xfer_t *done, **done_tail; /* ended, not yet read */
-  xfer_t *returned;          /* read last: its body is still in use */
+  xfer_t *free;                     /* ready for another exchange */
+  struct curl_slist *proxy_headers; /* the User-Agent, for a proxy */
+  xfer_t *done, **done_tail;        /* ended, not yet read */
+  xfer_t *returned;                 /* read last: its body is still in use */
   size_t running;
 };
 
@@ -177,7 +192,8 @@ static curl_socket_t on_open_socket(void *arg, curlsocktype purpose,
 #endif
 }
 
-static int set_options(xfer_t *x, const nt_config_t *cfg) {
+static int set_options(xfer_t *x, const nt_http_t *h) {
+  const nt_config_t *cfg = h->cfg;
   CURL *e = x->easy;
   int bad = 0;
 #define SET(opt, val) bad |= curl_easy_setopt(e, opt, val) != CURLE_OK
@@ -236,26 +252,41 @@ static int set_options(xfer_t *x, const nt_config_t *cfg) {
     SET(CURLOPT_KEYPASSWD, cfg->client_key_pass);
   if (cfg->proxy)
     SET(CURLOPT_PROXY, cfg->proxy);
+  /* The supervisor's User-Agent is a line of the Task's headers; a proxy
+   * sees these instead. */
+  SET(CURLOPT_PROXYHEADER, h->proxy_headers);
 #undef SET
   return bad ? -1 : 0;
 }
 
 nt_http_t *nt_http_create(const nt_config_t *cfg, size_t transfers_max) {
+  /* Built against a newer libcurl than the one loaded, every request
+   * would fail to set up: say so once, at init. */
+  const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+  if (v->version_num < CURL_NEEDED) {
+    NT_ERROR("libcurl %s is older than the libcurl %s this plugin was "
+             "built with: rebuild the plugin against the installed one",
+             v->version, LIBCURL_VERSION);
+    return NULL;
+  }
   nt_http_t *h = calloc(1, sizeof(*h));
   if (h == NULL)
-    return NULL;
+    goto oom;
   h->cfg = cfg;
   h->max = transfers_max;
   h->done_tail = &h->done;
   h->all = calloc(transfers_max, sizeof(*h->all));
   h->multi = curl_multi_init();
-  if (h->all == NULL || h->multi == NULL ||
+  h->proxy_headers = curl_slist_append(NULL, USER_AGENT);
+  if (h->all == NULL || h->multi == NULL || h->proxy_headers == NULL ||
       curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
-                        (long)transfers_max + 1) != CURLM_OK) {
-    nt_http_free(h);
-    return NULL;
-  }
+                        (long)transfers_max + 1) != CURLM_OK)
+    goto oom;
   return h;
+oom:
+  NT_ERROR("cannot set up the sender: out of memory");
+  nt_http_free(h);
+  return NULL;
 }
 
 void nt_http_free(nt_http_t *h) {
@@ -270,6 +301,7 @@ void nt_http_free(nt_http_t *h) {
   free(h->all);
   if (h->multi)
     curl_multi_cleanup(h->multi);
+  curl_slist_free_all(h->proxy_headers);
   free(h);
 }
 
@@ -293,7 +325,7 @@ static xfer_t *new_xfer(nt_http_t *h) {
   if (x == NULL)
     return NULL;
   x->easy = curl_easy_init();
-  if (x->easy == NULL || set_options(x, h->cfg) != 0) {
+  if (x->easy == NULL || set_options(x, h) != 0) {
     if (x->easy != NULL)
       curl_easy_cleanup(x->easy);
     free(x);

@@ -47,6 +47,7 @@ struct nt_sender_s {
   nt_config_t *cfg;
   nt_http_t *http;        /* the sender's thread only */
   start_line_t *starting; /* per lane; the sender's thread only */
+  size_t starts;          /* jobs in the start lines */
 
   pthread_mutex_t lock; /* guards everything below */
   pthread_cond_t done;  /* the thread has exited */
@@ -83,7 +84,8 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
       calloc(cfg->lanes_num ? cfg->lanes_num : 1, sizeof(*s->starting));
   if (s->queue == NULL || s->http == NULL || s->starting == NULL ||
       nt_cond_init(&s->done) != 0) {
-    NT_ERROR("cannot set up the sender: out of memory");
+    if (s->http != NULL) /* else http.c said why */
+      NT_ERROR("cannot set up the sender: out of memory");
     nt_queue_free(s->queue);
     nt_http_free(s->http);
     free(s->starting);
@@ -221,6 +223,7 @@ static bool start_ready(nt_sender_t *s, size_t lane, double abort_at) {
     l->head = job->start_next;
     if (l->head == NULL)
       l->tail = NULL;
+    s->starts--;
     settled |= post(s, job, abort_at);
   }
   return settled;
@@ -249,6 +252,7 @@ static bool begin(nt_sender_t *s, nt_job_t *job, double now, double abort_at) {
     else
       l->head = job;
     l->tail = job;
+    s->starts++;
     return start_ready(s, job->lane, abort_at);
   }
   done(s, job);
@@ -284,6 +288,25 @@ static int wait_ms(const nt_sender_t *s, double now, double next_due) {
   return ms < 0 ? 0 : ms > 3600000 ? 3600000 : (int)ms;
 }
 
+/* At the shutdown deadline, the jobs taken whose requests were never
+ * written wait again, their entries brought back to what they spent (one
+ * may already say the attempt it was about to spend: its last, perhaps). */
+static void give_back_starts(nt_sender_t *s) {
+  nt_http_result_t r = {.curl_code = CURLE_ABORTED_BY_CALLBACK,
+                        .retry_after = -1};
+  snprintf(r.error, sizeof(r.error), "shutting down");
+  for (size_t lane = 0; lane < s->cfg->lanes_num; lane++) {
+    start_line_t *l = &s->starting[lane];
+    while (l->head != NULL) {
+      nt_job_t *job = l->head;
+      l->head = job->start_next;
+      s->starts--;
+      finish(s, job, &r);
+    }
+    l->tail = NULL;
+  }
+}
+
 /* Settles every exchange that ended. */
 static void finish_answered(nt_sender_t *s) {
   nt_http_result_t r;
@@ -307,12 +330,14 @@ static void *sender_main(void *arg) {
       continue;
     }
     double abort_at = s->abort_at;
-    if (s->stopping && now >= abort_at && nt_http_running(s->http) > 0) {
+    if (s->stopping && now >= abort_at &&
+        (nt_http_running(s->http) > 0 || s->starts > 0)) {
       /* What is in flight is cut short and settled before the thread
        * ends: nothing may point at a job once it is freed. */
       pthread_mutex_unlock(&s->lock);
       nt_http_abort(s->http);
       finish_answered(s);
+      give_back_starts(s);
       pthread_mutex_lock(&s->lock);
       continue;
     }

@@ -168,6 +168,11 @@ static void schedule(nt_spooler_t *sp, nt_job_t *job, unsigned want,
 
 void nt_spooler_add(nt_spooler_t *sp, nt_job_t *job) {
   pthread_mutex_lock(&sp->lock);
+  /* Waiting, so not about to be sent: whatever was prepared for that is
+   * undone (at shutdown, a job taken but never sent). */
+  job->spool_need = 0;
+  if (job->spool_list == IN_PREPARED)
+    list_out(sp, job);
   unsigned want = waiting_attempts(sp, job);
   if (!job->spool_file || job->spool_synced != want || job->spool_writing)
     schedule(sp, job, want, false);
@@ -207,6 +212,7 @@ static void add_removal(nt_spooler_t *sp, uint64_t seq, nt_task_t *task,
     removal_t *more = realloc(sp->removals, size * sizeof(*more));
     if (more == NULL) {
       sp->lost++;
+      pthread_cond_signal(&sp->wake); /* to be logged soon */
       return;
     }
     sp->removals = more;
@@ -485,7 +491,7 @@ static int resume_entry(const nt_spool_entry_t *e, void *arg) {
 }
 
 static bool has_work(const nt_spooler_t *sp) {
-  return sp->removals_num > 0 || next_to_write(sp) != NULL;
+  return sp->removals_num > 0 || sp->lost > 0 || next_to_write(sp) != NULL;
 }
 
 static void *spooler_main(void *arg) {

@@ -43,7 +43,8 @@ int nt_spooler_start(nt_spooler_t *sp, nt_spooler_thread_create_t create,
  * stays on disk for the next start. From any thread. */
 void nt_spooler_interrupt(nt_spooler_t *sp);
 
-/* The job is new or changed (attempts): (re)write its entry soon. */
+/* The job is new, changed (attempts) or waits again: (re)write its entry
+ * soon, with what it spent (see nt_spooler_prepare). */
 void nt_spooler_add(nt_spooler_t *sp, nt_job_t *job);
 /* The job is done with: its entry goes. Returns true when the caller frees
  * the job now, false when the spooler will (it is being written). */

@@ -60,6 +60,7 @@ class ConnectProxy:
         self.mode = mode
         self.lock = threading.Lock()
         self.connects = []  # (target, status answered)
+        self.heads = []  # each CONNECT request's head, as received
         self.stopping = threading.Event()
         self.sockets = set()
         self.threads = []
@@ -127,6 +128,7 @@ class ConnectProxy:
                 else:
                     status = 200
                 self.connects.append((target, status))
+                self.heads.append(head.decode("latin-1"))
             if status != 200:
                 extra = ('Proxy-Authenticate: Basic realm="test"\r\n'
                          if status == 407 else "")
@@ -206,6 +208,11 @@ class ProxyTest(IntegrationTest):
         cd.wait_log(r'Task "%s": job \S+ created' % re.escape(TASK))
         target = "127.0.0.1:%d" % self.sup.port
         self.assertEqual(self.proxy.connects, [(target, 200)])
+        # The proxy, too, is told who asks.
+        self.assertRegex(self.proxy.heads[0],
+                         r"\r\nUser-Agent: collectd-notify_theeye/[^\r]+\r\n")
+        # The supervisor's own headers stay inside the tunnel.
+        self.assertNotIn("application/json", self.proxy.heads[0])
         wait_counter(self.dir, TASK, "derive-sent", 1)
 
     def control(self, **params):

@@ -11,6 +11,7 @@
 #include "../../plugin/clock.h"
 #include "../../plugin/dispatch.h"
 #include "../../plugin/spool.h"
+#include "../../plugin/spooler.h"
 #include "fake_collectd.h"
 #include "unit_helpers.h"
 
@@ -208,6 +209,87 @@ static void test_stuck_thread_keeps_the_bound(void **state) {
   nanosleep(&ts, NULL);
 }
 
+static int take_nothing(nt_job_t *job, void *arg) {
+  (void)job, (void)arg;
+  return 0;
+}
+
+/* The attempts in the one entry on disk, read beside the spooler (which
+ * holds the directory's lock), or -1. */
+static int attempts_on_disk(const char *dir) {
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  int attempts = -1;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    size_t len = strlen(de->d_name);
+    if (de->d_name[0] == '.' || len < 4 ||
+        strcmp(de->d_name + len - 4, ".job") != 0)
+      continue;
+    char path[512], data[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = fread(data, 1, sizeof(data), f);
+    fclose(f);
+    nt_spool_entry_t e;
+    const char *why = NULL;
+    assert_int_equal(nt_spool_decode(data, n, &e, &why), 0);
+    attempts = (int)e.attempts;
+  }
+  closedir(d);
+  return attempts;
+}
+
+/* A job prepared for its last attempt (MaxAttempts 1) but never sent (the
+ * shutdown deadline came first) waits again: its entry goes back to the
+ * attempts it spent, so that the next start still sends it, whether it was
+ * given back once its entry was ready or while that was being written.
+ * With more attempts left, a waiting job's entry counts the next one. */
+static void test_unsent_job_entry_says_what_it_spent(void **state) {
+  (void)state;
+  for (int round = 0; round < 4; round++) {
+    int max_attempts = 1 + round % 2;
+    bool wait_ready = round < 2;
+    char *dir = spool_dir();
+    nt_config_t cfg;
+    assert_int_equal(
+        load(&cfg, PLUGIN(OPT("URL", S(URL)), OPT("SpoolDir", S(dir)),
+                          OPT("MaxAttempts", N(max_attempts)),
+                          TASK("t", OPT("TaskID", S(ID1)),
+                               OPT("Secret", S(SECRET))))),
+        0);
+    char err[256];
+    nt_spooler_t *sp = nt_spooler_create(dir, &cfg, err, sizeof(err));
+    assert_non_null(sp);
+    fail_call = 0;
+    assert_int_equal(nt_spooler_start(sp, create, take_nothing, NULL, NULL), 0);
+    nt_job_t *job = nt_job_new(cfg.tasks[0], "{}", 2, nt_now(), nt_wall(), 60);
+    assert_non_null(job);
+    job->seq = 42;
+    nt_spooler_add(sp, job);
+    /* About to be sent: the entry must say the attempt first. */
+    if (!nt_spooler_prepare(sp, job, 1) && wait_ready) {
+      double until = nt_now() + 5;
+      nt_job_t *ready = NULL;
+      while (ready == NULL && nt_now() < until)
+        ready = nt_spooler_prepared(sp);
+      assert_ptr_equal(ready, job);
+      assert_int_equal(attempts_on_disk(dir), 1);
+    }
+    /* Given back unsent. */
+    nt_spooler_add(sp, job);
+    assert_int_equal(nt_spooler_stop(sp, nt_now() + 5), 0);
+    assert_null(nt_spooler_prepared(sp));
+    assert_int_equal(attempts_on_disk(dir), max_attempts == 1 ? 0 : 1);
+    free(job);
+    nt_spooler_free(sp);
+    nt_config_free(&cfg);
+    remove_tree(dir);
+    free(dir);
+  }
+}
+
 static int group_setup(void **state) {
   (void)state;
   return curl_global_init(CURL_GLOBAL_ALL) == CURLE_OK ? 0 : -1;
@@ -218,6 +300,7 @@ int main(void) {
       cmocka_unit_test(test_spooler_failing_to_start_stops_the_sender),
       cmocka_unit_test(test_job_before_init_is_spooled_at_start),
       cmocka_unit_test(test_stuck_thread_keeps_the_bound),
+      cmocka_unit_test(test_unsent_job_entry_says_what_it_spent),
   };
   return cmocka_run_group_tests(tests, group_setup, NULL);
 }
