@@ -1,5 +1,6 @@
 #include "config.h"
 #include "cooldown.h"
+#include "subjects.h"
 
 #include "utils/common/common.h"
 
@@ -572,6 +573,8 @@ static int task_option(nt_task_t *task, const oconfig_item_t *c) {
     return task_argument(task, c);
   if (strcasecmp(key, "Cooldown") == 0)
     return get_seconds(task, c, true, &task->cooldown);
+  if (strcasecmp(key, "IgnoreFirstOkay") == 0)
+    return get_bool(task, c, &task->ignore_first_okay);
   if (strcasecmp(key, "URL") == 0)
     return get_url(task, c, &task->own.url);
   if (strcasecmp(key, "Customer") == 0)
@@ -616,6 +619,7 @@ static int task_block(nt_config_t *cfg, const oconfig_item_t *ci) {
     free(task);
     return -1;
   }
+  task->ignore_first_okay = true;
   int status = 0;
   for (int i = 0; status == 0 && i < ci->children_num; i++)
     status = task_option(task, &ci->children[i]);
@@ -1061,7 +1065,8 @@ int nt_config_finalize(nt_config_t *cfg) {
     if (task_finalize(cfg, cfg->tasks[i]) != 0)
       return -1;
   }
-  if (collect_secrets(cfg) != 0) {
+  if (collect_secrets(cfg) != 0 ||
+      (cfg->subjects = nt_subjects_create(NT_SUBJECTS_CAPACITY)) == NULL) {
     NT_ERROR("out of memory");
     return -1;
   }
@@ -1075,6 +1080,7 @@ int nt_config_finalize(nt_config_t *cfg) {
 void nt_config_free(nt_config_t *cfg) {
   for (size_t i = 0; i < cfg->tasks_num; i++)
     task_free(cfg->tasks[i]);
+  nt_subjects_free(cfg->subjects);
   free(cfg->tasks);
   free(cfg->lane_urls);
   free(cfg->url);

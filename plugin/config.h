@@ -49,6 +49,7 @@ typedef struct nt_task_s {
   nt_template_t **args;
   size_t args_num;
   double cooldown;
+  bool ignore_first_okay;
   nt_endpoint_t own;
 
   /* Derived by nt_config_finalize. */
@@ -94,8 +95,9 @@ typedef struct {
 
   nt_task_t **tasks;
   size_t tasks_num;
-  size_t lanes_num; /* distinct effective URLs, after finalize */
-  char **lane_urls; /* pointers into the tasks' effective URLs */
+  struct nt_subjects_s *subjects; /* after finalize: every subject seen */
+  size_t lanes_num;               /* distinct effective URLs, after finalize */
+  char **lane_urls;               /* pointers into the tasks' effective URLs */
   bool blocks_seen; /* at least one <Plugin notify_theeye> block */
 } nt_config_t;
 

@@ -7,6 +7,7 @@ const char *const nt_stat_names[NT_STATS_NUM] = {
     [NT_STAT_DROPPED] = "dropped",
     [NT_STAT_SUPPRESSED] = "suppressed",
     [NT_STAT_EXPIRED] = "expired",
+    [NT_STAT_IGNORED_OKAY] = "ignored_okay",
     [NT_STAT_SPOOLED] = "spooled",
     [NT_STAT_RESUMED] = "resumed",
     [NT_STAT_SPOOL_ERRORS] = "spool_errors",

@@ -19,6 +19,7 @@ typedef enum {
   SEG_TYPE_INSTANCE,
   SEG_MESSAGE,
   SEG_TASK,
+  SEG_EPISODE,
   SEG_META,
 } seg_kind_t;
 
@@ -46,6 +47,7 @@ static const struct {
     {"type_instance", SEG_TYPE_INSTANCE},
     {"message", SEG_MESSAGE},
     {"task", SEG_TASK},
+    {"episode", SEG_EPISODE},
 };
 
 void nt_template_free(nt_template_t *t) {
@@ -229,7 +231,7 @@ static int render_meta(const notification_t *n, const char *name,
 }
 
 int nt_template_render(const nt_template_t *t, const notification_t *n,
-                       const char *task_name, nt_buf_t *out) {
+                       const nt_render_ctx_t *ctx, nt_buf_t *out) {
   char num[64];
   for (size_t i = 0; i < t->segs_num; i++) {
     const segment_t *s = &t->segs[i];
@@ -263,7 +265,10 @@ int nt_template_render(const nt_template_t *t, const notification_t *n,
       nt_buf_puts(out, n->message);
       break;
     case SEG_TASK:
-      nt_buf_puts(out, task_name);
+      nt_buf_puts(out, ctx->task_name);
+      break;
+    case SEG_EPISODE:
+      nt_buf_puts(out, ctx->episode);
       break;
     case SEG_META:
       render_meta(n, s->text, out);

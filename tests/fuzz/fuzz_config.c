@@ -455,7 +455,9 @@ static void exercise_task(const nt_config_t *cfg, nt_task_t *task) {
   nt_match(&task->match, &n);
   for (size_t i = 0; i < task->args_num; i++) {
     nt_buf_t out = NT_BUF_INIT;
-    FUZZ_CHECK(nt_template_render(task->args[i], &n, task->name, &out) == 0);
+    FUZZ_CHECK(nt_template_render(task->args[i], &n,
+                                  &(nt_render_ctx_t){task->name, ""},
+                                  &out) == 0);
     nt_buf_free(&out);
   }
   if (task->cooldown > 0) {

@@ -200,10 +200,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* Rendered twice onto the same buffer: the same text each time, no NUL
    * inside, appended after what the buffer held. */
   nt_buf_t out = NT_BUF_INIT;
-  FUZZ_CHECK(nt_template_render(t, &notif, task, &out) == 0);
+  FUZZ_CHECK(nt_template_render(t, &notif,
+                                &(nt_render_ctx_t){task, "0123456789abcdef"},
+                                &out) == 0);
   size_t first = out.len;
   FUZZ_CHECK(out.data == NULL || strlen(out.data) == out.len);
-  FUZZ_CHECK(nt_template_render(t, &notif, task, &out) == 0);
+  FUZZ_CHECK(nt_template_render(t, &notif,
+                                &(nt_render_ctx_t){task, "0123456789abcdef"},
+                                &out) == 0);
   FUZZ_CHECK(out.len == 2 * first);
   if (first > 0) {
     FUZZ_CHECK(strlen(out.data) == out.len);

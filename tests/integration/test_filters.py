@@ -353,7 +353,8 @@ class Threshold(FilterTest):
 
     def test_threshold_failure_meta(self):
         """A real threshold FAILURE: its meta reaches the arguments; the
-        start-up OKAY does not trigger a FAILURE-only Task."""
+        start-up OKAY does not trigger a FAILURE-only Task (and triggers an
+        OKAY Task only with IgnoreFirstOkay off)."""
         meta_args = ['Argument "%{task}"', 'Argument "%{severity}"',
                      'Argument "%{type_instance}"',
                      'Argument "%{meta:CurrentValue}"',
@@ -364,7 +365,8 @@ class Threshold(FilterTest):
             ("failure", task_options(TASK_ID, SECRET, 'Plugin "foo"',
                                      *meta_args)),
             ("okay", task_options(TASK_ID, SECRET, 'Plugin "foo"',
-                                  'Severity "OKAY"', *meta_args)),
+                                  'Severity "OKAY"', 'IgnoreFirstOkay false',
+                                  *meta_args)),
         ], extra=THRESHOLD)
         # Within range first: the threshold's start-up OKAY.
         reply, _ = self.cd.command("PUTVAL testhost/foo/gauge-y "
@@ -388,6 +390,48 @@ class Threshold(FilterTest):
         self.assertEqual(before, [["okay", "OKAY", "y"]])
         self.assertFalse([l for l in self.cd.plugin_lines()
                           if "[error]" in l or "[warning]" in l])
+
+    def test_start_up_okay_is_not_a_recovery(self):
+        """collectd's threshold plugin sends an OKAY for a value it sees in
+        range for the first time: not acted on (IgnoreFirstOkay is on by
+        default). The OKAY after a real FAILURE is, with the FAILURE's
+        episode id, which the next incident does not share."""
+        args = ['Argument "%{task}"', 'Argument "%{severity}"',
+                'Argument "%{type_instance}"', 'Argument "%{episode}"']
+        self.start([
+            # Only x: y, fed once, soon goes missing (a FAILURE too).
+            ("remedy", task_options(TASK_ID, SECRET, 'Plugin "foo"',
+                                    'TypeInstance "x"', *args)),
+            ("recovered", task_options(TASK_ID, SECRET, 'Plugin "foo"',
+                                       'Severity "OKAY"', *args)),
+        ], extra=THRESHOLD + CSV_EXTRA.format(dir=self.dir))
+
+        def putval(instance, value):
+            reply, _ = self.cd.command("PUTVAL testhost/foo/gauge-%s "
+                                       "interval=1 N:%s" % (instance, value))
+            self.assertTrue(reply.startswith("0 "), reply)
+
+        putval("y", 5)  # in range at first sight: the start-up OKAY
+        wait_counter(self.dir, "recovered", "derive-ignored_okay", 1,
+                     timeout=15)
+        self.assertEqual(self.sup.jobs(), [])
+        putval("x", 42)  # FailureMax 10
+        failure = self.sup.wait_jobs(1, timeout=15)[0]
+        self.assertEqual(arguments(failure)[:3], ["remedy", "FAILURE", "x"])
+        episode = arguments(failure)[3]
+        self.assertRegex(episode, r"^[0-9a-f]{16}$")
+        time.sleep(1.1)  # one value per interval
+        putval("x", 5)
+        okay = self.sup.wait_jobs(2, timeout=15)[1]
+        self.assertEqual(arguments(okay), ["recovered", "OKAY", "x", episode])
+        time.sleep(1.1)
+        putval("x", 43)
+        again = self.sup.wait_jobs(3, timeout=15)[2]
+        self.assertEqual(arguments(again)[:3], ["remedy", "FAILURE", "x"])
+        self.assertRegex(arguments(again)[3], r"^[0-9a-f]{16}$")
+        self.assertNotEqual(arguments(again)[3], episode)
+        self.assertEqual(csv_latest(self.dir, "recovered",
+                                    "derive-ignored_okay"), 1)
 
     def test_threshold_double_formats(self):
         """Doubles of the threshold meta: shortest form, plain decimal in

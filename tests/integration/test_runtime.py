@@ -201,7 +201,7 @@ class RuntimeTest(IntegrationTest):
         sup.wait_jobs(3)
         wait_counter(self.dir, TASK, "derive-sent", 3)
         for name in ("failed", "retried", "dropped", "suppressed",
-                     "expired"):
+                     "expired", "ignored_okay"):
             self.assertTrue(csv_rows(self.dir, TASK, "derive-" + name),
                             "no derive-%s values" % name)
             self.assertEqual(csv_latest(self.dir, TASK, "derive-" + name), 0)

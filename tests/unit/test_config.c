@@ -646,7 +646,9 @@ static void test_default_arguments(void **state) {
       "WARNING", "1764331200.123", "h", "p", "pi", "ty", "ti", "m"};
   for (size_t i = 0; i < 8; i++) {
     nt_buf_t b = NT_BUF_INIT;
-    assert_int_equal(nt_template_render(t->args[i], &n, t->name, &b), 0);
+    assert_int_equal(
+        nt_template_render(t->args[i], &n, &(nt_render_ctx_t){t->name, ""}, &b),
+        0);
     assert_string_equal(b.data, expected[i]);
     nt_buf_free(&b);
   }
@@ -675,7 +677,9 @@ static void test_accumulating_options(void **state) {
   static const char *const expected[] = {"x", "t", "z%"};
   for (size_t i = 0; i < 3; i++) {
     nt_buf_t b = NT_BUF_INIT;
-    assert_int_equal(nt_template_render(t->args[i], &n, t->name, &b), 0);
+    assert_int_equal(
+        nt_template_render(t->args[i], &n, &(nt_render_ctx_t){t->name, ""}, &b),
+        0);
     assert_string_equal(b.data, expected[i]);
     nt_buf_free(&b);
   }

@@ -159,7 +159,7 @@ static void test_job_default_arguments(void **state) {
                   TASK("t", OPT("TaskID", S(ID1)), OPT("Secret", S(SECRET)))));
   nt_task_t *t = task_named(f, "t");
   notification_t n = notif(NOTIF_FAILURE, "processes", "nginx");
-  nt_job_t *job = nt_job_make(&f->cfg, t, &n, 1000.5);
+  nt_job_t *job = nt_job_make(&f->cfg, t, &n, "", 1000.5);
   assert_non_null(job);
   const char *want = "{\"task\":\"" ID1 "\",\"task_arguments\":["
                      "\"FAILURE\",\"1764331200.123\",\"web1\",\"processes\","
@@ -194,7 +194,7 @@ static void test_job_templates(void **state) {
                            .nm_value.nm_double = 92.5};
   n.meta = &m;
   strcpy(n.host, "h\xFF\n");
-  nt_job_t *job = nt_job_make(&f->cfg, t, &n, 1);
+  nt_job_t *job = nt_job_make(&f->cfg, t, &n, "", 1);
   assert_non_null(job);
   assert_string_equal(job->body, "{\"task\":\"" ID1 "\",\"task_arguments\":["
                                  "\"h\xEF\xBF\xBD\\n\",\"nginx at 92.5%\","
@@ -438,6 +438,39 @@ static void test_check_only_logs_instead_of_sending(void **state) {
   unload(f);
 }
 
+/* An OKAY for a subject never seen in another state (collectd's threshold
+ * plugin sends one for every value at start-up) is not acted on, unless
+ * IgnoreFirstOkay is off; the OKAY after a FAILURE is, whichever Task saw
+ * the FAILURE. The body names the episode the OKAY ends. */
+static void test_ignore_first_okay(void **state) {
+  (void)state;
+  fixture_t *f = load(
+      PLUGIN(OPT("URL", S(URL)),
+             TASK("recovered", OPT("TaskID", S(ID1)), OPT("Secret", S(SECRET)),
+                  OPT("Severity", S("OKAY")), OPT("Argument", S("%{episode}"))),
+             TASK("every-okay", OPT("TaskID", S(ID2)), OPT("Secret", S(SECRET)),
+                  OPT("Severity", S("OKAY")), OPT("IgnoreFirstOkay", B(0)))));
+  notification_t okay = notif(NOTIF_OKAY, "processes", "nginx");
+  assert_int_equal(nt_dispatch(&f->cfg, f->sender, &okay, 100), 1);
+  assert_int_equal(queued(f, "recovered"), 0);
+  assert_int_equal(stat_of(f, "recovered", NT_STAT_IGNORED_OKAY), 1);
+  assert_int_equal(queued(f, "every-okay"), 1);
+  assert_int_equal(stat_of(f, "every-okay", NT_STAT_IGNORED_OKAY), 0);
+
+  /* A FAILURE neither Task wants, then its OKAY: a recovery. */
+  notification_t fail = notif(NOTIF_FAILURE, "processes", "nginx");
+  assert_int_equal(nt_dispatch(&f->cfg, f->sender, &fail, 101), 0);
+  assert_int_equal(nt_dispatch(&f->cfg, f->sender, &okay, 102), 2);
+  assert_int_equal(queued(f, "recovered"), 1);
+  assert_int_equal(stat_of(f, "recovered", NT_STAT_IGNORED_OKAY), 1);
+
+  /* Another subject is still new. */
+  notification_t other = notif(NOTIF_OKAY, "processes", "apache");
+  assert_int_equal(nt_dispatch(&f->cfg, f->sender, &other, 103), 1);
+  assert_int_equal(stat_of(f, "recovered", NT_STAT_IGNORED_OKAY), 2);
+  unload(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_only_matching_tasks_queue),
@@ -452,6 +485,7 @@ int main(void) {
       cmocka_unit_test(test_cooldown_not_opened_when_not_queued),
       cmocka_unit_test(test_dry_run_long_url_keeps_cut_marker),
       cmocka_unit_test(test_check_only_logs_instead_of_sending),
+      cmocka_unit_test(test_ignore_first_okay),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -32,7 +32,9 @@ static void expect_render(const char *text, const notification_t *n,
   if (t == NULL)
     fail_msg("\"%s\" does not parse: %s", text, err);
   nt_buf_t b = NT_BUF_INIT;
-  assert_int_equal(nt_template_render(t, n, task, &b), 0);
+  assert_int_equal(nt_template_render(
+                       t, n, &(nt_render_ctx_t){task, "0123456789abcdef"}, &b),
+                   0);
   const char *got = b.data ? b.data : "";
   if (strcmp(got, expected) != 0 || b.len != strlen(expected))
     fail_msg("\"%s\" rendered \"%s\" (%zu bytes), expected \"%s\"", text, got,
@@ -66,6 +68,8 @@ static void test_every_placeholder(void **state) {
   expect_render("%{type_instance}", &n, "t", "procs");
   expect_render("%{message}", &n, "t", "nginx is down");
   expect_render("%{task}", &n, "restart-nginx", "restart-nginx");
+  /* The subject's episode id, as the caller knows it. */
+  expect_render("%{episode}", &n, "t", "0123456789abcdef");
   expect_render("[%{host}|%{plugin}/%{plugin_instance}|%{type}-%{type_instance}"
                 "] %{severity}: %{message} (%{task})",
                 &n, "T",
@@ -348,7 +352,8 @@ static void test_maximum_lengths(void **state) {
       err, sizeof(err));
   assert_non_null(t);
   nt_buf_t b = NT_BUF_INIT;
-  assert_int_equal(nt_template_render(t, &n, task, &b), 0);
+  assert_int_equal(nt_template_render(t, &n, &(nt_render_ctx_t){task, ""}, &b),
+                   0);
   char expected[2048];
   snprintf(expected, sizeof(expected), "%s|%s|%s|%s|%s|%s|%s", n.message,
            n.host, n.plugin, n.plugin_instance, n.type, n.type_instance, task);
@@ -376,7 +381,8 @@ static void test_long_template_and_meta(void **state) {
   nt_template_t *t = nt_template_parse(text, err, sizeof(err));
   assert_non_null(t);
   nt_buf_t b = NT_BUF_INIT;
-  assert_int_equal(nt_template_render(t, &n, "t", &b), 0);
+  assert_int_equal(nt_template_render(t, &n, &(nt_render_ctx_t){"t", ""}, &b),
+                   0);
   assert_int_equal(b.len, 15000);
   assert_int_equal(strspn(b.data, "l"), 5000);
   assert_int_equal(strspn(b.data + 5000, "v"), 10000);
@@ -405,8 +411,10 @@ static void test_render_appends(void **state) {
   assert_non_null(t);
   nt_buf_t b = NT_BUF_INIT;
   assert_int_equal(nt_buf_puts(&b, "before"), 0);
-  assert_int_equal(nt_template_render(t, &n, "t", &b), 0);
-  assert_int_equal(nt_template_render(t, &n, "t", &b), 0);
+  assert_int_equal(nt_template_render(t, &n, &(nt_render_ctx_t){"t", ""}, &b),
+                   0);
+  assert_int_equal(nt_template_render(t, &n, &(nt_render_ctx_t){"t", ""}, &b),
+                   0);
   assert_string_equal(b.data, "before-web1-web1");
   nt_buf_free(&b);
   nt_template_free(t);

@@ -1,0 +1,45 @@
+/* Subjects and episodes. A notification's subject is its identity without
+ * severity (host, plugin, plugin instance, type, type instance); the plugin
+ * remembers every subject it is notified of, whether a Task wants it or
+ * not: its last severity and its current episode, which starts with the
+ * first notification that is not OKAY after an OKAY (or the first ever)
+ * and ends with the next OKAY. Bounded (the least recently seen subject is
+ * forgotten first) and shared by collectd's threads under one lock that is
+ * never held while logging. */
+#ifndef NT_SUBJECTS_H
+#define NT_SUBJECTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "collectd.h"
+#include "plugin.h"
+
+#define NT_SUBJECTS_CAPACITY 100000
+/* An episode's id: 16 lower-case hexadecimal digits. */
+#define NT_EPISODE_LEN 16
+
+typedef struct nt_subjects_s nt_subjects_t;
+
+/* What a notification's subject was, as the notification arrived. */
+typedef struct {
+  /* Seen before in a state other than OKAY: an OKAY then ends an
+   * incident rather than confirm that all is well. */
+  bool seen_other;
+  /* The episode the notification belongs to (an OKAY: the one it ends),
+   * or "" (an OKAY without one). */
+  char episode[NT_EPISODE_LEN + 1];
+} nt_subject_info_t;
+
+nt_subjects_t *nt_subjects_create(size_t capacity);
+void nt_subjects_free(nt_subjects_t *s);
+
+/* Records notification n, arrived at the wall-clock time now, and fills
+ * info with what its subject was before it. */
+void nt_subjects_note(nt_subjects_t *s, const notification_t *n, double now,
+                      nt_subject_info_t *info);
+
+/* Subjects remembered, for tests. */
+size_t nt_subjects_size(nt_subjects_t *s);
+
+#endif

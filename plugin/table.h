@@ -1,0 +1,39 @@
+/* A bounded table of small records keyed by bytes, kept in the order they
+ * were last touched: the memory of Cooldown windows and of subjects. Not
+ * thread-safe: its owner holds its own lock around every call. Every call
+ * costs O(1) on average. */
+#ifndef NT_TABLE_H
+#define NT_TABLE_H
+
+#include <stddef.h>
+
+#include "collectd.h"
+#include "plugin.h"
+
+typedef struct nt_table_s nt_table_t;
+
+/* At most capacity records of value_size bytes each. */
+nt_table_t *nt_table_create(size_t capacity, size_t value_size);
+void nt_table_free(nt_table_t *t);
+
+/* The record of key, or NULL. */
+void *nt_table_find(nt_table_t *t, const char *key, size_t len);
+/* A new record for key (not in the table), zeroed, touched last; when the
+ * table is full the least recently touched record goes first. NULL when
+ * out of memory. */
+void *nt_table_add(nt_table_t *t, const char *key, size_t len);
+/* The record becomes the most recently touched. */
+void nt_table_touch(nt_table_t *t, void *value);
+void nt_table_remove(nt_table_t *t, void *value);
+/* The least recently touched record, or NULL. */
+void *nt_table_oldest(nt_table_t *t);
+size_t nt_table_size(const nt_table_t *t);
+
+/* A notification's subject as a key: host, plugin, plugin instance, type
+ * and type instance joined by a byte no field holds (so that no two
+ * subjects share one). key must hold NT_SUBJECT_KEY_MAX bytes; returns the
+ * length. */
+#define NT_SUBJECT_KEY_MAX (5 * DATA_MAX_NAME_LEN + 8)
+size_t nt_subject_key(const notification_t *n, char *key);
+
+#endif
