@@ -1,6 +1,7 @@
 #include "config.h"
 #include "cooldown.h"
 #include "subjects.h"
+#include "windows.h"
 
 #include "utils/common/common.h"
 
@@ -21,6 +22,9 @@
 #define MAX_CONNECT_TIMEOUT_MS 3000
 #define SECRET_LEN 64
 #define TASK_ID_LEN 24
+/* Confirm and the budgets count up to this many events per window: each
+ * subject's window keeps their times. */
+#define MAX_WINDOW_COUNT 100
 /* Requests in flight at once to one supervisor: beyond this, a typo. */
 #define MAX_CONNECTIONS 256
 
@@ -150,6 +154,28 @@ static int get_seconds(const nt_task_t *task, const oconfig_item_t *ci,
     return -1;
   }
   *ret = v;
+  return 0;
+}
+
+/* "N SECONDS": two numbers, N a whole number from 1 to max. */
+static int get_count_window(const nt_task_t *task, const oconfig_item_t *ci,
+                            unsigned max, nt_count_window_t *ret) {
+  if (ci->values_num != 2 || ci->values[0].type != OCONFIG_TYPE_NUMBER ||
+      ci->values[1].type != OCONFIG_TYPE_NUMBER) {
+    config_error(task, ci->key, "takes two numbers: N SECONDS");
+    return -1;
+  }
+  double n = ci->values[0].value.number, seconds = ci->values[1].value.number;
+  if (n < 1 || n != floor(n) || n > max) {
+    config_error(task, ci->key, "N must be a whole number from 1 to %u", max);
+    return -1;
+  }
+  if (!(seconds > 0) || seconds > 365 * 86400.0) {
+    config_error(task, ci->key,
+                 "SECONDS must be a number above 0 and up to one year");
+    return -1;
+  }
+  *ret = (nt_count_window_t){.n = (unsigned)n, .seconds = seconds};
   return 0;
 }
 
@@ -513,9 +539,22 @@ static const char *const default_arguments[] = {
     "%{plugin_instance}", "%{type}", "%{type_instance}", "%{message}",
 };
 
+/* The windows of a "N SECONDS" guard, for at most capacity subjects; none
+ * when it is off. False when out of memory. */
+static bool make_windows(const nt_count_window_t *cw, size_t capacity,
+                         nt_windows_t **w) {
+  if (cw->n == 0)
+    return true;
+  *w = nt_windows_create(cw->n, cw->seconds, capacity);
+  return *w != NULL;
+}
+
 static void task_free(nt_task_t *task) {
   if (task == NULL)
     return;
+  nt_windows_free(task->confirms);
+  nt_windows_free(task->budgets);
+  nt_windows_free(task->task_budgets);
   free(task->name);
   free(task->cred_option);
   if (task->credential != NULL) {
@@ -575,6 +614,12 @@ static int task_option(nt_task_t *task, const oconfig_item_t *c) {
     return get_seconds(task, c, true, &task->cooldown);
   if (strcasecmp(key, "IgnoreFirstOkay") == 0)
     return get_bool(task, c, &task->ignore_first_okay);
+  if (strcasecmp(key, "Confirm") == 0)
+    return get_count_window(task, c, MAX_WINDOW_COUNT, &task->confirm);
+  if (strcasecmp(key, "Budget") == 0)
+    return get_count_window(task, c, MAX_WINDOW_COUNT, &task->budget);
+  if (strcasecmp(key, "TaskBudget") == 0)
+    return get_count_window(task, c, MAX_WINDOW_COUNT, &task->task_budget);
   if (strcasecmp(key, "URL") == 0)
     return get_url(task, c, &task->own.url);
   if (strcasecmp(key, "Customer") == 0)
@@ -943,8 +988,13 @@ static int task_finalize(nt_config_t *cfg, nt_task_t *task) {
   task->headers = request_headers(cfg, task);
   if (task->cooldown > 0)
     task->cooldowns = nt_cooldown_create(task->cooldown, NT_COOLDOWN_CAPACITY);
+  bool windows_ok =
+      make_windows(&task->confirm, NT_COOLDOWN_CAPACITY, &task->confirms) &&
+      make_windows(&task->budget, NT_COOLDOWN_CAPACITY, &task->budgets) &&
+      make_windows(&task->task_budget, 1, &task->task_budgets);
   if (task->request_url == NULL || task->redacted_url == NULL ||
-      task->headers == NULL || (task->cooldown > 0 && !task->cooldowns)) {
+      task->headers == NULL || (task->cooldown > 0 && !task->cooldowns) ||
+      !windows_ok) {
     NT_ERROR("Task \"%s\": out of memory", task->name);
     return -1;
   }

@@ -38,6 +38,13 @@ typedef enum {
 } nt_complaint_kind_t;
 
 typedef struct nt_cooldown_s nt_cooldown_t;
+typedef struct nt_windows_s nt_windows_t;
+
+/* "N SECONDS": at most (or the N-th) N events within SECONDS. */
+typedef struct {
+  unsigned n;
+  double seconds;
+} nt_count_window_t;
 
 typedef struct nt_task_s {
   char *name;
@@ -50,6 +57,8 @@ typedef struct nt_task_s {
   size_t args_num;
   double cooldown;
   bool ignore_first_okay;
+  /* Confirm K SECONDS, Budget N SECONDS, TaskBudget N SECONDS: 0 is off. */
+  nt_count_window_t confirm, budget, task_budget;
   nt_endpoint_t own;
 
   /* Derived by nt_config_finalize. */
@@ -60,6 +69,7 @@ typedef struct nt_task_s {
   size_t index; /* in nt_config_t's tasks */
   size_t lane;  /* index of the supervisor (effective URL) */
   nt_cooldown_t *cooldowns;
+  nt_windows_t *confirms, *budgets, *task_budgets; /* NULL when off */
 
   /* Runtime state. */
   nt_stats_t stats;

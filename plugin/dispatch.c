@@ -1,11 +1,16 @@
 #include "dispatch.h"
 #include "clock.h"
 #include "cooldown.h"
+#include "events.h"
 #include "json.h"
 #include "subjects.h"
+#include "table.h"
+#include "windows.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 nt_job_t *nt_job_make(const nt_config_t *cfg, nt_task_t *task,
                       const notification_t *n, const char *episode,
@@ -43,39 +48,117 @@ nt_job_t *nt_job_make(const nt_config_t *cfg, nt_task_t *task,
   return nt_job_build(&job, task, now, nt_wall(), cfg->max_age);
 }
 
+/* The guards a match got through, given back when no job comes of it. */
+typedef struct {
+  bool cooldown, budget, task_budget;
+} admitted_t;
+
+static void withdraw(nt_task_t *task, const notification_t *n, const char *key,
+                     size_t len, double now, const admitted_t *a) {
+  if (a->cooldown)
+    nt_cooldown_withdraw(task->cooldowns, n, now);
+  if (a->budget)
+    nt_windows_withdraw(task->budgets, key, len, now);
+  if (a->task_budget)
+    nt_windows_withdraw(task->task_budgets, "", 0, now);
+}
+
+/* A budget's verdict on one more job at now: a refusal is counted, and
+ * the first of a run of refusals reported to humans (report: unless the
+ * notification is the plugin's own, so that an escalation never loops). */
+static bool within_budget(nt_sender_t *s, nt_task_t *task, nt_windows_t *w,
+                          const nt_count_window_t *cw, const char *key,
+                          size_t len, const notification_t *n,
+                          const char *episode, bool report, double now) {
+  bool first = false;
+  double until = now;
+  if (nt_windows_admit(w, key, len, now, &first, &until))
+    return true;
+  nt_stats_add(&task->stats, NT_STAT_OVER_BUDGET, 1);
+  if (!first || !report)
+    return false;
+  char subject[5 * DATA_MAX_NAME_LEN], when[32] = "";
+  nt_subject_name(n, subject, sizeof(subject));
+  time_t t = (time_t)ceil(nt_wall() + (until - now));
+  struct tm tm;
+  if (gmtime_r(&t, &tm) != NULL)
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  nt_event_t *e = nt_event_new(
+      "budget_exhausted", NOTIF_FAILURE, task->name, n, episode,
+      "Task %s already ran %u times in %g s for %s%s; not run again until %s",
+      task->name, cw->n, cw->seconds, len > 0 ? "" : "all subjects, ", subject,
+      when);
+  if (e != NULL)
+    nt_sender_notify(s, e);
+  return false;
+}
+
 int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
                 double now) {
   /* Every subject is remembered, whether a Task wants it or not. */
   nt_subject_info_t subject;
   nt_subjects_note(cfg->subjects, n, nt_wall(), &subject);
+  char key[NT_SUBJECT_KEY_MAX];
+  size_t len = nt_subject_key(n, key);
+  bool okay = n->severity == NOTIF_OKAY;
+  /* The plugin's own notifications reach only the Tasks that name it:
+   * escalations, whose jobs report nothing further. */
+  bool own = strcmp(n->plugin, NT_PLUGIN_NAME) == 0;
   int queued = 0;
   for (size_t i = 0; i < cfg->tasks_num; i++) {
     nt_task_t *task = cfg->tasks[i];
+    /* Any OKAY for the subject: Confirm counts again from zero. */
+    if (okay && task->confirms != NULL)
+      nt_windows_reset(task->confirms, key, len);
+    if (own && !nt_match_names(&task->match, NT_FIELD_PLUGIN, NT_PLUGIN_NAME))
+      continue;
     if (!nt_match(&task->match, n))
       continue;
-    /* collectd's threshold plugin sends an OKAY for every value it checks
-     * at start-up: none is a recovery. */
-    if (n->severity == NOTIF_OKAY && task->ignore_first_okay &&
-        !subject.seen_other) {
+    /* The guards, in their order; the first that holds a match back
+     * counts it. collectd's threshold plugin sends an OKAY for every value
+     * it checks at start-up: none is a recovery. */
+    if (okay && task->ignore_first_okay && !subject.seen_other) {
       nt_stats_add(&task->stats, NT_STAT_IGNORED_OKAY, 1);
       continue;
     }
-    if (task->cooldowns != NULL &&
-        !nt_cooldown_admit(task->cooldowns, n, now)) {
-      nt_stats_add(&task->stats, NT_STAT_SUPPRESSED, 1);
+    if (!okay && task->confirms != NULL &&
+        !nt_windows_confirm(task->confirms, key, len, now)) {
+      nt_stats_add(&task->stats, NT_STAT_UNCONFIRMED, 1);
       continue;
+    }
+    admitted_t a = {0};
+    if (task->cooldowns != NULL) {
+      if (!nt_cooldown_admit(task->cooldowns, n, now)) {
+        nt_stats_add(&task->stats, NT_STAT_SUPPRESSED, 1);
+        continue;
+      }
+      a.cooldown = true;
+    }
+    if (task->budgets != NULL) {
+      if (!within_budget(s, task, task->budgets, &task->budget, key, len, n,
+                         subject.episode, !own, now)) {
+        withdraw(task, n, key, len, now, &a);
+        continue;
+      }
+      a.budget = true;
+    }
+    if (task->task_budgets != NULL) {
+      if (!within_budget(s, task, task->task_budgets, &task->task_budget, "", 0,
+                         n, subject.episode, !own, now)) {
+        withdraw(task, n, key, len, now, &a);
+        continue;
+      }
+      a.task_budget = true;
     }
     nt_job_t *job = nt_job_make(cfg, task, n, subject.episode, now);
     if (job == NULL) {
-      if (task->cooldowns != NULL)
-        nt_cooldown_withdraw(task->cooldowns, n, now);
+      withdraw(task, n, key, len, now, &a);
       nt_stats_add(&task->stats, NT_STAT_DROPPED, 1);
       NT_ERROR("Task \"%s\": out of memory: a job was dropped", task->name);
       continue;
     }
     if (nt_sender_submit(s, job) != 0) {
-      if (task->cooldowns != NULL)
-        nt_cooldown_withdraw(task->cooldowns, n, now);
+      withdraw(task, n, key, len, now, &a);
       free(job); /* shutting down: ignored */
       break;
     }

@@ -48,6 +48,7 @@ int nt_match_add(nt_match_t *m, nt_field_t field, const char *value, char *err,
     if (p.kind != NT_PAT_REGEX)
       regfree(&p.regex);
   } else {
+    p.literal = true;
     p.text = strdup(value);
     if (p.text == NULL) {
       snprintf(err, errlen, "out of memory");
@@ -143,6 +144,14 @@ bool nt_match(const nt_match_t *m, const notification_t *n) {
           !field_matches(m->patterns[f], m->patterns_num[f], fields[f]))
         return false;
   return true;
+}
+
+bool nt_match_names(const nt_match_t *m, nt_field_t field, const char *value) {
+  for (size_t i = 0; i < m->patterns_num[field]; i++)
+    if (m->patterns[field][i].literal &&
+        strcmp(m->patterns[field][i].text, value) == 0)
+      return true;
+  return false;
 }
 
 void nt_match_free(nt_match_t *m) {

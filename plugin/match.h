@@ -35,7 +35,8 @@ typedef enum {
 
 typedef struct {
   nt_pattern_kind_t kind;
-  char *text; /* all but NT_PAT_REGEX */
+  bool literal; /* written as a value, not as a /regex/ */
+  char *text;   /* all but NT_PAT_REGEX */
   size_t len;
   regex_t regex; /* NT_PAT_REGEX */
 } nt_pattern_t;
@@ -54,6 +55,9 @@ int nt_match_add(nt_match_t *m, nt_field_t field, const char *value, char *err,
 /* "FAILURE", "WARNING" or "OKAY", in any case. */
 int nt_match_add_severity(nt_match_t *m, const char *name);
 bool nt_match(const nt_match_t *m, const notification_t *n);
+/* Whether the field's filter names value exactly, as a value (a regex
+ * that matches it does not count). */
+bool nt_match_names(const nt_match_t *m, nt_field_t field, const char *value);
 void nt_match_free(nt_match_t *m);
 
 #endif

@@ -107,12 +107,40 @@ static int thread_create(pthread_t *thread, void *(*run)(void *), void *arg,
 #endif
 }
 
+/* One of the plugin's own notifications (the sender's thread): through
+ * collectd to every notification plugin, this one included. */
+static void dispatch_event(const nt_event_t *e, void *arg) {
+  (void)arg;
+  notification_t n = {.severity = e->severity,
+                      .time = DOUBLE_TO_CDTIME_T(nt_wall())};
+  sstrncpy(n.host, e->host, sizeof(n.host));
+  sstrncpy(n.plugin, NT_PLUGIN_NAME, sizeof(n.plugin));
+  sstrncpy(n.plugin_instance, e->task, sizeof(n.plugin_instance));
+  sstrncpy(n.type, "remediation", sizeof(n.type));
+  sstrncpy(n.type_instance, e->name, sizeof(n.type_instance));
+  sstrncpy(n.message, e->message, sizeof(n.message));
+  const char *meta[][2] = {
+      {"subject_plugin", e->plugin},
+      {"subject_plugin_instance", e->plugin_instance},
+      {"subject_type", e->type},
+      {"subject_type_instance", e->type_instance},
+      {"episode", e->episode},
+  };
+  for (size_t i = 0; i < STATIC_ARRAY_SIZE(meta); i++)
+    if (plugin_notification_meta_add_string(&n, meta[i][0], meta[i][1]) != 0)
+      NT_ERROR("Task \"%s\": %s: out of memory (meta \"%s\" left out)",
+               e->task, e->name, meta[i][0]);
+  plugin_dispatch_notification(&n);
+  plugin_notification_meta_free(n.meta);
+}
+
 static int nt_init(void) {
   if (nt_prepare() != 0)
     return -1;
   static bool started;
   if (started)
     return 0;
+  nt_sender_set_notifier(plugin->sender, dispatch_event, NULL);
   if (nt_sender_start(plugin->sender, thread_create) != 0) {
     NT_ERROR("cannot start the sender thread");
     set_state(ST_FAILED);

@@ -33,6 +33,9 @@
 /* Jobs taken from the queue per pass, so that the lock is never held
  * long. */
 #define TAKE_MAX 64
+/* The plugin's own notifications waiting for the thread, at most: they come
+ * one per window of a guard, never per notification. */
+#define EVENTS_MAX 1000
 /* At shutdown, the sender gets this long past its deadline to notice the
  * abort; the spooler gets the rest of the second the bound allows. */
 #define ABORT_SLACK 0.5
@@ -58,6 +61,10 @@ struct nt_sender_s {
   bool resuming;  /* the spool is being read: sending waits */
   bool asleep;    /* the thread found nothing to start: a new job wakes it */
   bool abandoned; /* a thread did not stop: nothing may be freed */
+  nt_event_t *events, **events_tail; /* for the notifier */
+  size_t events_num;
+  nt_notifier_t notify;
+  void *notify_arg;
   pthread_t thread;
   double abort_at; /* monotonic */
   unsigned short rand_state[3];
@@ -93,6 +100,7 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
     return NULL;
   }
   pthread_mutex_init(&s->lock, NULL);
+  s->events_tail = &s->events;
   uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16) ^
                   (uint64_t)(uintptr_t)s;
   memcpy(s->rand_state, &seed, sizeof(s->rand_state));
@@ -106,6 +114,11 @@ void nt_sender_free(nt_sender_t *s) {
   nt_http_free(s->http);
   nt_spooler_free(s->spooler);
   free(s->starting);
+  while (s->events != NULL) {
+    nt_event_t *next = s->events->next;
+    free(s->events);
+    s->events = next;
+  }
   pthread_cond_destroy(&s->done);
   pthread_mutex_destroy(&s->lock);
   free(s);
@@ -307,6 +320,47 @@ static void give_back_starts(nt_sender_t *s) {
   }
 }
 
+void nt_sender_set_notifier(nt_sender_t *s, nt_notifier_t notify, void *arg) {
+  s->notify = notify;
+  s->notify_arg = arg;
+}
+
+void nt_sender_notify(nt_sender_t *s, nt_event_t *e) {
+  e->next = NULL;
+  pthread_mutex_lock(&s->lock);
+  bool take = !s->stopping && !s->cfg->check_only && s->notify != NULL &&
+              s->events_num < EVENTS_MAX;
+  if (take) {
+    *s->events_tail = e;
+    s->events_tail = &e->next;
+    s->events_num++;
+  }
+  pthread_mutex_unlock(&s->lock);
+  if (take)
+    nt_http_wakeup(s->http);
+  else
+    free(e);
+}
+
+/* Takes the waiting events, under the lock. */
+static nt_event_t *take_events(nt_sender_t *s) {
+  nt_event_t *e = s->events;
+  s->events = NULL;
+  s->events_tail = &s->events;
+  s->events_num = 0;
+  return e;
+}
+
+/* Hands events to the notifier, without the lock. */
+static void dispatch_events(nt_sender_t *s, nt_event_t *e) {
+  while (e != NULL) {
+    nt_event_t *next = e->next;
+    s->notify(e, s->notify_arg);
+    free(e);
+    e = next;
+  }
+}
+
 /* Settles every exchange that ended. */
 static void finish_answered(nt_sender_t *s) {
   nt_http_result_t r;
@@ -353,6 +407,7 @@ static void *sender_main(void *arg) {
      * says otherwise. */
     s->asleep = n < TAKE_MAX;
     int timeout = n < TAKE_MAX ? wait_ms(s, now, next_due) : 0;
+    nt_event_t *events = take_events(s);
     pthread_mutex_unlock(&s->lock);
 
     /* A job settled at once may have opened its lane to the next. */
@@ -368,6 +423,7 @@ static void *sender_main(void *arg) {
         job = next;
       }
     }
+    dispatch_events(s, events);
     nt_http_run(s->http, settled ? 0 : timeout);
     if (nt_now() >= abort_at)
       nt_http_abort(s->http);

@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include "config.h"
+#include "events.h"
 #include "queue.h"
 
 typedef struct nt_sender_s nt_sender_t;
@@ -30,6 +31,17 @@ int nt_sender_start(nt_sender_t *s, nt_thread_create_t create);
  * line per Task. Returns within grace plus a fraction of a second: 0, or
  * -1 when the thread did not stop and the sender must not be freed. */
 int nt_sender_stop(nt_sender_t *s, double grace);
+
+/* Hands the plugin's own notifications to collectd (the glue's part);
+ * called in the sender's thread, with no lock held. */
+typedef void (*nt_notifier_t)(const nt_event_t *e, void *arg);
+/* Before start. */
+void nt_sender_set_notifier(nt_sender_t *s, nt_notifier_t notify, void *arg);
+/* Queues an event for the sender's thread to hand to the notifier (never
+ * from inside a notification callback: collectd's threads only queue);
+ * from any thread; takes e. Dropped once stopping, under collectd -T, or
+ * past a bound. */
+void nt_sender_notify(nt_sender_t *s, nt_event_t *e);
 
 /* Spool entries moved aside as corrupt (0 without SpoolDir). */
 uint64_t nt_sender_spool_corrupt(nt_sender_t *s);

@@ -265,6 +265,35 @@ int plugin_thread_create(pthread_t *thread, void *(*start_routine)(void *),
 
 /* Self-metrics as the read callback dispatched them, last value wins. */
 #define MAX_METRICS 64
+/* The plugin's own notifications (its guards' reports): this host raises
+ * none of their causes; they must still resolve, and free what they add. */
+int plugin_notification_meta_add_string(notification_t *n, const char *name,
+                                        const char *value) {
+  notification_meta_t *m = xcalloc(1, sizeof(*m));
+  sstrncpy(m->name, name, sizeof(m->name));
+  m->type = NM_TYPE_STRING;
+  m->nm_value.nm_string = xstrdup(value);
+  m->next = n->meta;
+  n->meta = m;
+  return 0;
+}
+
+int plugin_notification_meta_free(notification_meta_t *n) {
+  while (n != NULL) {
+    notification_meta_t *next = n->next;
+    free((char *)n->nm_value.nm_string);
+    free(n);
+    n = next;
+  }
+  return 0;
+}
+
+int plugin_dispatch_notification(const notification_t *n) {
+  (void)n;
+  fail("plugin_dispatch_notification: no guard was configured to report");
+  return -1;
+}
+
 static struct {
   pthread_mutex_t lock;
   struct {
