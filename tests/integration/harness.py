@@ -556,6 +556,11 @@ def lines_at(cd, level, pattern):
             if "[%s]" % level in line and rx.search(line)]
 
 
+def arguments(request):
+    """The task arguments of a request."""
+    return json.loads(request["body"])["task_arguments"]
+
+
 def message_of(request):
     """The last task argument (%{message} by default) of a request."""
     try:

@@ -20,10 +20,6 @@ SENTINEL = ("sentinel", task_options(TASK_ID, SECRET, *ARGS) +
             ['Message "sentinel"'])
 
 
-def arguments(r):
-    return json.loads(r["body"])["task_arguments"]
-
-
 class FilterTest(IntegrationTest):
 
     def start(self, tasks, **kw):

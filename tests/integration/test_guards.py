@@ -1,0 +1,159 @@
+"""Remediation safety in the real daemon: Confirm, Budget and TaskBudget
+hold matches back and count them; a spent budget is reported once per run
+of refusals as the plugin's own notification, which collectd hands to every
+notification plugin (the logfile plugin here) and to an escalation Task
+that names Plugin "notify_theeye" (whose jobs never report further).
+"""
+
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import *  # noqa: E402,F401,F403
+
+ESCALATE_ARGS = ['Argument "%{host}"', 'Argument "%{plugin_instance}"',
+                 'Argument "%{type}"', 'Argument "%{type_instance}"',
+                 'Argument "%{meta:subject_plugin}"',
+                 'Argument "%{meta:episode}"', 'Argument "%{message}"']
+
+
+class GuardTest(IntegrationTest):
+
+    def start(self, tasks):
+        self.sup = self.supervisor()
+        return self.collectd(plugin_block(self.sup.url, tasks,
+                                          Customer=CUSTOMER),
+                             extra=CSV_EXTRA.format(dir=self.dir))
+
+    def jobs_of(self, task_id):
+        return [r for r in self.sup.jobs()
+                if json.loads(r["body"])["task"] == task_id]
+
+    def logged_events(self, cd, task):
+        """The plugin's own notifications about task, as the logfile
+        plugin wrote them."""
+        rx = re.compile(r"Notification: severity = (\w+), host = ([^,]*), "
+                        r"plugin = notify_theeye, plugin_instance = %s, "
+                        r"type = remediation, type_instance = (\w+), "
+                        r"message = (.*)$" % re.escape(task))
+        return [m.groups() for m in map(rx.search, cd.log().splitlines())
+                if m]
+
+
+class Budget(GuardTest):
+
+    def test_budget_per_subject_and_escalation(self):
+        # Budget 2 per host and 60 s; a flood of 5 from each of 3 hosts:
+        # 2 jobs each, 3 refusals each, one budget_exhausted per host. The
+        # escalation Task takes one of those (TaskBudget 1): its own
+        # refusals report nothing (no loop).
+        cd = self.start([
+            ("restart", task_options(TASK_ID, SECRET, 'Plugin "svc"',
+                                     'Budget 2 60', 'Argument "%{host}"',
+                                     'Argument "%{episode}"')),
+            ("escalate", task_options(TASK_ID2, SECRET2,
+                                      'Plugin "notify_theeye"',
+                                      'TypeInstance "budget_exhausted"',
+                                      'TaskBudget 1 60', *ESCALATE_ARGS)),
+        ])
+        hosts = ["h1", "h2", "h3"]
+        for i in range(5):
+            for h in hosts:
+                cd.putnotif("svc down %d" % i, host=h, plugin="svc",
+                            type="ps_count")
+        wait_counter(self.dir, "restart", "derive-over_budget", 9)
+        wait_counter(self.dir, "restart", "derive-sent", 6)
+        wait_for(lambda: len(self.logged_events(cd, "restart")) >= 3, 10,
+                 what="three budget_exhausted notifications")
+        wait_counter(self.dir, "escalate", "derive-sent", 1)
+        wait_counter(self.dir, "escalate", "derive-over_budget", 2)
+        pause(0.5)
+        restart = self.jobs_of(TASK_ID)
+        self.assertEqual(sorted(arguments(r)[0] for r in restart),
+                         ["h1", "h1", "h2", "h2", "h3", "h3"])
+        events = self.logged_events(cd, "restart")
+        self.assertEqual(sorted(e[1] for e in events), hosts)
+        for severity, host, name, message in events:
+            self.assertEqual((severity, name), ("FAILURE", "budget_exhausted"))
+            self.assertRegex(message, r"^Task restart already ran 2 times in "
+                             r"60 s for %s/svc/ps_count; not run again "
+                             r"until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$" % host)
+        # The escalation's job: who, what, and the incident's episode.
+        (esc,) = self.jobs_of(TASK_ID2)
+        args = arguments(esc)
+        host = args[0]
+        self.assertIn(host, hosts)
+        self.assertEqual(args[1:5], ["restart", "remediation",
+                                     "budget_exhausted", "svc"])
+        episodes = {arguments(r)[1] for r in restart
+                    if arguments(r)[0] == host}
+        self.assertEqual({args[5]}, episodes)
+        self.assertTrue(args[6].startswith("Task restart already ran 2 "))
+        # No loop: the escalation's refusals reported nothing.
+        self.assertEqual(self.logged_events(cd, "escalate"), [])
+        self.assertEqual(len(self.logged_events(cd, "restart")), 3)
+
+    def test_task_budget_and_the_next_window(self):
+        # TaskBudget 3 per 2 s across all hosts: the 4th and 5th are held
+        # back, one budget_exhausted names the 4th's host; once the window
+        # has passed the Task runs again.
+        cd = self.start([
+            ("fleet", task_options(TASK_ID, SECRET, 'Plugin "svc"',
+                                   'TaskBudget 3 2', 'Argument "%{host}"')),
+        ])
+        for h in ["a", "b", "c", "d", "e"]:
+            cd.putnotif("down", host=h, plugin="svc")
+        self.sup.wait_jobs(3)
+        wait_counter(self.dir, "fleet", "derive-over_budget", 2)
+        events = wait_for(lambda: self.logged_events(cd, "fleet"), 10,
+                          what="the budget_exhausted notification")
+        self.assertEqual([(e[1], e[2]) for e in events],
+                         [("d", "budget_exhausted")])
+        self.assertIn("all subjects", events[0][3])
+        pause(2.2)
+        cd.putnotif("down", host="f", plugin="svc")
+        jobs = self.sup.wait_jobs(4)
+        self.assertEqual([arguments(r)[0] for r in jobs], ["a", "b", "c", "f"])
+        self.assertEqual(len(self.logged_events(cd, "fleet")), 1)
+
+
+class Confirm(GuardTest):
+
+    def test_confirm_k_within_seconds_and_okay_resets(self):
+        # Confirm 3 60: the third FAILURE of a subject is acted on; an
+        # OKAY between starts counting again.
+        cd = self.start([
+            ("disk", task_options(TASK_ID, SECRET, 'Plugin "df"',
+                                  'Confirm 3 60', 'Argument "%{message}"')),
+        ])
+
+        def fail(msg, host="h"):
+            cd.putnotif(msg, host=host, plugin="df", type="percent")
+        fail("1")
+        fail("2")
+        wait_counter(self.dir, "disk", "derive-unconfirmed", 2)
+        self.assertEqual(self.sup.jobs(), [])
+        fail("3")
+        (job,) = self.sup.wait_jobs(1)
+        self.assertEqual(arguments(job), ["3"])
+        # Counting again: two, an OKAY, then three more are needed.
+        fail("4")
+        fail("5")
+        cd.putnotif("fine", severity="okay", host="h", plugin="df",
+                    type="percent")
+        fail("6")
+        fail("7")
+        wait_counter(self.dir, "disk", "derive-unconfirmed", 6)
+        self.assertEqual(len(self.sup.jobs()), 1)
+        fail("8")
+        jobs = self.sup.wait_jobs(2)
+        self.assertEqual(arguments(jobs[1]), ["8"])
+        # Another subject counts on its own.
+        fail("x", host="other")
+        wait_counter(self.dir, "disk", "derive-unconfirmed", 7)
+
+
+if __name__ == "__main__":
+    main()
