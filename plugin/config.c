@@ -614,6 +614,8 @@ static int task_option(nt_task_t *task, const oconfig_item_t *c) {
     return get_seconds(task, c, true, &task->cooldown);
   if (strcasecmp(key, "IgnoreFirstOkay") == 0)
     return get_bool(task, c, &task->ignore_first_okay);
+  if (strcasecmp(key, "CancelOnRecovery") == 0)
+    return get_bool(task, c, &task->cancel_on_recovery);
   if (strcasecmp(key, "Confirm") == 0)
     return get_count_window(task, c, MAX_WINDOW_COUNT, &task->confirm);
   if (strcasecmp(key, "Budget") == 0)
@@ -665,6 +667,7 @@ static int task_block(nt_config_t *cfg, const oconfig_item_t *ci) {
     return -1;
   }
   task->ignore_first_okay = true;
+  task->cancel_on_recovery = true;
   int status = 0;
   for (int i = 0; status == 0 && i < ci->children_num; i++)
     status = task_option(task, &ci->children[i]);

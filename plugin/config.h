@@ -57,6 +57,7 @@ typedef struct nt_task_s {
   size_t args_num;
   double cooldown;
   bool ignore_first_okay;
+  bool cancel_on_recovery;
   /* Confirm K SECONDS, Budget N SECONDS, TaskBudget N SECONDS: 0 is off. */
   nt_count_window_t confirm, budget, task_budget;
   nt_endpoint_t own;

@@ -48,6 +48,13 @@ nt_job_t *nt_job_make(const nt_config_t *cfg, nt_task_t *task,
   return nt_job_build(&job, task, now, nt_wall(), cfg->max_age);
 }
 
+static bool cancels_any(const nt_config_t *cfg) {
+  for (size_t i = 0; i < cfg->tasks_num; i++)
+    if (cfg->tasks[i]->cancel_on_recovery)
+      return true;
+  return false;
+}
+
 /* The guards a match got through, given back when no job comes of it. */
 typedef struct {
   bool cooldown, budget, task_budget;
@@ -104,6 +111,14 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
   /* The plugin's own notifications reach only the Tasks that name it:
    * escalations, whose jobs report nothing further. */
   bool own = strcmp(n->plugin, NT_PLUGIN_NAME) == 0;
+  uint64_t hash = nt_key_hash(key, len);
+  /* The OKAY that ends an incident: the jobs still waiting for it are of
+   * no use now (CancelOnRecovery); the sender's thread finds them. */
+  if (okay && subject.episode[0] != '\0' && cancels_any(cfg)) {
+    char name[5 * DATA_MAX_NAME_LEN];
+    nt_subject_name(n, name, sizeof(name));
+    nt_sender_cancel(s, hash, name);
+  }
   int queued = 0;
   for (size_t i = 0; i < cfg->tasks_num; i++) {
     nt_task_t *task = cfg->tasks[i];
@@ -151,6 +166,8 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
       a.task_budget = true;
     }
     nt_job_t *job = nt_job_make(cfg, task, n, subject.episode, now);
+    if (job != NULL)
+      job->subject = hash;
     if (job == NULL) {
       withdraw(task, n, key, len, now, &a);
       nt_stats_add(&task->stats, NT_STAT_DROPPED, 1);

@@ -1,6 +1,7 @@
 #include "events.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -28,7 +29,9 @@ nt_event_t *nt_event_new(const char *name, int severity, const char *task,
 }
 
 void nt_subject_name(const notification_t *n, char *out, size_t size) {
-  snprintf(out, size, "%s/%s%s%s/%s%s%s", n->host, n->plugin,
-           n->plugin_instance[0] ? "-" : "", n->plugin_instance, n->type,
-           n->type_instance[0] ? "-" : "", n->type_instance);
+  bool typed = n->type[0] != '\0' || n->type_instance[0] != '\0';
+  snprintf(out, size, "%s/%s%s%s%s%s%s%s", n->host, n->plugin,
+           n->plugin_instance[0] ? "-" : "", n->plugin_instance,
+           typed ? "/" : "", n->type, n->type_instance[0] ? "-" : "",
+           n->type_instance);
 }

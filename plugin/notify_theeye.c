@@ -128,8 +128,8 @@ static void dispatch_event(const nt_event_t *e, void *arg) {
   };
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(meta); i++)
     if (plugin_notification_meta_add_string(&n, meta[i][0], meta[i][1]) != 0)
-      NT_ERROR("Task \"%s\": %s: out of memory (meta \"%s\" left out)",
-               e->task, e->name, meta[i][0]);
+      NT_ERROR("Task \"%s\": %s: out of memory (meta \"%s\" left out)", e->task,
+               e->name, meta[i][0]);
   plugin_dispatch_notification(&n);
   plugin_notification_meta_free(n.meta);
 }

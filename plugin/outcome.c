@@ -365,6 +365,22 @@ void nt_outcome_dropped(const nt_job_t *job, size_t limit, double now) {
               task->name, limit);
 }
 
+void nt_outcome_cancelled(const nt_config_t *cfg, const nt_job_t *jobs,
+                          const char *name) {
+  for (size_t i = 0; jobs != NULL && i < cfg->tasks_num; i++) {
+    nt_task_t *task = cfg->tasks[i];
+    uint64_t n = 0;
+    for (const nt_job_t *j = jobs; j != NULL; j = j->next)
+      n += j->task == task;
+    if (n == 0)
+      continue;
+    nt_stats_add(&task->stats, NT_STAT_CANCELLED, n);
+    NT_INFO("Task \"%s\": %s is OKAY again: cancelled %" PRIu64
+            " waiting job(s) for it",
+            task->name, name, n);
+  }
+}
+
 void nt_outcome_left(nt_task_t *task, uint64_t kept, uint64_t dropped,
                      bool spooling) {
   if (kept > 0)

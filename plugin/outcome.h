@@ -79,6 +79,10 @@ void nt_outcome_dropped(const nt_job_t *job, size_t limit, double now);
 /* The DryRun line (label "collectd -T: " under a configuration check):
  * what would be sent, cut visibly to fit one log line. */
 void nt_outcome_dry_run(const char *label, const nt_job_t *job);
+/* An OKAY for the subject named name cancelled jobs (a list chained by
+ * next): counted, one INFO line per Task. */
+void nt_outcome_cancelled(const nt_config_t *cfg, const nt_job_t *jobs,
+                          const char *name);
 /* At shutdown: the Task's undelivered jobs, kept on disk or dropped. */
 void nt_outcome_left(nt_task_t *task, uint64_t kept, uint64_t dropped,
                      bool spooling);

@@ -40,6 +40,13 @@
  * abort; the spooler gets the rest of the second the bound allows. */
 #define ABORT_SLACK 0.5
 
+/* An OKAY's cancellation of its subject's waiting jobs. */
+typedef struct cancel_s {
+  struct cancel_s *next;
+  uint64_t subject, before_seq;
+  char name[]; /* the subject, for the log */
+} cancel_t;
+
 /* A lane's jobs taken from the queue, in order, until their requests can
  * be written. */
 typedef struct {
@@ -58,9 +65,10 @@ struct nt_sender_s {
   nt_spooler_t *spooler; /* from start; NULL without SpoolDir, under -T */
   uint64_t seq, seq0;    /* the next job's, and the first job's */
   bool started, running, stopping;
-  bool resuming;  /* the spool is being read: sending waits */
-  bool asleep;    /* the thread found nothing to start: a new job wakes it */
-  bool abandoned; /* a thread did not stop: nothing may be freed */
+  bool resuming;     /* the spool is being read: sending waits */
+  bool asleep;       /* the thread found nothing to start: a new job wakes it */
+  bool abandoned;    /* a thread did not stop: nothing may be freed */
+  cancel_t *cancels; /* for the thread, newest first */
   nt_event_t *events, **events_tail; /* for the notifier */
   size_t events_num;
   nt_notifier_t notify;
@@ -118,6 +126,11 @@ void nt_sender_free(nt_sender_t *s) {
     nt_event_t *next = s->events->next;
     free(s->events);
     s->events = next;
+  }
+  while (s->cancels != NULL) {
+    cancel_t *next = s->cancels->next;
+    free(s->cancels);
+    s->cancels = next;
   }
   pthread_cond_destroy(&s->done);
   pthread_mutex_destroy(&s->lock);
@@ -342,6 +355,50 @@ void nt_sender_notify(nt_sender_t *s, nt_event_t *e) {
     free(e);
 }
 
+void nt_sender_cancel(nt_sender_t *s, uint64_t subject, const char *name) {
+  size_t len = strlen(name) + 1;
+  cancel_t *c = malloc(sizeof(*c) + len);
+  if (c == NULL)
+    return; /* the jobs go, as if the OKAY had come later */
+  c->subject = subject;
+  memcpy(c->name, name, len);
+  pthread_mutex_lock(&s->lock);
+  c->before_seq = s->seq;
+  c->next = s->cancels;
+  s->cancels = c;
+  pthread_mutex_unlock(&s->lock);
+}
+
+static bool cancels_task(const nt_job_t *job, void *arg) {
+  (void)arg;
+  return job->task->cancel_on_recovery;
+}
+
+/* Cancels the jobs the OKAYs since the last pass asked for, before any is
+ * taken: a job waiting for its retry never reaches a supervisor that comes
+ * back after its subject recovered. With the lock held, dropped for the
+ * counting and the log. */
+static void cancel_jobs(nt_sender_t *s) {
+  cancel_t *c = s->cancels;
+  s->cancels = NULL;
+  while (c != NULL) {
+    cancel_t *next = c->next;
+    nt_job_t *jobs = nt_queue_cancel(s->queue, c->subject, c->before_seq,
+                                     cancels_task, NULL);
+    nt_spooler_t *sp = s->spooler;
+    pthread_mutex_unlock(&s->lock);
+    nt_outcome_cancelled(s->cfg, jobs, c->name);
+    while (jobs != NULL) {
+      nt_job_t *j = jobs->next;
+      release(sp, jobs);
+      jobs = j;
+    }
+    free(c);
+    c = next;
+    pthread_mutex_lock(&s->lock);
+  }
+}
+
 /* Takes the waiting events, under the lock. */
 static nt_event_t *take_events(nt_sender_t *s) {
   nt_event_t *e = s->events;
@@ -375,6 +432,8 @@ static void *sender_main(void *arg) {
   pthread_mutex_lock(&s->lock);
   for (;;) {
     s->asleep = false;
+    if (s->cancels != NULL)
+      cancel_jobs(s);
     double now = nt_now();
     nt_job_t *expired = nt_queue_expire(s->queue, now);
     if (expired != NULL) {

@@ -53,11 +53,7 @@ static uint64_t mix(uint64_t x) {
  * every job of the incident, across Tasks and restarts. */
 static void episode_id(const char *key, size_t len, int64_t start,
                        char out[NT_EPISODE_LEN + 1]) {
-  uint64_t h = 1469598103934665603ULL;
-  for (size_t i = 0; i < len; i++) {
-    h ^= (unsigned char)key[i];
-    h *= 1099511628211ULL;
-  }
+  uint64_t h = nt_key_hash(key, len);
   snprintf(out, NT_EPISODE_LEN + 1, "%016" PRIx64,
            mix(h ^ mix((uint64_t)start)));
 }

@@ -19,7 +19,7 @@ struct nt_table_s {
   entry_t *oldest, *newest;
 };
 
-static uint64_t fnv1a(const char *s, size_t len) {
+uint64_t nt_key_hash(const char *s, size_t len) {
   uint64_t h = 1469598103934665603ULL;
   for (size_t i = 0; i < len; i++) {
     h ^= (unsigned char)s[i];
@@ -87,7 +87,7 @@ static void append_age(nt_table_t *t, entry_t *e) {
 }
 
 void *nt_table_find(nt_table_t *t, const char *key, size_t len) {
-  uint64_t hash = fnv1a(key, len);
+  uint64_t hash = nt_key_hash(key, len);
   entry_t *e = t->buckets[hash & (t->buckets_num - 1)];
   while (e != NULL && (e->hash != hash || e->key_len != len ||
                        memcmp(key_of(t, e), key, len) != 0))
@@ -101,7 +101,7 @@ void *nt_table_add(nt_table_t *t, const char *key, size_t len) {
   entry_t *e = calloc(1, sizeof(*e) + t->value_size + len);
   if (e == NULL)
     return NULL;
-  e->hash = fnv1a(key, len);
+  e->hash = nt_key_hash(key, len);
   e->key_len = len;
   memcpy(key_of(t, e), key, len);
   entry_t **bucket = &t->buckets[e->hash & (t->buckets_num - 1)];

@@ -6,6 +6,7 @@
 #define NT_TABLE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "collectd.h"
 #include "plugin.h"
@@ -28,6 +29,9 @@ void nt_table_remove(nt_table_t *t, void *value);
 /* The least recently touched record, or NULL. */
 void *nt_table_oldest(nt_table_t *t);
 size_t nt_table_size(const nt_table_t *t);
+
+/* A 64-bit hash of a key (FNV-1a). */
+uint64_t nt_key_hash(const char *key, size_t len);
 
 /* A notification's subject as a key: host, plugin, plugin instance, type
  * and type instance joined by a byte no field holds (so that no two

@@ -155,5 +155,41 @@ class Confirm(GuardTest):
         wait_counter(self.dir, "disk", "derive-unconfirmed", 7)
 
 
+class CancelOnRecovery(GuardTest):
+
+    def test_okay_cancels_the_jobs_waiting_for_a_down_supervisor(self):
+        # The supervisor is down: the FAILUREs' jobs wait for their retry.
+        # h1 recovers: its job is cancelled and never reaches the
+        # supervisor once it is back; h2's still does, and so does h1's for
+        # a Task with CancelOnRecovery off.
+        port = free_port()
+        url = "http://127.0.0.1:%d" % port
+        cd = self.collectd(plugin_block(url, [
+            ("fix", task_options(TASK_ID, SECRET, 'Plugin "svc"',
+                                 'Argument "%{host}"')),
+            ("keep", task_options(TASK_ID2, SECRET2, 'Plugin "svc"',
+                                  'CancelOnRecovery false',
+                                  'Argument "%{host}"')),
+        ], Customer=CUSTOMER, RetryInterval=0.5, MaxRetryInterval=1),
+            extra=CSV_EXTRA.format(dir=self.dir))
+        cd.putnotif("down", host="h1", plugin="svc")
+        cd.putnotif("down", host="h2", plugin="svc")
+        cd.wait_log(r"\(not delivered\): retrying in")
+        cd.putnotif("up", severity="okay", host="h1", plugin="svc")
+        line = cd.wait_log(r'Task "fix": h1/svc is OKAY again: cancelled 1 '
+                           r'waiting job')
+        self.assertEqual(len(line), 1, line)
+        wait_counter(self.dir, "fix", "derive-cancelled", 1)
+        self.sup = self.supervisor(port=port)
+        jobs = self.sup.wait_jobs(3, timeout=10)
+        pause(1.5)  # a cancelled job would have had its retry by now
+        got = sorted((json.loads(r["body"])["task"], arguments(r)[0])
+                     for r in self.sup.jobs())
+        self.assertEqual(got, sorted([(TASK_ID, "h2"), (TASK_ID2, "h1"),
+                                      (TASK_ID2, "h2")]))
+        self.assertEqual(csv_latest(self.dir, "keep", "derive-cancelled"), 0)
+        self.assertEqual(len(jobs), 3)
+
+
 if __name__ == "__main__":
     main()
