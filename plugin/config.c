@@ -1,5 +1,6 @@
 #include "config.h"
 #include "cooldown.h"
+#include "pause.h"
 #include "subjects.h"
 #include "windows.h"
 
@@ -539,6 +540,22 @@ static const char *const default_arguments[] = {
     "%{plugin_instance}", "%{type}", "%{type_instance}", "%{message}",
 };
 
+/* The one watcher of a PauseFile, shared by the Tasks that name it. */
+static nt_pause_t *pause_of(nt_config_t *cfg, const char *path) {
+  for (size_t i = 0; i < cfg->pauses_num; i++)
+    if (strcmp(nt_pause_path(cfg->pauses[i]), path) == 0)
+      return cfg->pauses[i];
+  nt_pause_t **more =
+      realloc(cfg->pauses, (cfg->pauses_num + 1) * sizeof(*more));
+  if (more == NULL)
+    return NULL;
+  cfg->pauses = more;
+  nt_pause_t *p = nt_pause_create(path);
+  if (p != NULL)
+    cfg->pauses[cfg->pauses_num++] = p;
+  return p;
+}
+
 /* The windows of a "N SECONDS" guard, for at most capacity subjects; none
  * when it is off. False when out of memory. */
 static bool make_windows(const nt_count_window_t *cw, size_t capacity,
@@ -567,6 +584,7 @@ static void task_free(nt_task_t *task) {
   free(task->args);
   free(task->own.url);
   free(task->own.customer);
+  free(task->own.pause_file);
   if (task->request_url != NULL) {
     explicit_bzero(task->request_url, strlen(task->request_url));
     free(task->request_url);
@@ -626,13 +644,16 @@ static int task_option(nt_task_t *task, const oconfig_item_t *c) {
     return get_url(task, c, &task->own.url);
   if (strcasecmp(key, "Customer") == 0)
     return get_customer(task, c, &task->own.customer);
+  if (strcasecmp(key, "PauseFile") == 0)
+    return get_path(task, c, &task->own.pause_file);
   if (strcasecmp(key, "Timeout") == 0)
     return get_positive(task, c, 86400000, &task->own.timeout_ms);
   if (strcasecmp(key, "ConnectTimeout") == 0)
     return get_positive(task, c, 86400000, &task->own.connect_timeout_ms);
   config_error(task, key,
                "unknown option in a <Task> block (a Task may "
-               "override only URL, Customer, Timeout and ConnectTimeout)");
+               "override only URL, Customer, Timeout, ConnectTimeout and "
+               "PauseFile)");
   return -1;
 }
 
@@ -787,6 +808,8 @@ static int global_option(nt_config_t *cfg, const oconfig_item_t *c) {
     return get_bool(NULL, c, &cfg->dry_run);
   if (strcasecmp(key, "SpoolDir") == 0)
     return get_path(NULL, c, &cfg->spool_dir);
+  if (strcasecmp(key, "PauseFile") == 0)
+    return get_path(NULL, c, &cfg->pause_file);
   if (strcasecmp(key, "SpoolLimit") == 0) {
     if (get_positive(NULL, c, 10000000, &n) != 0)
       return -1;
@@ -976,6 +999,13 @@ static int task_finalize(nt_config_t *cfg, nt_task_t *task) {
     return -1;
   }
   task->eff.customer = task->own.customer ? task->own.customer : cfg->customer;
+  task->eff.pause_file =
+      task->own.pause_file ? task->own.pause_file : cfg->pause_file;
+  if (task->eff.pause_file != NULL &&
+      (task->pause = pause_of(cfg, task->eff.pause_file)) == NULL) {
+    NT_ERROR("Task \"%s\": out of memory", task->name);
+    return -1;
+  }
   task->eff.timeout_ms =
       task->own.timeout_ms ? task->own.timeout_ms : cfg->timeout_ms;
   if (task->own.connect_timeout_ms)
@@ -1138,6 +1168,10 @@ void nt_config_free(nt_config_t *cfg) {
   free(cfg->lane_urls);
   free(cfg->url);
   free(cfg->customer);
+  free(cfg->pause_file);
+  for (size_t i = 0; i < cfg->pauses_num; i++)
+    nt_pause_free(cfg->pauses[i]);
+  free(cfg->pauses);
   free(cfg->cacert);
   free(cfg->capath);
   free(cfg->client_cert);

@@ -23,6 +23,7 @@ typedef struct {
   char *customer;
   long timeout_ms;
   long connect_timeout_ms;
+  char *pause_file;
 } nt_endpoint_t;
 
 typedef enum {
@@ -39,6 +40,7 @@ typedef enum {
 
 typedef struct nt_cooldown_s nt_cooldown_t;
 typedef struct nt_windows_s nt_windows_t;
+typedef struct nt_pause_s nt_pause_t;
 
 /* "N SECONDS": at most (or the N-th) N events within SECONDS. */
 typedef struct {
@@ -71,6 +73,7 @@ typedef struct nt_task_s {
   size_t lane;  /* index of the supervisor (effective URL) */
   nt_cooldown_t *cooldowns;
   nt_windows_t *confirms, *budgets, *task_budgets; /* NULL when off */
+  nt_pause_t *pause; /* of its effective PauseFile; NULL without one */
 
   /* Runtime state. */
   nt_stats_t stats;
@@ -89,6 +92,7 @@ typedef struct {
   char **headers;
   size_t headers_num;
   size_t queue_limit;
+  char *pause_file;
   size_t connections; /* requests in flight at once per supervisor */
   unsigned max_attempts;
   double retry_interval;
@@ -107,8 +111,10 @@ typedef struct {
   nt_task_t **tasks;
   size_t tasks_num;
   struct nt_subjects_s *subjects; /* after finalize: every subject seen */
-  size_t lanes_num;               /* distinct effective URLs, after finalize */
-  char **lane_urls;               /* pointers into the tasks' effective URLs */
+  nt_pause_t **pauses;            /* after finalize: each PauseFile once */
+  size_t pauses_num;
+  size_t lanes_num; /* distinct effective URLs, after finalize */
+  char **lane_urls; /* pointers into the tasks' effective URLs */
   bool blocks_seen; /* at least one <Plugin notify_theeye> block */
 } nt_config_t;
 

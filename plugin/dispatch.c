@@ -3,6 +3,7 @@
 #include "cooldown.h"
 #include "events.h"
 #include "json.h"
+#include "pause.h"
 #include "subjects.h"
 #include "table.h"
 #include "windows.h"
@@ -132,6 +133,10 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
     /* The guards, in their order; the first that holds a match back
      * counts it. collectd's threshold plugin sends an OKAY for every value
      * it checks at start-up: none is a recovery. */
+    if (task->pause != NULL && nt_pause_active(task->pause)) {
+      nt_stats_add(&task->stats, NT_STAT_PAUSED, 1);
+      continue;
+    }
     if (okay && task->ignore_first_okay && !subject.seen_other) {
       nt_stats_add(&task->stats, NT_STAT_IGNORED_OKAY, 1);
       continue;

@@ -17,6 +17,7 @@ struct nt_queue_s {
   size_t lanes_num;
   size_t *lengths; /* per Task */
   size_t tasks_num;
+  bool (*held)(const nt_job_t *job);
 };
 
 nt_queue_t *nt_queue_create(size_t limit, size_t lanes_num, size_t per_lane,
@@ -131,6 +132,10 @@ bool nt_queue_lane_open(const nt_queue_t *q, size_t lane, double now) {
          (l->not_before <= now || l->waiting == 1);
 }
 
+void nt_queue_set_hold(nt_queue_t *q, bool (*held)(const nt_job_t *job)) {
+  q->held = held;
+}
+
 nt_job_t *nt_queue_take(nt_queue_t *q, double now, double *next_due) {
   nt_job_t *best = NULL;
   *next_due = 1e300;
@@ -146,6 +151,8 @@ nt_job_t *nt_queue_take(nt_queue_t *q, double now, double *next_due) {
         *next_due = lane->not_before;
       continue;
     }
+    if (q->held != NULL && q->held(j))
+      continue;
     if (best == NULL || j->seq < best->seq)
       best = j;
   }

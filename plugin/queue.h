@@ -30,9 +30,13 @@ nt_job_t *nt_queue_push(nt_queue_t *q, nt_job_t *job);
  * submitter need not wake a sender that is busy anyway. */
 bool nt_queue_lane_open(const nt_queue_t *q, size_t lane, double now);
 
+/* A lane whose next job is held (its Task is paused) waits with all its
+ * jobs behind it, as for a retry; held is asked once per lane per take. */
+void nt_queue_set_hold(nt_queue_t *q, bool (*held)(const nt_job_t *job));
+
 /* The oldest waiting job whose lane has room for one more in flight and is
- * not waiting for a retry; marks it in flight. Jobs of one lane are taken
- * in their order. NULL when none: *next_due then holds the earliest time
+ * not waiting for a retry (nor held); marks it in flight. Jobs of one lane are
+ * taken in their order. NULL when none: *next_due then holds the earliest time
  * a waiting lane opens (or a huge value). */
 nt_job_t *nt_queue_take(nt_queue_t *q, double now, double *next_due);
 

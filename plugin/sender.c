@@ -20,6 +20,7 @@
 #include "http.h"
 #include "log.h"
 #include "outcome.h"
+#include "pause.h"
 #include "spooler.h"
 
 #include <errno.h>
@@ -33,6 +34,8 @@
 /* Jobs taken from the queue per pass, so that the lock is never held
  * long. */
 #define TAKE_MAX 64
+/* How often the PauseFiles are looked at. */
+#define PAUSE_CHECK 1.0
 /* The plugin's own notifications waiting for the thread, at most: they come
  * one per window of a guard, never per notification. */
 #define EVENTS_MAX 1000
@@ -65,10 +68,11 @@ struct nt_sender_s {
   nt_spooler_t *spooler; /* from start; NULL without SpoolDir, under -T */
   uint64_t seq, seq0;    /* the next job's, and the first job's */
   bool started, running, stopping;
-  bool resuming;     /* the spool is being read: sending waits */
-  bool asleep;       /* the thread found nothing to start: a new job wakes it */
-  bool abandoned;    /* a thread did not stop: nothing may be freed */
-  cancel_t *cancels; /* for the thread, newest first */
+  bool resuming; /* the spool is being read: sending waits */
+  bool asleep;   /* the thread found nothing to start: a new job wakes it */
+  double pause_checked; /* monotonic: the PauseFiles' last look */
+  bool abandoned;       /* a thread did not stop: nothing may be freed */
+  cancel_t *cancels;    /* for the thread, newest first */
   nt_event_t *events, **events_tail; /* for the notifier */
   size_t events_num;
   nt_notifier_t notify;
@@ -77,6 +81,11 @@ struct nt_sender_s {
   double abort_at; /* monotonic */
   unsigned short rand_state[3];
 };
+
+/* A paused Task's jobs wait (and hold their supervisor's line). */
+static bool paused(const nt_job_t *job) {
+  return job->task->pause != NULL && nt_pause_active(job->task->pause);
+}
 
 nt_sender_t *nt_sender_create(nt_config_t *cfg) {
   nt_sender_t *s = calloc(1, sizeof(*s));
@@ -94,6 +103,8 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
     limit = cfg->spool_limit;
   s->queue =
       nt_queue_create(limit, cfg->lanes_num, cfg->connections, cfg->tasks_num);
+  if (s->queue != NULL)
+    nt_queue_set_hold(s->queue, paused);
   s->http = nt_http_create(cfg, cfg->lanes_num * cfg->connections);
   s->starting =
       calloc(cfg->lanes_num ? cfg->lanes_num : 1, sizeof(*s->starting));
@@ -302,6 +313,17 @@ static void finish_expired(nt_sender_t *s, nt_job_t *job, double now) {
   }
 }
 
+/* Looks at the PauseFiles, once a second (never under collectd -T: it
+ * acts on nothing). */
+static void check_pauses(nt_sender_t *s, double now) {
+  if (s->cfg->pauses_num == 0 || s->cfg->check_only ||
+      now - s->pause_checked < PAUSE_CHECK)
+    return;
+  s->pause_checked = now;
+  for (size_t i = 0; i < s->cfg->pauses_num; i++)
+    nt_pause_check(s->cfg->pauses[i], nt_wall());
+}
+
 /* How long the thread may wait for the network before it has work again:
  * a lane's retry, expiry, the shutdown deadline. Under the lock. */
 static int wait_ms(const nt_sender_t *s, double now, double next_due) {
@@ -310,6 +332,8 @@ static int wait_ms(const nt_sender_t *s, double now, double next_due) {
     until = now + IDLE_WAKE;
   if (s->stopping && until > s->abort_at)
     until = s->abort_at;
+  if (s->cfg->pauses_num > 0 && until > s->pause_checked + PAUSE_CHECK)
+    until = s->pause_checked + PAUSE_CHECK;
   double ms = ceil((until - now) * 1000);
   return ms < 0 ? 0 : ms > 3600000 ? 3600000 : (int)ms;
 }
@@ -469,6 +493,8 @@ static void *sender_main(void *arg) {
     nt_event_t *events = take_events(s);
     pthread_mutex_unlock(&s->lock);
 
+    check_pauses(s, now);
+
     /* A job settled at once may have opened its lane to the next. */
     bool settled = false;
     for (size_t i = 0; i < n; i++)
@@ -572,6 +598,8 @@ static int open_spool(nt_sender_t *s) {
 int nt_sender_start(nt_sender_t *s, nt_thread_create_t create) {
   if (open_spool(s) != 0)
     return -1;
+  /* A pause in force at start holds the very first notifications. */
+  check_pauses(s, nt_now());
   pthread_mutex_lock(&s->lock);
   s->running = true;
   int status = create(&s->thread, sender_main, s, "notify_theeye");

@@ -11,6 +11,7 @@ const char *const nt_stat_names[NT_STATS_NUM] = {
     [NT_STAT_UNCONFIRMED] = "unconfirmed",
     [NT_STAT_OVER_BUDGET] = "over_budget",
     [NT_STAT_CANCELLED] = "cancelled",
+    [NT_STAT_PAUSED] = "paused",
     [NT_STAT_SPOOLED] = "spooled",
     [NT_STAT_RESUMED] = "resumed",
     [NT_STAT_SPOOL_ERRORS] = "spool_errors",

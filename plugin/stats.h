@@ -16,6 +16,7 @@ typedef enum {
   NT_STAT_UNCONFIRMED,  /* Confirm */
   NT_STAT_OVER_BUDGET,  /* Budget, TaskBudget */
   NT_STAT_CANCELLED,    /* CancelOnRecovery */
+  NT_STAT_PAUSED,       /* PauseFile */
   NT_STAT_SPOOLED,      /* with SpoolDir only: entries written */
   NT_STAT_RESUMED,      /* with SpoolDir only: jobs taken up at start */
   NT_STAT_SPOOL_ERRORS, /* with SpoolDir only: writes, removals failed */

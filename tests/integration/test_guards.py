@@ -191,5 +191,55 @@ class CancelOnRecovery(GuardTest):
         self.assertEqual(len(jobs), 3)
 
 
+class Pause(GuardTest):
+
+    def count(self, cd, level, pattern):
+        return len(lines_at(cd, level, pattern))
+
+    def test_pause_file_created_expired_and_removed(self):
+        # A job waits for a supervisor that is down; the PauseFile appears:
+        # nothing is queued (paused) nor sent, even once the supervisor is
+        # back; it goes: the waiting job leaves. Then a file with a time:
+        # the pause ends at that time, with a WARNING, the file still there.
+        pause_file = os.path.join(self.dir, "maintenance")
+        port = free_port()
+        cd = self.collectd(plugin_block(
+            "http://127.0.0.1:%d" % port,
+            [("fix", task_options(TASK_ID, SECRET, 'Plugin "svc"',
+                                  'Argument "%{message}"'))],
+            Customer=CUSTOMER, PauseFile=pause_file, RetryInterval=0.3,
+            MaxRetryInterval=0.5), extra=CSV_EXTRA.format(dir=self.dir))
+        cd.putnotif("before", plugin="svc")
+        cd.wait_log(r"\(not delivered\): retrying in")
+        open(pause_file, "w").close()
+        cd.wait_log(r"paused: PauseFile")
+        cd.putnotif("during", plugin="svc")
+        wait_counter(self.dir, "fix", "derive-paused", 1)
+        self.sup = self.supervisor(port=port)
+        pause(1.5)  # the retries would have reached it by now
+        self.assertEqual(self.sup.requests(), [])
+        os.unlink(pause_file)
+        cd.wait_log(r"pause over")
+        jobs = self.sup.wait_jobs(1)
+        self.assertEqual([message_of(r) for r in jobs], ["before"])
+        cd.putnotif("after", plugin="svc")
+        self.sup.wait_jobs(2)
+
+        with open(pause_file, "w") as f:
+            f.write("%.3f\n" % (time.time() + 2.5))
+        wait_for(lambda: self.count(cd, "info", "paused: PauseFile") == 2,
+                 5, what="the second pause")
+        cd.putnotif("held", plugin="svc")
+        wait_counter(self.dir, "fix", "derive-paused", 2)
+        wait_for(lambda: self.count(cd, "info", "pause over") == 2, 6,
+                 what="the end of the pause at its time")
+        self.assertEqual(self.count(cd, "warning", "has passed"), 1)
+        self.assertTrue(os.path.exists(pause_file))
+        cd.putnotif("again", plugin="svc")
+        jobs = self.sup.wait_jobs(3)
+        self.assertEqual([message_of(r) for r in jobs],
+                         ["before", "after", "again"])
+
+
 if __name__ == "__main__":
     main()
