@@ -61,6 +61,39 @@ void nt_buf_free(nt_buf_t *b) {
   *b = (nt_buf_t)NT_BUF_INIT;
 }
 
+int nt_buf_hex(nt_buf_t *b, const char *data, size_t len) {
+  static const char digits[] = "0123456789abcdef";
+  if (len == 0)
+    return nt_buf_append(b, "-", 1);
+  for (size_t i = 0; i < len; i++) {
+    char pair[2] = {digits[(unsigned char)data[i] >> 4],
+                    digits[(unsigned char)data[i] & 15]};
+    if (nt_buf_append(b, pair, 2) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+static int hex_value(char c) {
+  return c >= '0' && c <= '9'   ? c - '0'
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                : -1;
+}
+
+long nt_unhex(const char *hex, size_t hex_len, char *out, size_t size) {
+  if (hex_len == 1 && hex[0] == '-')
+    return 0;
+  if (hex_len == 0 || hex_len % 2 != 0 || hex_len / 2 > size)
+    return -1;
+  for (size_t i = 0; i < hex_len; i += 2) {
+    int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
+    if (hi < 0 || lo < 0)
+      return -1;
+    out[i / 2] = (char)(hi << 4 | lo);
+  }
+  return (long)(hex_len / 2);
+}
+
 char *nt_buf_steal(nt_buf_t *b, size_t *len) {
   if (b->failed) {
     nt_buf_free(b);

@@ -22,6 +22,11 @@ int nt_buf_printf(nt_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void nt_buf_reset(nt_buf_t *b);
 void nt_buf_free(nt_buf_t *b);
+/* Appends len bytes of data as lower-case hexadecimal ("-" for none). */
+int nt_buf_hex(nt_buf_t *b, const char *data, size_t len);
+/* Decodes the hexadecimal hex of hex_len digits ("-": none) into out (at
+ * most size bytes); the length, or -1. */
+long nt_unhex(const char *hex, size_t hex_len, char *out, size_t size);
 /* Hands the data over to the caller (who frees it) and empties the buffer. */
 char *nt_buf_steal(nt_buf_t *b, size_t *len);
 

@@ -56,7 +56,7 @@ struct nt_spool_s {
 
 /* ---- The format -------------------------------------------------------- */
 
-static uint32_t crc32(const char *data, size_t len) {
+uint32_t nt_crc32(const char *data, size_t len) {
   uint32_t crc = 0xFFFFFFFFu;
   for (size_t i = 0; i < len; i++) {
     crc ^= (unsigned char)data[i];
@@ -103,7 +103,7 @@ char *nt_spool_encode(const nt_spool_entry_t *e, size_t *len) {
     nt_buf_free(&b);
     return NULL;
   }
-  nt_buf_printf(&b, "crc32 %08" PRIx32 "\n", crc32(b.data, b.len));
+  nt_buf_printf(&b, "crc32 %08" PRIx32 "\n", nt_crc32(b.data, b.len));
   return nt_buf_steal(&b, len);
 }
 
@@ -152,7 +152,7 @@ int nt_spool_decode(char *data, size_t len, nt_spool_entry_t *e,
   crc_text[8] = '\0';
   char *crc_end;
   unsigned long want = strtoul(crc_text, &crc_end, 16);
-  if (*crc_end != '\0' || crc32(data, len - CRC_LINE) != (uint32_t)want) {
+  if (*crc_end != '\0' || nt_crc32(data, len - CRC_LINE) != (uint32_t)want) {
     *why = "checksum mismatch";
     return -1;
   }
@@ -426,6 +426,34 @@ static int write_all(int fd, const char *data, size_t len) {
   return 0;
 }
 
+/* Writes a whole file under tmp, flushes it and renames it to name: after
+ * a power cut the file is whole or absent (or torn, then its checksum
+ * says so). */
+static int put_file(nt_spool_t *sp, const char *name, const char *tmp,
+                    const char *data, size_t len) {
+  /* Created here and now, never through a link: O_EXCL fails on any name
+   * that exists, a symbolic link included. Such a name is a leftover (or
+   * planted): it is unlinked (the link itself, never what it points at)
+   * and the creation tried once more. */
+  int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  int fd = openat(sp->dirfd, tmp, flags, 0600);
+  if (fd < 0 && errno == EEXIST && unlinkat(sp->dirfd, tmp, 0) == 0)
+    fd = openat(sp->dirfd, tmp, flags, 0600);
+  if (fd < 0)
+    return errno;
+  int status = write_all(fd, data, len);
+  /* The data is on the disk before the name points at it. */
+  if (status == 0 && fdatasync(fd) != 0)
+    status = errno;
+  if (close(fd) != 0 && status == 0)
+    status = errno;
+  if (status == 0 && renameat(sp->dirfd, tmp, sp->dirfd, name) != 0)
+    status = errno;
+  if (status != 0)
+    unlinkat(sp->dirfd, tmp, 0);
+  return status;
+}
+
 int nt_spool_write(nt_spool_t *sp, const nt_spool_entry_t *e) {
   if (!encodable(e))
     return EINVAL;
@@ -436,31 +464,18 @@ int nt_spool_write(nt_spool_t *sp, const nt_spool_entry_t *e) {
   char name[32], tmp[64];
   entry_name(e->seq, name, sizeof(name));
   nt_spool_temp_name(sp, e->seq, tmp, sizeof(tmp));
-  /* Created here and now, never through a link: O_EXCL fails on any name
-   * that exists, a symbolic link included. Such a name is a leftover (or
-   * planted): it is unlinked (the link itself, never what it points at)
-   * and the creation tried once more. */
-  int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-  int fd = openat(sp->dirfd, tmp, flags, 0600);
-  if (fd < 0 && errno == EEXIST && unlinkat(sp->dirfd, tmp, 0) == 0)
-    fd = openat(sp->dirfd, tmp, flags, 0600);
-  if (fd < 0) {
-    int status = errno;
-    free(data);
-    return status;
-  }
-  int status = write_all(fd, data, len);
+  int status = put_file(sp, name, tmp, data, len);
   free(data);
-  /* The data is on the disk before the name points at it: after a power
-   * cut the entry is whole or absent (or torn, then its checksum says so). */
-  if (status == 0 && fdatasync(fd) != 0)
-    status = errno;
-  if (close(fd) != 0 && status == 0)
-    status = errno;
-  if (status == 0 && renameat(sp->dirfd, tmp, sp->dirfd, name) != 0)
-    status = errno;
-  if (status != 0)
-    unlinkat(sp->dirfd, tmp, 0);
+  return status;
+}
+
+int nt_spool_put(nt_spool_t *sp, const char *name, const char *data,
+                 size_t len) {
+  char tmp[128];
+  snprintf(tmp, sizeof(tmp), ".%s.%s.tmp", name, sp->token);
+  int status = put_file(sp, name, tmp, data, len);
+  if (status == 0)
+    status = nt_spool_sync(sp);
   return status;
 }
 
@@ -593,7 +608,7 @@ static int list_entries(nt_spool_t *sp, char ***out, size_t *out_num) {
  * not be read this time (no file descriptor, no memory, an I/O error), to
  * be left where it is. Opened without following a link and without blocking
  * (a FIFO has no writer), and read only if it is a regular file. */
-static int read_entry(nt_spool_t *sp, const char *name, char **data,
+static int read_entry(nt_spool_t *sp, const char *name, size_t max, char **data,
                       size_t *len, const char **why, char *whybuf,
                       size_t whysize) {
   char ebuf[128];
@@ -624,7 +639,7 @@ static int read_entry(nt_spool_t *sp, const char *name, char **data,
     status = -2;
   } else if (!S_ISREG(st.st_mode)) {
     *why = "not a regular file";
-  } else if (st.st_size > MAX_ENTRY) {
+  } else if ((uint64_t)st.st_size > max) {
     *why = "too large to be an entry";
   } else if ((*data = malloc((size_t)st.st_size + 1)) == NULL) {
     *why = "out of memory";
@@ -762,8 +777,8 @@ int nt_spool_load(nt_spool_t *sp, nt_spool_visit_t visit, nt_spool_bad_t bad,
     size_t len = 0;
     char whybuf[160];
     const char *why = NULL;
-    int status =
-        read_entry(sp, name, &data, &len, &why, whybuf, sizeof(whybuf));
+    int status = read_entry(sp, name, MAX_ENTRY, &data, &len, &why, whybuf,
+                            sizeof(whybuf));
     nt_spool_entry_t e;
     if (status == 0 && nt_spool_decode(data, len, &e, &why) != 0)
       status = -1;
@@ -799,4 +814,16 @@ int nt_spool_load(nt_spool_t *sp, nt_spool_visit_t visit, nt_spool_bad_t bad,
   if (corrupt.fd >= 0)
     close(corrupt.fd);
   return moved;
+}
+
+int nt_spool_get(nt_spool_t *sp, const char *name, size_t max, char **data,
+                 size_t *len, char *err, size_t errlen) {
+  const char *why = NULL;
+  int status = read_entry(sp, name, max, data, len, &why, err, errlen);
+  if (status == 0) {
+    (*data)[*len] = '\0';
+  } else if (status < 0 && why != err) {
+    snprintf(err, errlen, "%s", why);
+  }
+  return status > 0 ? 1 : status < 0 ? -1 : 0;
 }

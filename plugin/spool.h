@@ -90,4 +90,18 @@ int nt_spool_decode(char *data, size_t len, nt_spool_entry_t *e,
 int nt_spool_temp_name(const nt_spool_t *sp, uint64_t seq, char *name,
                        size_t size);
 
+/* CRC-32 (IEEE), the checksum of the spool's files. */
+uint32_t nt_crc32(const char *data, size_t len);
+
+/* A file of the spool other than its entries (the remediation state):
+ * written whole under a temporary name, flushed, renamed into place, the
+ * directory flushed; 0 or an errno. */
+int nt_spool_put(nt_spool_t *sp, const char *name, const char *data,
+                 size_t len);
+/* Reads it back whole (at most max bytes, never through a link): 0 with
+ * *data (malloc'ed, NUL-terminated) and *len, 1 when absent, -1 with the
+ * reason in err. */
+int nt_spool_get(nt_spool_t *sp, const char *name, size_t max, char **data,
+                 size_t *len, char *err, size_t errlen);
+
 #endif

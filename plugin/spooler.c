@@ -8,12 +8,20 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "state.h"
+
+#include <errno.h>
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 /* Entries written before one fsync of the directory makes them durable. */
+#define STATE_FILE "state"
+/* The state is written at most this often, and within this of a change. */
+#define STATE_EVERY 1.0
+/* A state file larger than this is not one. */
+#define STATE_MAX (256 * 1024 * 1024)
 #define GROUP_COMMIT 64
 
 typedef struct {
@@ -54,7 +62,26 @@ struct nt_spooler_s {
   uint64_t corrupt;
   nt_complaint_t write_failed;
   nt_complaint_t remove_failed;
+  nt_complaint_t state_failed;
+  double state_saved; /* monotonic: the state's last write */
 };
+
+/* At init, before any thread: the subjects and budgets of the last run. */
+static void load_state(nt_spooler_t *sp) {
+  char err[256] = "";
+  char *data = NULL;
+  size_t len = 0;
+  int status = nt_spool_get(sp->spool, STATE_FILE, STATE_MAX, &data, &len, err,
+                            sizeof(err));
+  if (status == 0 && nt_state_decode(sp->cfg, data, len, nt_now(), nt_wall(),
+                                     err, sizeof(err)) != 0)
+    status = -1;
+  if (status < 0)
+    NT_WARNING("spool: the remediation state of the last run: %s: "
+               "incidents and budgets start afresh",
+               err);
+  free(data);
+}
 
 nt_spooler_t *nt_spooler_create(const char *dir, const nt_config_t *cfg,
                                 char *err, size_t errlen) {
@@ -86,6 +113,7 @@ nt_spooler_t *nt_spooler_create(const char *dir, const nt_config_t *cfg,
   }
   sp->cfg = cfg;
   sp->max_seq = nt_spool_max_seq(sp->spool);
+  load_state(sp);
   pthread_mutex_init(&sp->lock, NULL);
   return sp;
 fail:
@@ -490,6 +518,30 @@ static int resume_entry(const nt_spool_entry_t *e, void *arg) {
   return NT_SPOOL_KEEP;
 }
 
+/* Writes the remediation state when it changed, at most once per
+ * STATE_EVERY (or now, at the end). The spooler's thread, without its
+ * lock: encoding takes the guards' locks, for memory only. */
+static void save_state(nt_spooler_t *sp, bool last) {
+  double now = nt_now();
+  if ((!last && now - sp->state_saved < STATE_EVERY) ||
+      !nt_state_changed(sp->cfg))
+    return;
+  sp->state_saved = now;
+  size_t len;
+  char *data = nt_state_encode(sp->cfg, now, nt_wall(), &len);
+  int status =
+      data != NULL ? nt_spool_put(sp->spool, STATE_FILE, data, len) : ENOMEM;
+  free(data);
+  if (status != 0)
+    nt_complain(&sp->state_failed, now, LOG_ERR,
+                "spool: cannot write the remediation state: %s: a restart "
+                "would forget incidents and budgets",
+                strerror(status));
+  else
+    nt_release(&sp->state_failed, LOG_NOTICE,
+               "spool: the remediation state is written again");
+}
+
 static bool has_work(const nt_spooler_t *sp) {
   return sp->removals_num > 0 || sp->lost > 0 || next_to_write(sp) != NULL;
 }
@@ -514,7 +566,12 @@ static void *spooler_main(void *arg) {
     if (!work && sp->stopping)
       break;
     if (!work) {
-      nt_cond_wait_until(&sp->wake, &sp->lock, nt_now() + 3600);
+      pthread_mutex_unlock(&sp->lock);
+      save_state(sp, false);
+      pthread_mutex_lock(&sp->lock);
+      /* At most a second: the state is on disk within one of a change. */
+      if (!has_work(sp) && !sp->stopping)
+        nt_cond_wait_until(&sp->wake, &sp->lock, nt_now() + STATE_EVERY);
       continue;
     }
     remove_entries(sp);
@@ -532,6 +589,9 @@ static void *spooler_main(void *arg) {
       nt_cond_wait_until(&sp->wake, &sp->lock, nt_now() + 1.0);
     }
   }
+  pthread_mutex_unlock(&sp->lock);
+  save_state(sp, true);
+  pthread_mutex_lock(&sp->lock);
   /* Whatever was not written stays in memory: nobody walks these lists
    * again, the sender frees those jobs. */
   for (int which = IN_PENDING; which <= IN_PREPARED; which++)

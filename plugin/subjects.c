@@ -17,6 +17,7 @@ typedef struct {
 struct nt_subjects_s {
   pthread_mutex_t lock;
   nt_table_t *table; /* of subject_t, least recently seen first */
+  bool changed;      /* since the last save */
 };
 
 nt_subjects_t *nt_subjects_create(size_t capacity) {
@@ -79,6 +80,8 @@ void nt_subjects_note(nt_subjects_t *s, const notification_t *n, double now,
     return;
   }
   info->seen_other = sub->seen_other;
+  /* What a restart must not forget: a subject seen failing, its episode. */
+  s->changed |= !okay ? !sub->in_episode : sub->in_episode;
   if (!okay && !sub->in_episode) {
     /* Two episodes of one subject never start at the same instant, so
      * never share an id, even if the clock went back. */
@@ -101,4 +104,52 @@ size_t nt_subjects_size(nt_subjects_t *s) {
   size_t size = nt_table_size(s->table);
   pthread_mutex_unlock(&s->lock);
   return size;
+}
+
+bool nt_subjects_changed(nt_subjects_t *s) {
+  pthread_mutex_lock(&s->lock);
+  bool changed = s->changed;
+  pthread_mutex_unlock(&s->lock);
+  return changed;
+}
+
+static void save_one(const char *key, size_t len, void *value, void *arg) {
+  const subject_t *sub = value;
+  nt_buf_t *out = arg;
+  if (!sub->seen_other)
+    return; /* as good as forgotten */
+  nt_buf_puts(out, "s ");
+  nt_buf_hex(out, key, len);
+  nt_buf_printf(out, " %d %d %" PRId64 "\n", sub->seen_other, sub->in_episode,
+                sub->episode_start);
+}
+
+void nt_subjects_save(nt_subjects_t *s, nt_buf_t *out) {
+  pthread_mutex_lock(&s->lock);
+  nt_table_each(s->table, save_one, out);
+  s->changed = false;
+  pthread_mutex_unlock(&s->lock);
+}
+
+int nt_subjects_restore(nt_subjects_t *s, const char *fields) {
+  char key[NT_SUBJECT_KEY_MAX];
+  const char *gap = strchr(fields, ' ');
+  int seen, in_episode;
+  int64_t start;
+  long len = gap != NULL
+                 ? nt_unhex(fields, (size_t)(gap - fields), key, sizeof(key))
+                 : -1;
+  if (len <= 0 ||
+      sscanf(gap, " %d %d %" SCNd64, &seen, &in_episode, &start) != 3 ||
+      (seen != 0 && seen != 1) || (in_episode != 0 && in_episode != 1))
+    return -1;
+  pthread_mutex_lock(&s->lock);
+  subject_t *sub = nt_table_find(s->table, key, (size_t)len);
+  if (sub == NULL)
+    sub = nt_table_add(s->table, key, (size_t)len);
+  if (sub != NULL)
+    *sub = (subject_t){
+        .seen_other = seen, .in_episode = in_episode, .episode_start = start};
+  pthread_mutex_unlock(&s->lock);
+  return sub != NULL ? 0 : -1;
 }

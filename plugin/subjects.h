@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
+
 #include "collectd.h"
 #include "plugin.h"
 
@@ -38,6 +40,17 @@ void nt_subjects_free(nt_subjects_t *s);
  * info with what its subject was before it. */
 void nt_subjects_note(nt_subjects_t *s, const notification_t *n, double now,
                       nt_subject_info_t *info);
+
+/* Whether anything that must survive a restart changed since the last
+ * save. */
+bool nt_subjects_changed(nt_subjects_t *s);
+/* Appends one line per subject once seen in another state than OKAY
+ * ("s KEY SEEN_OTHER IN_EPISODE EPISODE_START", the key in hexadecimal),
+ * the least recently seen first. */
+void nt_subjects_save(nt_subjects_t *s, nt_buf_t *out);
+/* Restores a subject from the fields of its line (after "s "); -1 when
+ * they do not parse. */
+int nt_subjects_restore(nt_subjects_t *s, const char *fields);
 
 /* Subjects remembered, for tests. */
 size_t nt_subjects_size(nt_subjects_t *s);

@@ -131,6 +131,14 @@ void nt_table_remove(nt_table_t *t, void *value) {
   free(e);
 }
 
+void nt_table_each(nt_table_t *t,
+                   void (*visit)(const char *key, size_t len, void *value,
+                                 void *arg),
+                   void *arg) {
+  for (entry_t *e = t->oldest; e != NULL; e = e->newer)
+    visit(key_of(t, e), e->key_len, e->value, arg);
+}
+
 void *nt_table_oldest(nt_table_t *t) {
   return t->oldest != NULL ? t->oldest->value : NULL;
 }

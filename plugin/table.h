@@ -26,6 +26,11 @@ void *nt_table_add(nt_table_t *t, const char *key, size_t len);
 /* The record becomes the most recently touched. */
 void nt_table_touch(nt_table_t *t, void *value);
 void nt_table_remove(nt_table_t *t, void *value);
+/* Calls visit for every record, the least recently touched first. */
+void nt_table_each(nt_table_t *t,
+                   void (*visit)(const char *key, size_t len, void *value,
+                                 void *arg),
+                   void *arg);
 /* The least recently touched record, or NULL. */
 void *nt_table_oldest(nt_table_t *t);
 size_t nt_table_size(const nt_table_t *t);

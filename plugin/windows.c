@@ -2,7 +2,9 @@
 #include "table.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The times of the last events of a key, oldest first, in a ring. */
 typedef struct {
@@ -13,6 +15,7 @@ typedef struct {
 
 struct nt_windows_s {
   pthread_mutex_t lock;
+  bool changed; /* an admission since the last save */
   unsigned n;
   double seconds;
   nt_table_t *table; /* of window_t */
@@ -92,6 +95,7 @@ bool nt_windows_admit(nt_windows_t *w, const char *key, size_t len, double now,
   if (win != NULL && admit) {
     push(w, win, now);
     win->refused = false;
+    w->changed = true;
   } else if (win != NULL) {
     *first = !win->refused;
     *until = win->times[win->head] + w->seconds;
@@ -109,4 +113,76 @@ void nt_windows_withdraw(nt_windows_t *w, const char *key, size_t len,
       win->times[(win->head + win->count - 1) % w->n] == now)
     win->count--;
   pthread_mutex_unlock(&w->lock);
+}
+
+bool nt_windows_changed(nt_windows_t *w) {
+  pthread_mutex_lock(&w->lock);
+  bool changed = w->changed;
+  pthread_mutex_unlock(&w->lock);
+  return changed;
+}
+
+typedef struct {
+  nt_windows_t *w;
+  const char *prefix;
+  nt_buf_t *out;
+  double to_wall; /* added to a monotonic time */
+} saving_t;
+
+static void save_one(const char *key, size_t len, void *value, void *arg) {
+  saving_t *sv = arg;
+  const window_t *win = value;
+  if (win->count == 0)
+    return;
+  nt_buf_printf(sv->out, "%s ", sv->prefix);
+  nt_buf_hex(sv->out, key, len);
+  nt_buf_printf(sv->out, " %d", win->refused);
+  for (unsigned i = 0; i < win->count; i++)
+    nt_buf_printf(sv->out, " %.6f",
+                  win->times[(win->head + i) % sv->w->n] + sv->to_wall);
+  nt_buf_puts(sv->out, "\n");
+}
+
+void nt_windows_save(nt_windows_t *w, const char *prefix, nt_buf_t *out,
+                     double now, double now_wall) {
+  saving_t sv = {
+      .w = w, .prefix = prefix, .out = out, .to_wall = now_wall - now};
+  pthread_mutex_lock(&w->lock);
+  nt_table_each(w->table, save_one, &sv);
+  w->changed = false;
+  pthread_mutex_unlock(&w->lock);
+}
+
+int nt_windows_restore(nt_windows_t *w, const char *fields, double now,
+                       double now_wall) {
+  char key[NT_SUBJECT_KEY_MAX];
+  const char *gap = strchr(fields, ' ');
+  long len = gap != NULL
+                 ? nt_unhex(fields, (size_t)(gap - fields), key, sizeof(key))
+                 : -1;
+  int refused, used;
+  if (len < 0 || sscanf(gap, " %d%n", &refused, &used) != 1 ||
+      (refused != 0 && refused != 1))
+    return -1;
+  const char *p = gap + used;
+  pthread_mutex_lock(&w->lock);
+  window_t *win = nt_table_find(w->table, key, (size_t)len);
+  if (win == NULL)
+    win = nt_table_add(w->table, key, (size_t)len);
+  int status = win != NULL ? 0 : -1;
+  if (win != NULL) {
+    win->head = win->count = 0;
+    win->refused = refused;
+    double wall;
+    while (status == 0 && sscanf(p, " %lf%n", &wall, &used) == 1) {
+      p += used;
+      if (win->count == w->n) { /* N was larger before: the newest stay */
+        win->head = (win->head + 1) % w->n;
+        win->count--;
+      }
+      push(w, win, wall - now_wall + now);
+    }
+  }
+  pthread_mutex_unlock(&w->lock);
+  return status;
 }

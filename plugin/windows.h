@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
+
 typedef struct nt_windows_s nt_windows_t;
 
 /* Windows of n events within seconds, for at most capacity keys (the
@@ -31,5 +33,17 @@ bool nt_windows_admit(nt_windows_t *w, const char *key, size_t len, double now,
 /* Takes back an admission made at now, when no job came of it. */
 void nt_windows_withdraw(nt_windows_t *w, const char *key, size_t len,
                          double now);
+
+/* Whether an admission changed a window since the last save. */
+bool nt_windows_changed(nt_windows_t *w);
+/* Appends one line per key with events in its window: "PREFIX KEY
+ * REFUSED T1 T2 ..." (the key in hexadecimal, the times on the wall clock:
+ * the monotonic now is now_wall there). */
+void nt_windows_save(nt_windows_t *w, const char *prefix, nt_buf_t *out,
+                     double now, double now_wall);
+/* Restores a key's window from the fields of its line (after the
+ * prefix); -1 when they do not parse. */
+int nt_windows_restore(nt_windows_t *w, const char *fields, double now,
+                       double now_wall);
 
 #endif

@@ -688,6 +688,23 @@ class IntegrationTest(unittest.TestCase):
             c.start()
         return c
 
+    def recollectd(self, block, **kw):
+        """collectd again on the same directory, once the previous one was
+        stopped or killed. The previous run's log and csv files are moved
+        aside first: Collectd.start() waits for "Initialization complete"
+        in the log and for the socket, which a previous run (killed: its
+        socket stays) would otherwise satisfy at once, and the figures read
+        back are the new run's only."""
+        self.runs = getattr(self, "runs", 0) + 1
+        for name in ("collectd.log", "csv"):
+            path = os.path.join(self.dir, name)
+            if os.path.exists(path):
+                os.rename(path, "%s.%d" % (path, self.runs))
+        sock = os.path.join(self.dir, "sock")
+        if os.path.exists(sock):
+            os.unlink(sock)
+        return self.collectd(block, **kw)
+
     def tag(self, i=0):
         """A message no other test (or run) sends: the test's name, i and
         the time."""

@@ -241,5 +241,59 @@ class Pause(GuardTest):
                          ["before", "after", "again"])
 
 
+class AcrossRestarts(GuardTest):
+    """With SpoolDir the subjects and budgets survive a restart and a
+    kill -9: the state is on disk within a second of a change."""
+
+    def block(self, tasks):
+        return plugin_block(self.sup.url, tasks, Customer=CUSTOMER,
+                            SpoolDir=os.path.join(self.dir, "spool"))
+
+    def again(self, block):
+        return self.recollectd(block, extra=CSV_EXTRA.format(dir=self.dir))
+
+    def test_incident_and_budget_survive_kill_9(self):
+        self.sup = self.supervisor()
+        block = self.block([
+            ("fix", task_options(TASK_ID, SECRET, 'Plugin "svc"',
+                                 'Budget 1 3600', 'Argument "%{severity}"',
+                                 'Argument "%{episode}"')),
+            ("recovered", task_options(TASK_ID2, SECRET2, 'Plugin "svc"',
+                                       'Severity "OKAY"',
+                                       'Argument "%{severity}"',
+                                       'Argument "%{episode}"')),
+        ])
+        cd = self.collectd(block, extra=CSV_EXTRA.format(dir=self.dir))
+        cd.putnotif("down", host="h", plugin="svc")
+        (first,) = self.sup.wait_jobs(1)
+        episode = arguments(first)[1]
+        self.assertRegex(episode, r"^[0-9a-f]{16}$")
+        pause(1.5)  # on disk within a second
+        cd.kill()
+
+        cd = self.again(block)
+        # The same incident: the budget is spent, and stays spent.
+        cd.putnotif("still down", host="h", plugin="svc")
+        wait_counter(self.dir, "fix", "derive-over_budget", 1)
+        # Its OKAY is no first OKAY: the recovery Task acts, with the
+        # episode that began before the restart.
+        cd.putnotif("up", severity="okay", host="h", plugin="svc")
+        jobs = self.sup.wait_jobs(2)
+        self.assertEqual(arguments(jobs[1]), ["OKAY", episode])
+        self.assertEqual(csv_latest(self.dir, "recovered",
+                                    "derive-ignored_okay"), 0)
+        # A subject never seen failing: its OKAY is still a first one.
+        cd.putnotif("fine", severity="okay", host="other", plugin="svc")
+        wait_counter(self.dir, "recovered", "derive-ignored_okay", 1)
+
+        # A clean stop, the next incident: a new episode, once the budget's
+        # hour... is still running: held back, with its new id in the state.
+        cd.stop()
+        cd = self.again(block)
+        cd.putnotif("down again", host="h", plugin="svc")
+        wait_counter(self.dir, "fix", "derive-over_budget", 1)
+        self.assertEqual(len(self.sup.jobs()), 2)
+
+
 if __name__ == "__main__":
     main()
