@@ -3,8 +3,8 @@
 
 Everything runs on this machine against 127.0.0.1 only: one nginx (the fast
 fake TheEye supervisor of bench/nginx*.conf.in), wrk, the real collectd
-with the freshly built plugin (10 Task blocks with regex filters, one of
-which matches), collectd's own exec plugin running bench/notify_curl.sh,
+with the freshly built plugin (10 Task blocks with regex filters and every
+guard on, one of which matches), collectd's own exec plugin running bench/notify_curl.sh,
 and a listener that accepts connections and never answers (a hung
 supervisor). Prints one table (figure, value, ratio, target, met?), the
 machine and the run's conditions; writes the figures as TSV and draws a
@@ -464,6 +464,14 @@ class HungSupervisor(Helper):
 
 # ---- collectd ---------------------------------------------------------------
 
+# Every guard on, each costing what it costs, none holding a job back: a
+# budget of 100 jobs per nanosecond is never spent, and a Cooldown of a
+# nanosecond never suppresses one (two of collectd's threads can dispatch
+# notifications of one subject within a microsecond).
+GUARDS = ('    Confirm 1 60\n    Cooldown 0.000000001\n'
+          '    Budget 100 0.000000001\n    TaskBudget 100 0.000000001\n')
+
+
 def task_blocks(matching, options=""):
     """TASKS Task blocks with regex filters: len(matching) of them (URLs)
     match the bench's notifications, the others do not."""
@@ -482,6 +490,7 @@ def task_blocks(matching, options=""):
             out.append('    URL "%s"\n' % url)
         out.append('    Host "/^web[0-9]+$/"\n    Plugin "%s"\n'
                    '    Message "/ is down$/"\n' % plugin)
+        out.append(GUARDS)
         out.append("  </Task>\n")
     return "".join(out)
 
@@ -491,7 +500,9 @@ def plugin_config(matching, options=""):
     run, nor aged out."""
     return ('PluginDir "%s"\nLoadPlugin notify_theeye\n'
             '<Plugin notify_theeye>\n  URL "%s"\n  Customer "%s"\n'
-            '  QueueLimit %d\n  MaxAge 36000\n%s%s</Plugin>\n'
+            '  QueueLimit %d\n  MaxAge 36000\n'
+            '  PauseFile "/nonexistent/notify_theeye-bench-pause"\n%s%s'
+            '</Plugin>\n'
             % (PLUGIN_DIR, matching[0], CUSTOMER, max(BACKLOG, N, RTT_N * 2),
                options, task_blocks(matching)))
 
@@ -1141,8 +1152,10 @@ class Bench:
             "CPU time stolen by the hypervisor during the run %.1f%%"
             % (idle0, load0, loadavg(), steal),
             "%d Task blocks with regex filters (Host, Plugin, Message), the "
-            "last one matches; body %d bytes; collectd without logfile "
-            "(log to stderr)" % (TASKS, BODY_LEN),
+            "last one matches; every guard on in each (PauseFile, "
+            "IgnoreFirstOkay, Confirm, Cooldown, Budget, TaskBudget, "
+            "CancelOnRecovery), none holding a job back; body %d bytes; "
+            "collectd without logfile (log to stderr)" % (TASKS, BODY_LEN),
             "rates: %d notifications over %d unixsock connections, "
             "pipelined, at most %d ahead of the jobs nginx logged (the "
             "queue stays short), timed from the first PUTNOTIF to the last "

@@ -49,6 +49,14 @@ nt_job_t *nt_job_make(const nt_config_t *cfg, nt_task_t *task,
   return nt_job_build(&job, task, now, nt_wall(), cfg->max_age);
 }
 
+/* A string meta entry of n, or NULL. */
+static const char *meta_string(const notification_t *n, const char *name) {
+  for (const notification_meta_t *m = n->meta; m != NULL; m = m->next)
+    if (m->type == NM_TYPE_STRING && strcmp(m->name, name) == 0)
+      return m->nm_value.nm_string;
+  return NULL;
+}
+
 static bool cancels_any(const nt_config_t *cfg) {
   for (size_t i = 0; i < cfg->tasks_num; i++)
     if (cfg->tasks[i]->cancel_on_recovery)
@@ -113,6 +121,13 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
    * escalations, whose jobs report nothing further. */
   bool own = strcmp(n->plugin, NT_PLUGIN_NAME) == 0;
   uint64_t hash = nt_key_hash(key, len);
+  /* The plugin's own notification is about its subject's incident: an
+   * escalation's %{episode} is that one's, not one of its own. */
+  const char *episode = subject.episode;
+  if (own) {
+    const char *of_subject = meta_string(n, "episode");
+    episode = of_subject != NULL ? of_subject : "";
+  }
   /* The OKAY that ends an incident: the jobs still waiting for it are of
    * no use now (CancelOnRecovery); the sender's thread finds them. */
   if (okay && subject.episode[0] != '\0' && cancels_any(cfg)) {
@@ -170,7 +185,7 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
       }
       a.task_budget = true;
     }
-    nt_job_t *job = nt_job_make(cfg, task, n, subject.episode, now);
+    nt_job_t *job = nt_job_make(cfg, task, n, episode, now);
     if (job != NULL)
       job->subject = hash;
     if (job == NULL) {

@@ -25,6 +25,9 @@ typedef struct nt_job_s {
   unsigned tries;               /* failed tries, for the backoff */
   bool in_flight;
   bool retry_wait; /* waits in the queue for its retry */
+  /* Its subject is OKAY again (CancelOnRecovery) while it was in flight:
+   * not retried, not written (the sender's thread only). */
+  bool cancel_pending;
   /* Taken, before its request is written (the sender's thread only). */
   struct nt_job_s *start_next;
   bool start_ready; /* its entry says the attempt about to be spent */

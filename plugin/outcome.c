@@ -366,12 +366,12 @@ void nt_outcome_dropped(const nt_job_t *job, size_t limit, double now) {
 }
 
 void nt_outcome_cancelled(const nt_config_t *cfg, const nt_job_t *jobs,
-                          const char *name) {
+                          uint64_t subject, const char *name) {
   for (size_t i = 0; jobs != NULL && i < cfg->tasks_num; i++) {
     nt_task_t *task = cfg->tasks[i];
     uint64_t n = 0;
     for (const nt_job_t *j = jobs; j != NULL; j = j->next)
-      n += j->task == task;
+      n += j->task == task && j->subject == subject;
     if (n == 0)
       continue;
     nt_stats_add(&task->stats, NT_STAT_CANCELLED, n);
@@ -379,6 +379,18 @@ void nt_outcome_cancelled(const nt_config_t *cfg, const nt_job_t *jobs,
             " waiting job(s) for it",
             task->name, name, n);
   }
+}
+
+void nt_outcome_cancelled_later(const nt_job_t *job) {
+  nt_stats_add(&job->task->stats, NT_STAT_CANCELLED, 1);
+  NT_INFO("Task \"%s\": cancelled a job whose subject is OKAY again (it "
+          "was on its way when the OKAY came, and did not get through)",
+          job->task->name);
+}
+
+bool nt_outcome_would_retry(const nt_http_result_t *r) {
+  nt_outcome_t o = nt_outcome_classify(r, NULL);
+  return o == NT_NOT_DELIVERED || o == NT_MAYBE_DELIVERED || o == NT_ABORTED;
 }
 
 void nt_outcome_left(nt_task_t *task, uint64_t kept, uint64_t dropped,

@@ -79,10 +79,16 @@ void nt_outcome_dropped(const nt_job_t *job, size_t limit, double now);
 /* The DryRun line (label "collectd -T: " under a configuration check):
  * what would be sent, cut visibly to fit one log line. */
 void nt_outcome_dry_run(const char *label, const nt_job_t *job);
-/* An OKAY for the subject named name cancelled jobs (a list chained by
- * next): counted, one INFO line per Task. */
+/* An OKAY for the subject (hash subject) named name cancelled jobs: those
+ * of jobs (a list chained by next) of that subject are counted, with one
+ * INFO line per Task. */
 void nt_outcome_cancelled(const nt_config_t *cfg, const nt_job_t *jobs,
-                          const char *name);
+                          uint64_t subject, const char *name);
+/* A job in flight when its subject's OKAY came was cancelled once it was
+ * back (rather than retried or written). */
+void nt_outcome_cancelled_later(const nt_job_t *job);
+/* Whether the exchange r would leave its job waiting for a retry. */
+bool nt_outcome_would_retry(const nt_http_result_t *r);
 /* At shutdown: the Task's undelivered jobs, kept on disk or dropped. */
 void nt_outcome_left(nt_task_t *task, uint64_t kept, uint64_t dropped,
                      bool spooling);

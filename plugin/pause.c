@@ -75,18 +75,26 @@ int nt_pause_parse_time(const char *line, double *until) {
     return -1;
   memcpy(buf, line, len);
   buf[len] = '\0';
-  char *end;
-  errno = 0;
-  double epoch = strtod(buf, &end);
-  if (*end == '\0' && errno == 0 && isfinite(epoch) && epoch >= 0 &&
-      isdigit((unsigned char)buf[0])) {
+  /* Epoch seconds: digits, perhaps a fraction; nothing strtod would also
+   * take (hexadecimal, exponents). */
+  if (strspn(buf, "0123456789.") == len && isdigit((unsigned char)buf[0])) {
+    char *end;
+    errno = 0;
+    double epoch = strtod(buf, &end);
+    if (*end != '\0' || errno != 0 || !isfinite(epoch))
+      return -1;
     *until = epoch;
     return 0;
   }
+  /* RFC 3339 lets the date and the time be parted by "T", "t" or a space
+   * (what `date --rfc-3339=seconds` writes). */
+  if (len > 10 && (buf[10] == 't' || buf[10] == ' '))
+    buf[10] = 'T';
   struct tm tm = {0};
   const char *rest = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm);
   if (rest == NULL)
     return -1;
+  struct tm asked = tm;
   double fraction = 0;
   if (*rest == '.') {
     const char *digits = ++rest;
@@ -99,7 +107,10 @@ int nt_pause_parse_time(const char *line, double *until) {
   if (parse_zone(rest, &offset) != 0)
     return -1;
   time_t t = timegm(&tm);
-  if (t == (time_t)-1)
+  /* A date that does not exist (February 30th) comes back another. */
+  if (t == (time_t)-1 || tm.tm_mday != asked.tm_mday ||
+      tm.tm_mon != asked.tm_mon || tm.tm_hour != asked.tm_hour ||
+      tm.tm_min != asked.tm_min || tm.tm_sec != asked.tm_sec)
     return -1;
   *until = (double)t - (double)offset + fraction;
   return 0;

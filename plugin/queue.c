@@ -212,15 +212,13 @@ nt_job_t *nt_queue_expire(nt_queue_t *q, double now) {
   return expired;
 }
 
-nt_job_t *nt_queue_cancel(nt_queue_t *q, uint64_t subject, uint64_t before_seq,
-                          bool (*wanted)(const nt_job_t *job, void *arg),
-                          void *arg) {
+nt_job_t *nt_queue_cancel(nt_queue_t *q,
+                          bool (*visit)(nt_job_t *job, void *arg), void *arg) {
   nt_job_t *cancelled = NULL, **tail = &cancelled;
   for (size_t i = 0; i < q->lanes_num; i++) {
     for (nt_job_t *j = q->lanes[i].head, *next; j != NULL; j = next) {
       next = j->next;
-      if (j->in_flight || j->subject != subject || j->seq >= before_seq ||
-          !wanted(j, arg))
+      if (!visit(j, arg) || j->in_flight)
         continue;
       unlink_job(q, j);
       *tail = j;

@@ -56,13 +56,12 @@ void nt_queue_remove(nt_queue_t *q, nt_job_t *job);
  * later pass. */
 nt_job_t *nt_queue_expire(nt_queue_t *q, double now);
 
-/* Unlinks the waiting jobs (never one in flight) of subject queued before
- * the job numbered before_seq for which wanted(job, arg) holds; returns
- * them as a list chained by next. O(the queue): for the sender's thread,
- * never per notification. */
-nt_job_t *nt_queue_cancel(nt_queue_t *q, uint64_t subject, uint64_t before_seq,
-                          bool (*wanted)(const nt_job_t *job, void *arg),
-                          void *arg);
+/* Asks visit about every job; unlinks the waiting ones it says go (a job
+ * in flight stays: its owner settles it) and returns them as a list
+ * chained by next. O(the queue): for the sender's thread, never per
+ * notification. */
+nt_job_t *nt_queue_cancel(nt_queue_t *q,
+                          bool (*visit)(nt_job_t *job, void *arg), void *arg);
 
 /* Unlinks every job (waiting or not); returns them as a list. */
 nt_job_t *nt_queue_drain(nt_queue_t *q);

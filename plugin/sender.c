@@ -34,6 +34,9 @@
 /* Jobs taken from the queue per pass, so that the lock is never held
  * long. */
 #define TAKE_MAX 64
+/* OKAYs waiting to cancel jobs, at most (more are dropped: their jobs
+ * go, as if the OKAY had come later). */
+#define CANCELS_MAX 1024
 /* How often the PauseFiles are looked at. */
 #define PAUSE_CHECK 1.0
 /* The plugin's own notifications waiting for the thread, at most: they come
@@ -44,10 +47,9 @@
 #define ABORT_SLACK 0.5
 
 /* An OKAY's cancellation of its subject's waiting jobs. */
-typedef struct cancel_s {
-  struct cancel_s *next;
+typedef struct {
   uint64_t subject, before_seq;
-  char name[]; /* the subject, for the log */
+  char *name; /* the subject, for the log */
 } cancel_t;
 
 /* A lane's jobs taken from the queue, in order, until their requests can
@@ -72,7 +74,8 @@ struct nt_sender_s {
   bool asleep;   /* the thread found nothing to start: a new job wakes it */
   double pause_checked; /* monotonic: the PauseFiles' last look */
   bool abandoned;       /* a thread did not stop: nothing may be freed */
-  cancel_t *cancels;    /* for the thread, newest first */
+  cancel_t *cancels, *cancels_spare; /* for the thread; CANCELS_MAX each */
+  size_t cancels_num;
   nt_event_t *events, **events_tail; /* for the notifier */
   size_t events_num;
   nt_notifier_t notify;
@@ -108,13 +111,18 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
   s->http = nt_http_create(cfg, cfg->lanes_num * cfg->connections);
   s->starting =
       calloc(cfg->lanes_num ? cfg->lanes_num : 1, sizeof(*s->starting));
+  s->cancels = calloc(CANCELS_MAX, sizeof(*s->cancels));
+  s->cancels_spare = calloc(CANCELS_MAX, sizeof(*s->cancels_spare));
   if (s->queue == NULL || s->http == NULL || s->starting == NULL ||
+      s->cancels == NULL || s->cancels_spare == NULL ||
       nt_cond_init(&s->done) != 0) {
     if (s->http != NULL) /* else http.c said why */
       NT_ERROR("cannot set up the sender: out of memory");
     nt_queue_free(s->queue);
     nt_http_free(s->http);
     free(s->starting);
+    free(s->cancels);
+    free(s->cancels_spare);
     free(s);
     return NULL;
   }
@@ -138,11 +146,10 @@ void nt_sender_free(nt_sender_t *s) {
     free(s->events);
     s->events = next;
   }
-  while (s->cancels != NULL) {
-    cancel_t *next = s->cancels->next;
-    free(s->cancels);
-    s->cancels = next;
-  }
+  for (size_t i = 0; i < s->cancels_num; i++)
+    free(s->cancels[i].name);
+  free(s->cancels);
+  free(s->cancels_spare);
   pthread_cond_destroy(&s->done);
   pthread_mutex_destroy(&s->lock);
   free(s);
@@ -207,6 +214,11 @@ static void done(nt_sender_t *s, nt_job_t *job) {
 
 /* After an exchange (r): settled, then done with or back in its place. */
 static void finish(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r) {
+  if (job->cancel_pending && nt_outcome_would_retry(r)) {
+    nt_outcome_cancelled_later(job);
+    done(s, job);
+    return;
+  }
   double retry_at =
       nt_outcome_settle(s->cfg, job, r, nt_now(), erand48(s->rand_state));
   if (isnan(retry_at)) {
@@ -228,6 +240,11 @@ static void finish(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r) {
 static bool post(nt_sender_t *s, nt_job_t *job, double abort_at) {
   nt_http_result_t r = {.retry_after = -1};
   double now = nt_now();
+  if (job->cancel_pending) {
+    nt_outcome_cancelled_later(job);
+    done(s, job);
+    return true;
+  }
   /* A spool write may have taken long: nothing is written past the
    * shutdown deadline, or past the job's. */
   if (now >= job->deadline) {
@@ -316,10 +333,11 @@ static void finish_expired(nt_sender_t *s, nt_job_t *job, double now) {
 /* Looks at the PauseFiles, once a second (never under collectd -T: it
  * acts on nothing). */
 static void check_pauses(nt_sender_t *s, double now) {
-  if (s->cfg->pauses_num == 0 || s->cfg->check_only ||
-      now - s->pause_checked < PAUSE_CHECK)
+  if (s->cfg->pauses_num == 0 || now - s->pause_checked < PAUSE_CHECK)
     return;
   s->pause_checked = now;
+  if (s->cfg->check_only)
+    return;
   for (size_t i = 0; i < s->cfg->pauses_num; i++)
     nt_pause_check(s->cfg->pauses[i], nt_wall());
 }
@@ -358,8 +376,10 @@ static void give_back_starts(nt_sender_t *s) {
 }
 
 void nt_sender_set_notifier(nt_sender_t *s, nt_notifier_t notify, void *arg) {
+  pthread_mutex_lock(&s->lock);
   s->notify = notify;
   s->notify_arg = arg;
+  pthread_mutex_unlock(&s->lock);
 }
 
 void nt_sender_notify(nt_sender_t *s, nt_event_t *e) {
@@ -380,51 +400,95 @@ void nt_sender_notify(nt_sender_t *s, nt_event_t *e) {
 }
 
 void nt_sender_cancel(nt_sender_t *s, uint64_t subject, const char *name) {
-  size_t len = strlen(name) + 1;
-  cancel_t *c = malloc(sizeof(*c) + len);
-  if (c == NULL)
+  char *copy = strdup(name);
+  if (copy == NULL)
     return; /* the jobs go, as if the OKAY had come later */
-  c->subject = subject;
-  memcpy(c->name, name, len);
   pthread_mutex_lock(&s->lock);
-  c->before_seq = s->seq;
-  c->next = s->cancels;
-  s->cancels = c;
+  /* Nothing waits (the usual case): nothing to cancel, nothing kept. */
+  bool take = !s->stopping && s->cancels_num < CANCELS_MAX &&
+              nt_queue_waiting(s->queue) + nt_queue_in_flight(s->queue) > 0;
+  bool wake = take && s->asleep;
+  if (take) {
+    s->cancels[s->cancels_num++] =
+        (cancel_t){.subject = subject, .before_seq = s->seq, .name = copy};
+    s->asleep = false;
+  }
   pthread_mutex_unlock(&s->lock);
+  if (wake)
+    nt_http_wakeup(s->http);
+  if (!take)
+    free(copy);
 }
 
-static bool cancels_task(const nt_job_t *job, void *arg) {
-  (void)arg;
-  return job->task->cancel_on_recovery;
+static int by_subject(const void *a, const void *b) {
+  uint64_t x = ((const cancel_t *)a)->subject,
+           y = ((const cancel_t *)b)->subject;
+  return x < y ? -1 : x > y;
+}
+
+typedef struct {
+  const cancel_t *cancels; /* sorted by subject, one per subject */
+  size_t num;
+} cancelling_t;
+
+/* Whether an OKAY since the job was queued cancels it; one in flight is
+ * marked, to be cancelled rather than retried or written. */
+static bool cancelled_by_okay(nt_job_t *job, void *arg) {
+  const cancelling_t *c = arg;
+  cancel_t key = {.subject = job->subject};
+  const cancel_t *hit =
+      bsearch(&key, c->cancels, c->num, sizeof(*c->cancels), by_subject);
+  if (hit == NULL || job->seq >= hit->before_seq ||
+      !job->task->cancel_on_recovery)
+    return false;
+  if (job->in_flight)
+    job->cancel_pending = true;
+  return true;
 }
 
 /* Cancels the jobs the OKAYs since the last pass asked for, before any is
- * taken: a job waiting for its retry never reaches a supervisor that comes
- * back after its subject recovered. With the lock held, dropped for the
- * counting and the log. */
+ * taken, in one walk of the queue: a job waiting for its retry never
+ * reaches a supervisor that comes back after its subject recovered. With
+ * the lock held, dropped for the counting and the log. */
 static void cancel_jobs(nt_sender_t *s) {
-  cancel_t *c = s->cancels;
-  s->cancels = NULL;
-  while (c != NULL) {
-    cancel_t *next = c->next;
-    nt_job_t *jobs = nt_queue_cancel(s->queue, c->subject, c->before_seq,
-                                     cancels_task, NULL);
-    nt_spooler_t *sp = s->spooler;
-    pthread_mutex_unlock(&s->lock);
-    nt_outcome_cancelled(s->cfg, jobs, c->name);
-    while (jobs != NULL) {
-      nt_job_t *j = jobs->next;
-      release(sp, jobs);
-      jobs = j;
+  size_t num = s->cancels_num;
+  cancel_t *list = s->cancels_spare;
+  memcpy(list, s->cancels, num * sizeof(*list));
+  s->cancels_num = 0;
+  qsort(list, num, sizeof(*list), by_subject);
+  /* One per subject: the latest OKAY's reach. */
+  size_t kept = 0;
+  for (size_t i = 0; i < num; i++) {
+    if (kept > 0 && list[kept - 1].subject == list[i].subject) {
+      list[kept - 1].before_seq = list[i].before_seq > list[kept - 1].before_seq
+                                      ? list[i].before_seq
+                                      : list[kept - 1].before_seq;
+      free(list[i].name);
+      continue;
     }
-    free(c);
-    c = next;
-    pthread_mutex_lock(&s->lock);
+    list[kept++] = list[i];
   }
+  cancelling_t c = {.cancels = list, .num = kept};
+  nt_job_t *jobs = nt_queue_cancel(s->queue, cancelled_by_okay, &c);
+  nt_spooler_t *sp = s->spooler;
+  pthread_mutex_unlock(&s->lock);
+  for (size_t i = 0; i < kept; i++) {
+    nt_outcome_cancelled(s->cfg, jobs, list[i].subject, list[i].name);
+    free(list[i].name);
+  }
+  while (jobs != NULL) {
+    nt_job_t *next = jobs->next;
+    release(sp, jobs);
+    jobs = next;
+  }
+  pthread_mutex_lock(&s->lock);
 }
 
 /* Takes the waiting events, under the lock. */
 static nt_event_t *take_events(nt_sender_t *s) {
+  /* Once stopping, notification plugins may have shut down already. */
+  if (s->stopping)
+    return NULL;
   nt_event_t *e = s->events;
   s->events = NULL;
   s->events_tail = &s->events;
@@ -456,7 +520,7 @@ static void *sender_main(void *arg) {
   pthread_mutex_lock(&s->lock);
   for (;;) {
     s->asleep = false;
-    if (s->cancels != NULL)
+    if (s->cancels_num > 0)
       cancel_jobs(s);
     double now = nt_now();
     nt_job_t *expired = nt_queue_expire(s->queue, now);
@@ -493,8 +557,6 @@ static void *sender_main(void *arg) {
     nt_event_t *events = take_events(s);
     pthread_mutex_unlock(&s->lock);
 
-    check_pauses(s, now);
-
     /* A job settled at once may have opened its lane to the next. */
     bool settled = false;
     for (size_t i = 0; i < n; i++)
@@ -513,6 +575,8 @@ static void *sender_main(void *arg) {
     if (nt_now() >= abort_at)
       nt_http_abort(s->http);
     finish_answered(s);
+    /* Before the next jobs are taken: a pause holds every one of them. */
+    check_pauses(s, nt_now());
     pthread_mutex_lock(&s->lock);
   }
   s->running = false;

@@ -16,7 +16,8 @@ from harness import *  # noqa: E402,F401,F403
 ESCALATE_ARGS = ['Argument "%{host}"', 'Argument "%{plugin_instance}"',
                  'Argument "%{type}"', 'Argument "%{type_instance}"',
                  'Argument "%{meta:subject_plugin}"',
-                 'Argument "%{meta:episode}"', 'Argument "%{message}"']
+                 'Argument "%{meta:episode}"', 'Argument "%{message}"',
+                 'Argument "%{episode}"']
 
 
 class GuardTest(IntegrationTest):
@@ -90,6 +91,8 @@ class Budget(GuardTest):
         episodes = {arguments(r)[1] for r in restart
                     if arguments(r)[0] == host}
         self.assertEqual({args[5]}, episodes)
+        # %{episode} of an escalation is the incident's it reports on.
+        self.assertEqual(args[7], args[5])
         self.assertTrue(args[6].startswith("Task restart already ran 2 "))
         # No loop: the escalation's refusals reported nothing.
         self.assertEqual(self.logged_events(cd, "escalate"), [])
@@ -189,6 +192,27 @@ class CancelOnRecovery(GuardTest):
                                       (TASK_ID2, "h2")]))
         self.assertEqual(csv_latest(self.dir, "keep", "derive-cancelled"), 0)
         self.assertEqual(len(jobs), 3)
+
+
+    def test_okay_cancels_a_job_on_its_way(self):
+        # The supervisor hangs on the FAILURE's request; the OKAY comes
+        # meanwhile: once the request times out, the job is not retried.
+        self.sup = self.supervisor(extra_args=["--control", "hang=1"])
+        cd = self.collectd(plugin_block(self.sup.url, [
+            ("fix", task_options(TASK_ID, SECRET, 'Plugin "svc"',
+                                 'Argument "%{host}"', 'Timeout 1500')),
+        ], Customer=CUSTOMER, RetryInterval=0.2, MaxRetryInterval=0.5),
+            extra=CSV_EXTRA.format(dir=self.dir))
+        cd.putnotif("down", host="h1", plugin="svc")
+        self.sup.wait_requests(1)
+        cd.putnotif("up", severity="okay", host="h1", plugin="svc")
+        cd.wait_log(r'Task "fix": cancelled a job whose subject is OKAY '
+                    r'again', timeout=10)
+        wait_counter(self.dir, "fix", "derive-cancelled", 1)
+        pause(1)  # a retry would have come by now
+        self.assertEqual(len(self.sup.requests()), 1)
+        self.assertEqual(self.sup.jobs(), [])
+        self.assertEqual(csv_latest(self.dir, "fix", "derive-retried"), 0)
 
 
 class Pause(GuardTest):

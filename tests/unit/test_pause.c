@@ -33,12 +33,18 @@ static void test_times(void **state) {
               1798092000.5);
   expect_time("2026-12-24T07:30:00+01:30", 1798092000);
   expect_time("2026-12-24T01:00:00-05:00", 1798092000);
+  expect_time("2026-12-24 06:00:00+00:00", 1798092000); /* date(1) */
+  expect_time("2026-12-24t06:00:00z", 1798092000);
   double until;
   assert_int_equal(nt_pause_parse_time("", &until), 1);
   assert_int_equal(nt_pause_parse_time("   \n", &until), 1);
   assert_int_equal(nt_pause_parse_time("\nlater lines do not count", &until),
                    1);
   static const char *bad[] = {"tomorrow",
+                              "0x10",
+                              "1e9",
+                              "2026-02-30T06:00:00Z",
+                              "2026-12-24T06:00:60Z",
                               "2026-12-24",
                               "2026-12-24T06:00:00",
                               "2026-12-24T06:00:00+1",
