@@ -444,6 +444,10 @@ static oconfig_item_t *build_config(const char *url, const char *spool,
   oconfig_item_t *sev = opt_s(t, "Severity", "FAILURE");
   more_s(sev, "warning");
   more_s(sev, "Okay");
+  /* Every notification goes through: none is a first OKAY to ignore. */
+  value_add(
+      item_add(t, "IgnoreFirstOkay"),
+      (oconfig_value_t){.value.boolean = 0, .type = OCONFIG_TYPE_BOOLEAN});
   oconfig_item_t *a = opt_s(t, "Argument", "%{severity}");
   static const char *const rest[] = {
       "%{time}",    "%{host}",          "%{plugin}",      "%{plugin_instance}",

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -270,10 +271,12 @@ static void test_unsent_job_entry_says_what_it_spent(void **state) {
     nt_spooler_add(sp, job);
     /* About to be sent: the entry must say the attempt first. */
     if (!nt_spooler_prepare(sp, job, 1) && wait_ready) {
-      double until = nt_now() + 5;
+      /* Bounded, and generous: under valgrind one thread runs at a time. */
+      double until = nt_now() + 30;
       nt_job_t *ready = NULL;
-      while (ready == NULL && nt_now() < until)
-        ready = nt_spooler_prepared(sp);
+      struct timespec tick = {0, 10 * 1000 * 1000};
+      while ((ready = nt_spooler_prepared(sp)) == NULL && nt_now() < until)
+        nanosleep(&tick, NULL);
       assert_ptr_equal(ready, job);
       assert_int_equal(attempts_on_disk(dir), 1);
     }
