@@ -993,8 +993,9 @@ static int spool_entries(const char *dir, bool jobs_only, bool show) {
   struct dirent *de;
   while ((de = readdir(d)) != NULL) {
     size_t len = strlen(de->d_name);
+    /* "state": the remediation state, kept beside the jobs. */
     if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-        strcmp(de->d_name, "corrupt") == 0)
+        strcmp(de->d_name, "corrupt") == 0 || strcmp(de->d_name, "state") == 0)
       continue;
     if (jobs_only && (de->d_name[0] == '.' || len < 5 ||
                       strcmp(de->d_name + len - 4, ".job") != 0))
