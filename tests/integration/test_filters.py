@@ -58,7 +58,10 @@ class Severity(FilterTest):
 
     def test_warning_and_okay(self):
         self.start([("t", task_options(TASK_ID, SECRET, *ARGS) +
-                     ['Severity "warning" "OKAY"']), SENTINEL])
+                     ['Severity "warning" "OKAY"',
+                      # The OKAY would cancel the WARNING's job if it had
+                      # not left yet: this test is about filters.
+                      'CancelOnRecovery false']), SENTINEL])
         self.cd.putnotif("w", severity="warning", host="h")
         self.cd.putnotif("o", severity="okay", host="h")
         self.cd.putnotif("f", severity="failure", host="h")
@@ -67,7 +70,8 @@ class Severity(FilterTest):
 
     def test_repeated_severity_accumulates(self):
         self.start([("t", task_options(TASK_ID, SECRET, *ARGS) +
-                     ['Severity "Warning"', 'Severity "failure"']),
+                     ['Severity "Warning"', 'Severity "failure"',
+                      'CancelOnRecovery false']),
                     SENTINEL])
         self.cd.putnotif("w", severity="warning", host="h")
         self.cd.putnotif("o", severity="okay", host="h")
