@@ -186,14 +186,13 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
       a.task_budget = true;
     }
     nt_job_t *job = nt_job_make(cfg, task, n, episode, now);
-    if (job != NULL)
-      job->subject = hash;
     if (job == NULL) {
       withdraw(task, n, key, len, now, &a);
       nt_stats_add(&task->stats, NT_STAT_DROPPED, 1);
       NT_ERROR("Task \"%s\": out of memory: a job was dropped", task->name);
       continue;
     }
+    job->subject = hash;
     if (nt_sender_submit(s, job) != 0) {
       withdraw(task, n, key, len, now, &a);
       free(job); /* shutting down: ignored */

@@ -42,3 +42,11 @@ nt_job_t *nt_job_new(struct nt_task_s *task, const char *body, size_t body_len,
   nt_buf_append(&b, body, body_len);
   return nt_job_build(&b, task, arrival, arrival_wall, max_age);
 }
+
+void nt_jobs_free(nt_job_t *list) {
+  while (list != NULL) {
+    nt_job_t *next = list->next;
+    free(list);
+    list = next;
+  }
+}

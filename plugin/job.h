@@ -56,6 +56,8 @@ typedef struct nt_job_s {
  * queue's business. b is emptied. NULL when out of memory. */
 nt_job_t *nt_job_build(nt_buf_t *b, struct nt_task_s *task, double arrival,
                        double arrival_wall, double max_age);
+/* Frees a list of jobs chained by next. */
+void nt_jobs_free(nt_job_t *list);
 /* The same with a copy of body. */
 nt_job_t *nt_job_new(struct nt_task_s *task, const char *body, size_t body_len,
                      double arrival, double arrival_wall, double max_age);

@@ -40,18 +40,10 @@ nt_queue_t *nt_queue_create(size_t limit, size_t lanes_num, size_t per_lane,
   return q;
 }
 
-static void free_list(nt_job_t *job) {
-  while (job != NULL) {
-    nt_job_t *next = job->next;
-    free(job);
-    job = next;
-  }
-}
-
 void nt_queue_free(nt_queue_t *q) {
   if (q == NULL)
     return;
-  free_list(nt_queue_drain(q));
+  nt_jobs_free(nt_queue_drain(q));
   free(q->lanes);
   free(q->lengths);
   free(q);

@@ -705,14 +705,6 @@ static void report_left(nt_sender_t *s, const nt_job_t *left, bool abandoned) {
   }
 }
 
-static void free_jobs(nt_job_t *job) {
-  while (job != NULL) {
-    nt_job_t *next = job->next;
-    free(job);
-    job = next;
-  }
-}
-
 int nt_sender_stop(nt_sender_t *s, double grace) {
   double deadline = nt_now() + grace;
   pthread_mutex_lock(&s->lock);
@@ -763,7 +755,7 @@ int nt_sender_stop(nt_sender_t *s, double grace) {
   pthread_mutex_unlock(&s->lock);
   report_left(s, left, false);
   if (spooler_stopped) {
-    free_jobs(left);
+    nt_jobs_free(left);
     return 0;
   }
   NT_ERROR("the spool thread did not stop in time (a disk that hangs?): "
