@@ -18,6 +18,9 @@
 #include <curl/curl.h>
 
 #define SHUTDOWN_GRACE_MAX 5.0
+/* Notifications held before init, at most (more are ignored, with one
+ * WARNING): another plugin's start-up, not a stream. */
+#define HELD_MAX 1000
 
 /* configure's answer for the collectd it builds against: 5.9 and 5.10 take
  * a pthread_attr_t, 5.11 on do not. Guessing would build a plugin that
@@ -26,16 +29,26 @@
 #error "NT_THREAD_CREATE_ATTR is unset: build with ./configure"
 #endif
 
-/* NEW until the configuration is complete (at init, or at the first
- * notification another plugin raises before our init ran). */
-enum { ST_NEW, ST_READY, ST_FAILED, ST_STOPPED };
+/* NEW until init; then REPLAYING while the notifications that came before
+ * it go through the guards, in their order, ahead of any later one. */
+enum { ST_NEW, ST_REPLAYING, ST_READY, ST_FAILED, ST_STOPPED };
+
+/* A notification that came before init: the guards need the remediation
+ * state of the last run, which init loads. */
+typedef struct held_s {
+  struct held_s *next;
+  notification_t n; /* with its own copy of the meta */
+  double arrival;   /* monotonic: the guards' windows start here */
+} held_t;
 
 typedef struct {
   nt_config_t cfg;
   nt_sender_t *sender;
-  pthread_mutex_t lock; /* serialises the move out of ST_NEW */
+  pthread_mutex_t lock; /* guards state's moves and the held list */
   int state;            /* read without the lock on the notification path */
-  bool left_behind;     /* a thread did not stop: nothing may be freed */
+  held_t *held, **held_tail;
+  size_t held_num;
+  bool left_behind; /* a thread did not stop: nothing may be freed */
 } nt_plugin_t;
 
 static nt_plugin_t *plugin;
@@ -68,23 +81,6 @@ static bool collectd_test_mode(void) {
         return true;
   }
   return false;
-}
-
-static int nt_prepare(void) {
-  pthread_mutex_lock(&plugin->lock);
-  if (get_state() == ST_NEW) {
-    int state = ST_FAILED;
-    plugin->cfg.check_only = collectd_test_mode();
-    if (nt_config_finalize(&plugin->cfg) == 0) {
-      plugin->sender = nt_sender_create(&plugin->cfg); /* logs why not */
-      if (plugin->sender != NULL)
-        state = ST_READY;
-    }
-    set_state(state);
-  }
-  int state = get_state();
-  pthread_mutex_unlock(&plugin->lock);
-  return state == ST_READY ? 0 : -1;
 }
 
 static int nt_config_cb(oconfig_item_t *ci) {
@@ -134,44 +130,130 @@ static void dispatch_event(const nt_event_t *e, void *arg) {
   plugin_notification_meta_free(n.meta);
 }
 
+static void dispatch(const notification_t *n, double arrival) {
+  if (n->host[0] != '\0') {
+    nt_dispatch(&plugin->cfg, plugin->sender, n, arrival);
+    return;
+  }
+  /* An empty host stands for this one, as everywhere in collectd. */
+  notification_t local = *n;
+  sstrncpy(local.host, hostname_g, sizeof(local.host));
+  nt_dispatch(&plugin->cfg, plugin->sender, &local, arrival);
+}
+
+static void free_held(held_t *h) {
+  while (h != NULL) {
+    held_t *next = h->next;
+    plugin_notification_meta_free(h->n.meta);
+    free(h);
+    h = next;
+  }
+}
+
+/* Takes the held notifications, or, when there are none left, ends the
+ * replay (under the lock, so that no notification slips in between). */
+static held_t *take_held(void) {
+  pthread_mutex_lock(&plugin->lock);
+  held_t *h = plugin->held;
+  plugin->held = NULL;
+  plugin->held_tail = &plugin->held;
+  plugin->held_num = 0;
+  if (h == NULL && get_state() == ST_REPLAYING)
+    set_state(ST_READY);
+  pthread_mutex_unlock(&plugin->lock);
+  return h;
+}
+
+/* collectd's main thread, once: the only move out of ST_NEW, so the
+ * configuration and the sender need no lock; the notification callback
+ * only holds notifications meanwhile. */
 static int nt_init(void) {
-  if (nt_prepare() != 0)
-    return -1;
-  static bool started;
-  if (started)
-    return 0;
-  nt_sender_set_notifier(plugin->sender, dispatch_event, NULL);
-  if (nt_sender_start(plugin->sender, thread_create) != 0) {
-    NT_ERROR("cannot start the sender thread");
-    set_state(ST_FAILED);
+  if (get_state() != ST_NEW)
+    return get_state() == ST_FAILED ? -1 : 0;
+  int state = ST_FAILED;
+  plugin->cfg.check_only = collectd_test_mode();
+  if (nt_config_finalize(&plugin->cfg) == 0)
+    plugin->sender = nt_sender_create(&plugin->cfg); /* logs why not */
+  if (plugin->sender != NULL) {
+    nt_sender_set_notifier(plugin->sender, dispatch_event, NULL);
+    if (nt_sender_start(plugin->sender, thread_create) == 0)
+      state = ST_REPLAYING;
+    else
+      NT_ERROR("cannot start the sender thread");
+  }
+  pthread_mutex_lock(&plugin->lock);
+  set_state(state);
+  pthread_mutex_unlock(&plugin->lock);
+  if (state == ST_FAILED) {
+    free_held(take_held());
     return -1;
   }
-  started = true;
   NT_INFO("%zu Task(s) for %zu supervisor(s)%s", plugin->cfg.tasks_num,
           plugin->cfg.lanes_num,
           plugin->cfg.check_only
               ? ", collectd -T: nothing is sent, spooled or resumed"
           : plugin->cfg.dry_run ? ", DryRun"
                                 : "");
+  held_t *h;
+  while ((h = take_held()) != NULL) {
+    for (held_t *i = h; i != NULL; i = i->next)
+      dispatch(&i->n, i->arrival);
+    free_held(h);
+  }
   return 0;
+}
+
+/* A copy of n, with its meta, to be dispatched at init; NULL when out of
+ * memory. */
+static held_t *held_copy(const notification_t *n, double arrival) {
+  held_t *h = calloc(1, sizeof(*h));
+  if (h == NULL)
+    return NULL;
+  h->n = *n;
+  h->n.meta = NULL;
+  h->arrival = arrival;
+  if (plugin_notification_meta_copy(&h->n, n) != 0) {
+    plugin_notification_meta_free(h->n.meta);
+    free(h);
+    return NULL;
+  }
+  return h;
+}
+
+/* Before init (or while the earlier ones are replayed): kept, in order.
+ * Returns false when the notification is to be dispatched now. */
+static bool hold(const notification_t *n, double arrival) {
+  held_t *h = held_copy(n, arrival); /* allocated before the lock */
+  bool held = true, full = false;
+  pthread_mutex_lock(&plugin->lock);
+  int state = get_state();
+  if (state == ST_READY)
+    held = false;
+  else if ((state == ST_NEW || state == ST_REPLAYING) && h != NULL &&
+           plugin->held_num < HELD_MAX) {
+    *plugin->held_tail = h;
+    plugin->held_tail = &h->next;
+    plugin->held_num++;
+    h = NULL;
+  } else if (state == ST_NEW || state == ST_REPLAYING)
+    full = plugin->held_num++ == HELD_MAX || h == NULL;
+  pthread_mutex_unlock(&plugin->lock);
+  free_held(h); /* not kept: dispatched now, failed or stopped */
+  if (full)
+    NT_WARNING("a notification came before init and cannot be kept (more "
+               "than %d, or out of memory): ignored",
+               HELD_MAX);
+  return held;
 }
 
 static int nt_notify(const notification_t *n, user_data_t *ud) {
   (void)ud;
   int state = get_state();
-  if (state == ST_NEW && nt_prepare() == 0)
-    state = ST_READY;
-  if (state != ST_READY)
+  if (state == ST_FAILED || state == ST_STOPPED)
     return 0;
   double now = nt_now();
-  if (n->host[0] != '\0') {
-    nt_dispatch(&plugin->cfg, plugin->sender, n, now);
-    return 0;
-  }
-  /* An empty host stands for this one, as everywhere in collectd. */
-  notification_t local = *n;
-  sstrncpy(local.host, hostname_g, sizeof(local.host));
-  nt_dispatch(&plugin->cfg, plugin->sender, &local, now);
+  if (state == ST_READY || !hold(n, now))
+    dispatch(n, now);
   return 0;
 }
 
@@ -190,7 +272,8 @@ static void submit_value(const char *task, const char *type,
 
 static int nt_read(user_data_t *ud) {
   (void)ud;
-  if (get_state() != ST_READY)
+  int state = get_state();
+  if (state != ST_READY && state != ST_REPLAYING)
     return 0;
   bool spool = plugin->cfg.spool_dir != NULL;
   for (size_t i = 0; i < plugin->cfg.tasks_num; i++) {
@@ -216,8 +299,8 @@ static int nt_read(user_data_t *ud) {
 static int nt_shutdown(void) {
   /* From here on a notification is ignored; one already past the check
    * finds the sender stopping and is not queued. */
-  set_state(ST_STOPPED);
   pthread_mutex_lock(&plugin->lock);
+  set_state(ST_STOPPED);
   nt_sender_t *sender = plugin->sender;
   pthread_mutex_unlock(&plugin->lock);
   if (sender == NULL)
@@ -237,6 +320,7 @@ static void nt_free(void *arg) {
    * stay, collectd is exiting anyway. */
   if (p->left_behind)
     return;
+  free_held(p->held);
   nt_sender_free(p->sender);
   nt_config_free(&p->cfg);
   pthread_mutex_destroy(&p->lock);
@@ -251,6 +335,7 @@ void module_register(void) {
     return;
   }
   nt_config_init(&plugin->cfg);
+  plugin->held_tail = &plugin->held;
   pthread_mutex_init(&plugin->lock, NULL);
   plugin_register_complex_config("notify_theeye", nt_config_cb);
   plugin_register_init("notify_theeye", nt_init);

@@ -404,9 +404,11 @@ void nt_sender_cancel(nt_sender_t *s, uint64_t subject, const char *name) {
   if (copy == NULL)
     return; /* the jobs go, as if the OKAY had come later */
   pthread_mutex_lock(&s->lock);
-  /* Nothing waits (the usual case): nothing to cancel, nothing kept. */
+  /* Nothing waits (the usual case): nothing to cancel, nothing kept. While
+   * the spool is read, its jobs may still be on their way to the queue. */
   bool take = !s->stopping && s->cancels_num < CANCELS_MAX &&
-              nt_queue_waiting(s->queue) + nt_queue_in_flight(s->queue) > 0;
+              (s->resuming ||
+               nt_queue_waiting(s->queue) + nt_queue_in_flight(s->queue) > 0);
   bool wake = take && s->asleep;
   if (take) {
     s->cancels[s->cancels_num++] =
@@ -520,7 +522,9 @@ static void *sender_main(void *arg) {
   pthread_mutex_lock(&s->lock);
   for (;;) {
     s->asleep = false;
-    if (s->cancels_num > 0)
+    /* Nothing is sent while the spool is read: the cancellations wait
+     * until every spooled job is back in the queue. */
+    if (s->cancels_num > 0 && !s->resuming)
       cancel_jobs(s);
     double now = nt_now();
     nt_job_t *expired = nt_queue_expire(s->queue, now);

@@ -21,23 +21,28 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Entry layout (format version 2): a header of "key value" lines, the
+/* Entry layout (format version 3): a header of "key value" lines, the
  * body, and a checksum of everything before it, so a torn write is
  * recognised:
  *
- *   notify_theeye spool 2\n
+ *   notify_theeye spool 3\n
  *   seq 42\n  arrival 1764331200.123456\n  attempts 0\n
- *   task restart-nginx\n  taskid 5f0c1a2b3c4d5e6f7a8b9c0d\n  body 57\n
+ *   task restart-nginx\n  taskid 5f0c1a2b3c4d5e6f7a8b9c0d\n
+ *   subject 0123456789abcdef\n  body 57\n
  *   <57 bytes of body>\n
  *   crc32 1a2b3c4d\n
  *
- * crc32 is zlib's CRC-32 of every byte before the "crc32 " line. Version 1
- * had no taskid line: without it an entry cannot be told apart from one
- * whose Task now points at another TaskID, so a version-1 entry does not
- * decode and is moved into corrupt/ like a damaged one (where a human can
- * still read it). */
-#define MAGIC "notify_theeye spool 2\n"
+ * crc32 is zlib's CRC-32 of every byte before the "crc32 " line. Version 2
+ * (1.0's) had no subject line: its entries are still resumed, but an OKAY
+ * cannot tell which subject they are about, so it never cancels one.
+ * Version 1 had no taskid line: without it an entry cannot be told apart
+ * from one whose Task now points at another TaskID, so a version-1 entry
+ * does not decode and is moved into corrupt/ like a damaged one (where a
+ * human can still read it). */
+#define MAGIC "notify_theeye spool 3\n"
+#define MAGIC_V2 "notify_theeye spool 2\n"
 #define MAGIC_V1 "notify_theeye spool 1\n"
+#define MAGIC_LEN (sizeof(MAGIC) - 1) /* the same for every version */
 #define CRC_LINE 15 /* "crc32 xxxxxxxx\n" */
 #define TASK_ID_LEN 24
 #define MAX_ENTRY (16 * 1024 * 1024)
@@ -93,9 +98,9 @@ char *nt_spool_encode(const nt_spool_entry_t *e, size_t *len) {
   nt_buf_t b = NT_BUF_INIT;
   nt_buf_printf(&b,
                 MAGIC "seq %" PRIu64 "\narrival %.6f\nattempts %u\ntask %s\n"
-                      "taskid %s\nbody %zu\n",
+                      "taskid %s\nsubject %016" PRIx64 "\nbody %zu\n",
                 e->seq, e->arrival, e->attempts, e->task, e->task_id,
-                e->body_len);
+                e->subject, e->body_len);
   if (e->body_len > 0)
     nt_buf_append(&b, e->body, e->body_len);
   nt_buf_puts(&b, "\n");
@@ -133,20 +138,39 @@ static int parse_u64(const char *s, uint64_t *v) {
   return 0;
 }
 
+/* Exactly 16 lower-case hexadecimal digits, as encode writes them. */
+static int parse_hex64(const char *s, uint64_t *v) {
+  uint64_t n = 0;
+  size_t i = 0;
+  for (; s[i] != '\0'; i++) {
+    int d = s[i] >= '0' && s[i] <= '9'   ? s[i] - '0'
+            : s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10
+                                         : -1;
+    if (d < 0 || i >= 16)
+      return -1;
+    n = n << 4 | (uint64_t)d;
+  }
+  if (i != 16)
+    return -1;
+  *v = n;
+  return 0;
+}
+
 int nt_spool_decode(char *data, size_t len, nt_spool_entry_t *e,
                     const char **why) {
   char *end = data + len;
   *why = "cut short or not an entry";
-  if (len >= sizeof(MAGIC_V1) - 1 &&
-      memcmp(data, MAGIC_V1, sizeof(MAGIC_V1) - 1) == 0) {
+  if (len >= MAGIC_LEN && memcmp(data, MAGIC_V1, MAGIC_LEN) == 0) {
     *why = "format version 1, without the TaskID: not resumed";
     return -1;
   }
   /* The checksum line ends the entry. */
-  if (len < sizeof(MAGIC) - 1 + CRC_LINE ||
-      memcmp(data, MAGIC, sizeof(MAGIC) - 1) != 0 ||
+  if (len < MAGIC_LEN + CRC_LINE ||
+      (memcmp(data, MAGIC, MAGIC_LEN) != 0 &&
+       memcmp(data, MAGIC_V2, MAGIC_LEN) != 0) ||
       memcmp(end - CRC_LINE, "crc32 ", 6) != 0 || end[-1] != '\n')
     return -1;
+  bool v2 = memcmp(data, MAGIC_V2, MAGIC_LEN) == 0;
   char crc_text[9];
   memcpy(crc_text, end - 9, 8);
   crc_text[8] = '\0';
@@ -158,14 +182,18 @@ int nt_spool_decode(char *data, size_t len, nt_spool_entry_t *e,
   }
   end -= CRC_LINE;
   *why = "malformed header";
-  char *p = data + sizeof(MAGIC) - 1;
-  uint64_t seq, attempts, body_len;
+  char *p = data + MAGIC_LEN;
+  uint64_t seq, attempts, body_len, subject = 0;
   char *seq_s = header_line(&p, end, "seq");
   char *arrival_s = seq_s ? header_line(&p, end, "arrival") : NULL;
   char *attempts_s = arrival_s ? header_line(&p, end, "attempts") : NULL;
   char *task = attempts_s ? header_line(&p, end, "task") : NULL;
   char *task_id = task ? header_line(&p, end, "taskid") : NULL;
-  char *body_s = task_id ? header_line(&p, end, "body") : NULL;
+  char *subject_s = task_id && !v2 ? header_line(&p, end, "subject") : NULL;
+  char *body_s =
+      task_id && (v2 || subject_s) ? header_line(&p, end, "body") : NULL;
+  if (subject_s != NULL && parse_hex64(subject_s, &subject) != 0)
+    return -1;
   if (body_s == NULL || parse_u64(seq_s, &seq) != 0 ||
       parse_u64(attempts_s, &attempts) != 0 || attempts > MAX_ATTEMPTS ||
       parse_u64(body_s, &body_len) != 0 || task[0] == '\0')
@@ -188,6 +216,7 @@ int nt_spool_decode(char *data, size_t len, nt_spool_entry_t *e,
                           .attempts = (unsigned)attempts,
                           .task = task,
                           .task_id = task_id,
+                          .subject = subject,
                           .body = p,
                           .body_len = (size_t)body_len};
   p[body_len] = '\0';

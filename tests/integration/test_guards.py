@@ -318,6 +318,216 @@ class AcrossRestarts(GuardTest):
         wait_counter(self.dir, "fix", "derive-over_budget", 1)
         self.assertEqual(len(self.sup.jobs()), 2)
 
+    def test_okay_after_restart_cancels_a_spooled_job(self):
+        # The supervisor is down through a restart: the FAILUREs' jobs are
+        # spooled, resumed, and wait for their retry. h1's OKAY after the
+        # restart cancels h1's job, which never reaches the supervisor.
+        port = free_port()
+        block = plugin_block(
+            "http://127.0.0.1:%d" % port,
+            [("fix", task_options(TASK_ID, SECRET, 'Plugin "svc"',
+                                  'Argument "%{host}"'))],
+            Customer=CUSTOMER, SpoolDir=os.path.join(self.dir, "spool"),
+            RetryInterval=0.5, MaxRetryInterval=1)
+        cd = self.collectd(block, extra=CSV_EXTRA.format(dir=self.dir))
+        cd.putnotif("down", host="h1", plugin="svc")
+        cd.putnotif("down", host="h2", plugin="svc")
+        cd.wait_log(r"\(not delivered\): retrying in")
+        cd.stop()
+
+        cd = self.again(block)
+        wait_counter(self.dir, "fix", "derive-resumed", 2)
+        cd.putnotif("up", severity="okay", host="h1", plugin="svc")
+        cd.wait_log(r'Task "fix": h1/svc is OKAY again: cancelled 1 '
+                    r'waiting job')
+        wait_counter(self.dir, "fix", "derive-cancelled", 1)
+        self.sup = self.supervisor(port=port)
+        (job,) = self.sup.wait_jobs(1, timeout=10)
+        pause(1.5)  # a cancelled job would have had its retry by now
+        self.assertEqual([arguments(r) for r in self.sup.jobs()], [["h2"]])
+        spool = os.path.join(self.dir, "spool")
+        wait_for(lambda: not [n for n in os.listdir(spool)
+                              if n.endswith(".job")], 5,
+                 what="the spool emptied")
+
+    def test_notification_before_init_waits_for_the_state(self):
+        # A notification that reaches the plugin before its init (a Python
+        # module's init, loaded before it, sleeps) goes through the guards
+        # only once the state of the last run is loaded: the OKAY that ends
+        # the incident begun before the restart is no first OKAY.
+        self.sup = self.supervisor()
+        block = self.block([
+            ("fix", task_options(TASK_ID, SECRET, 'Plugin "svc"',
+                                 'Argument "%{severity}"',
+                                 'Argument "%{episode}"')),
+            ("recovered", task_options(TASK_ID2, SECRET2, 'Plugin "svc"',
+                                       'Severity "OKAY"',
+                                       'Argument "%{severity}"',
+                                       'Argument "%{episode}"')),
+        ])
+        cd = self.collectd(block, extra=CSV_EXTRA.format(dir=self.dir))
+        cd.putnotif("down", host="h", plugin="svc")
+        (first,) = self.sup.wait_jobs(1)
+        cd.stop()
+
+        with open(os.path.join(self.dir, "slowinit.py"), "w") as f:
+            f.write("import collectd, time\n"
+                    "collectd.register_init(lambda: time.sleep(1.5))\n")
+        extra = ('LoadPlugin python\n<Plugin python>\n  ModulePath "%s"\n'
+                 '  Import "slowinit"\n</Plugin>\n' % self.dir +
+                 CSV_EXTRA.format(dir=self.dir))
+        cd = self.recollectd(block, extra=extra, start=False)
+        cd.start(wait=False)
+
+        def sent():
+            try:
+                cd.putnotif("up", severity="okay", host="h", plugin="svc")
+                return True
+            except OSError:  # not there, or not listening yet
+                return False
+        wait_for(sent, 10, interval=0.002, what="a PUTNOTIF taken")
+        self.assertNotIn("notify_theeye plugin: 2 Task(s)", cd.log(),
+                         "too late: the test proves nothing")
+        jobs = self.sup.wait_jobs(2, timeout=10)
+        self.assertEqual(arguments(jobs[1]),
+                         ["OKAY", arguments(first)[1]])
+        pause(1.5)  # the counters of that moment are in the csv by now
+        self.assertEqual(csv_latest(self.dir, "recovered",
+                                    "derive-ignored_okay"), 0)
+
+
+THRESHOLD_GUARDS = """\
+LoadPlugin threshold
+<Plugin threshold>
+  <Plugin "foo">
+    <Type "gauge">
+      FailureMax 10
+    </Type>
+  </Plugin>
+  <Plugin "baz">
+    <Type "gauge">
+      FailureMax 10
+      Persist true
+    </Type>
+  </Plugin>
+</Plugin>
+"""
+
+
+class WithThresholds(GuardTest):
+    """The guards with collectd's threshold plugin as the source."""
+
+    def putval(self, cd, plugin, instance, *values):
+        # Values 60 s apart in their own time, sent at once: nothing goes
+        # missing during the test, and the guards count arrivals anyway.
+        for v in values:
+            self.t = getattr(self, "t", time.time() - 600) + 1
+            reply, _ = cd.command("PUTVAL testhost/%s/gauge-%s interval=60 "
+                                  "%.3f:%s" % (plugin, instance, self.t, v))
+            self.assertTrue(reply.startswith("0 "), reply)
+
+    def test_confirm_with_persist(self):
+        # Persist true: a FAILURE for every value out of range. Confirm 3:
+        # every third one is acted on; the threshold's OKAY starts the
+        # count again, and the next incident has a new episode.
+        self.sup = self.supervisor()
+        cd = self.collectd(plugin_block(self.sup.url, [
+            ("disk", task_options(TASK_ID, SECRET, 'Plugin "baz"',
+                                  'Confirm 3 120', 'Argument "%{severity}"',
+                                  'Argument "%{meta:CurrentValue}"',
+                                  'Argument "%{episode}"')),
+        ], Customer=CUSTOMER), extra=THRESHOLD_GUARDS +
+            CSV_EXTRA.format(dir=self.dir))
+        self.putval(cd, "baz", "x", 42, 43)
+        wait_counter(self.dir, "disk", "derive-unconfirmed", 2)
+        self.assertEqual(self.sup.jobs(), [])
+        self.putval(cd, "baz", "x", 44)
+        (first,) = self.sup.wait_jobs(1)
+        self.assertEqual(arguments(first)[:2], ["FAILURE", "44"])
+        self.putval(cd, "baz", "x", 45, 5, 46, 47)
+        wait_counter(self.dir, "disk", "derive-unconfirmed", 5)
+        self.assertEqual(len(self.sup.jobs()), 1)
+        self.putval(cd, "baz", "x", 48)
+        jobs = self.sup.wait_jobs(2)
+        self.assertEqual(arguments(jobs[1])[:2], ["FAILURE", "48"])
+        self.assertNotEqual(arguments(jobs[1])[2], arguments(first)[2])
+
+    def test_first_okay_across_kill_9(self):
+        # x fails, collectd is killed; the new daemon's threshold plugin
+        # sends its start-up OKAY for x, which ends the incident begun
+        # before: acted on, with its episode. y never failed: its start-up
+        # OKAY is ignored, before and after.
+        self.sup = self.supervisor()
+        block = plugin_block(self.sup.url, [
+            ("remedy", task_options(TASK_ID, SECRET, 'Plugin "foo"',
+                                    'Argument "%{severity}"',
+                                    'Argument "%{type_instance}"',
+                                    'Argument "%{episode}"')),
+            ("recovered", task_options(TASK_ID2, SECRET2, 'Plugin "foo"',
+                                       'Severity "OKAY"',
+                                       'Argument "%{severity}"',
+                                       'Argument "%{type_instance}"',
+                                       'Argument "%{episode}"')),
+        ], Customer=CUSTOMER, SpoolDir=os.path.join(self.dir, "spool"))
+        extra = THRESHOLD_GUARDS + CSV_EXTRA.format(dir=self.dir)
+        cd = self.collectd(block, extra=extra)
+        self.putval(cd, "foo", "y", 5)
+        self.putval(cd, "foo", "x", 42)
+        (failure,) = self.sup.wait_jobs(1)
+        self.assertEqual(arguments(failure)[:2], ["FAILURE", "x"])
+        wait_counter(self.dir, "recovered", "derive-ignored_okay", 1)
+        pause(1.5)  # on disk within a second
+        cd.kill()
+
+        cd = self.recollectd(block, extra=extra)
+        self.putval(cd, "foo", "y", 5)
+        self.putval(cd, "foo", "x", 5)
+        jobs = self.sup.wait_jobs(2)
+        self.assertEqual(arguments(jobs[1]), ["OKAY", "x",
+                                              arguments(failure)[2]])
+        wait_counter(self.dir, "recovered", "derive-ignored_okay", 1)
+        pause(0.5)
+        self.assertEqual(len(self.sup.jobs()), 2)
+
+
+class Episodes(GuardTest):
+
+    def test_episode_across_a_retry_two_tasks_and_the_next_incident(self):
+        # The supervisor refuses the first two requests (503): the retried
+        # job keeps its episode, which both Tasks' jobs share; after the
+        # OKAY the next incident has a new one.
+        self.sup = self.supervisor()
+        cd = self.collectd(plugin_block(self.sup.url, [
+            (name, task_options(tid, secret, 'Plugin "svc"',
+                                'Argument "%{task}"', 'Argument "%{episode}"'))
+            for name, tid, secret in (("a", TASK_ID, SECRET),
+                                      ("b", TASK_ID2, SECRET2))],
+            Customer=CUSTOMER, RetryInterval=0.2, MaxRetryInterval=0.2),
+            extra=CSV_EXTRA.format(dir=self.dir))
+        self.sup.control(status=503, count=2)
+        cd.putnotif("down", host="h", plugin="svc")
+        jobs = self.sup.wait_jobs(2, timeout=10)
+        self.assertEqual(sorted(arguments(r)[0] for r in jobs), ["a", "b"])
+        episodes = {arguments(r)[1] for r in self.sup.requests()}
+        self.assertEqual(len(episodes), 1, episodes)
+        self.assertEqual(len(self.sup.requests()), 4)
+        (episode,) = episodes
+        self.assertRegex(episode, r"^[0-9a-f]{16}$")
+        cd.putnotif("still down", host="h", plugin="svc")
+        jobs = self.sup.wait_jobs(4)
+        self.assertEqual({arguments(r)[1] for r in jobs}, {episode})
+        cd.putnotif("up", severity="okay", host="h", plugin="svc")
+        cd.putnotif("down again", host="h", plugin="svc")
+        jobs = self.sup.wait_jobs(6)
+        later = {arguments(r)[1] for r in jobs[4:]}
+        self.assertEqual(len(later), 1, later)
+        self.assertNotEqual(later, {episode})
+        # Another subject's incident at the same moment: its own episode.
+        cd.putnotif("down", host="h2", plugin="svc")
+        jobs = self.sup.wait_jobs(8)
+        self.assertEqual(len({arguments(r)[1] for r in jobs[6:]}), 1)
+        self.assertNotIn(arguments(jobs[6])[1], later | {episode})
+
 
 if __name__ == "__main__":
     main()

@@ -19,17 +19,20 @@ import zlib  # noqa: E402
 
 TASK = "spool-task"
 TASK2 = "other-task"
-MAGIC = b"notify_theeye spool 2\n"
+MAGIC = b"notify_theeye spool 2\n"  # 1.0's format: still resumed
+MAGIC3 = b"notify_theeye spool 3\n"  # what the plugin writes
 
 
 def parse_entry(data):
-    """The header of a spool entry as a dict (seq, arrival, attempts,
-    task, taskid, body), or None when it does not look like one."""
-    if not data.startswith(MAGIC):
+    """The header of a spool entry the plugin wrote as a dict (seq,
+    arrival, attempts, task, taskid, subject, body), or None when it does
+    not look like one."""
+    if not data.startswith(MAGIC3):
         return None
     fields = {}
-    rest = data[len(MAGIC):]
-    for key in ("seq", "arrival", "attempts", "task", "taskid", "body"):
+    rest = data[len(MAGIC3):]
+    for key in ("seq", "arrival", "attempts", "task", "taskid", "subject",
+                "body"):
         line, sep, rest = rest.partition(b"\n")
         k, _, v = line.partition(b" ")
         if not sep or k.decode(errors="replace") != key:

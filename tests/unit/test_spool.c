@@ -110,6 +110,7 @@ static void assert_entry_equal(const nt_spool_entry_t *want,
   assert_int_equal(want->attempts, got->attempts);
   assert_string_equal(want->task, got->task);
   assert_string_equal(want->task_id, got->task_id);
+  assert_true(want->subject == got->subject);
   assert_int_equal(want->body_len, got->body_len);
   assert_memory_equal(want->body, got->body, want->body_len);
   /* Decode terminates the body for the caller's convenience. */
@@ -330,6 +331,7 @@ static void test_round_trip(void **state) {
       .attempts = 3,
       .task = "restart-nginx",
       .task_id = "5f0c1a2b3c4d5e6f7a8b9c0d",
+      .subject = 0x0123456789abcdefu,
       .body = "{\"task\":\"5f0c1a2b3c4d5e6f7a8b9c0d\","
               "\"task_arguments\":[\"FAILURE\",\"web1\"]}",
   };
@@ -349,6 +351,7 @@ static void test_round_trip(void **state) {
                          .body_len = 0};
   round_trip(&e);
   e.seq = UINT64_MAX;
+  e.subject = UINT64_MAX;
   e.attempts = 1000;
   e.arrival = 4102444800.999999; /* year 2100 */
   round_trip(&e);
@@ -363,14 +366,15 @@ static void test_round_trip_header_text(void **state) {
                         .attempts = 2,
                         .task = "t",
                         .task_id = TID,
+                        .subject = 0xabcdef,
                         .body = "{}",
                         .body_len = 2};
   size_t len;
   char *data = nt_spool_encode(&e, &len);
   assert_non_null(data);
-  const char *head = "notify_theeye spool 2\nseq 42\n"
+  const char *head = "notify_theeye spool 3\nseq 42\n"
                      "arrival 1764331200.500000\nattempts 2\ntask t\ntaskid "
-                     "5f0c1a2b3c4d5e6f7a8b9c0d\n"
+                     "5f0c1a2b3c4d5e6f7a8b9c0d\nsubject 0000000000abcdef\n"
                      "body 2\n{}\n";
   assert_true(len == strlen(head) + 15);
   assert_memory_equal(data, head, strlen(head));
@@ -1161,6 +1165,39 @@ static void test_decode_rejects_version_1(void **state) {
   free(data);
 }
 
+static void test_decode_version_2_has_no_subject(void **state) {
+  (void)state;
+  /* 1.0's entries are resumed, with no subject an OKAY could cancel. */
+  size_t len;
+  char *data = seal_str(GOOD_HEAD "body 2\n{}\n", &len);
+  nt_spool_entry_t e = {.subject = 1};
+  const char *why;
+  assert_int_equal(nt_spool_decode(data, len, &e, &why), 0);
+  assert_true(e.subject == 0);
+  assert_string_equal(e.task_id, TID);
+  free(data);
+  /* Version 2 has no subject line; version 3 must have one, exactly as
+   * encode writes it. */
+  refused_sealed(GOOD_HEAD "subject 0123456789abcdef\nbody 2\n{}\n", NULL);
+#define V3_HEAD                                                                \
+  "notify_theeye spool 3\nseq 5\narrival 1.0\nattempts 1\ntask t\n"            \
+  "taskid " TID "\n"
+  data = seal_str(V3_HEAD "subject 0123456789abcdef\nbody 2\n{}\n", &len);
+  assert_int_equal(nt_spool_decode(data, len, &e, &why), 0);
+  assert_true(e.subject == 0x0123456789abcdefu);
+  free(data);
+  const char *bad[] = {"", "0123456789ABCDEF", "0123456789abcde",
+                       "0123456789abcdef0", "0123456789abcdeg",
+                       "-123456789abcdef", " 123456789abcdef"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+    char text[256];
+    snprintf(text, sizeof(text), V3_HEAD "subject %s\nbody 2\n{}\n", bad[i]);
+    refused_sealed(text, NULL);
+  }
+  refused_sealed(V3_HEAD "body 2\n{}\n", NULL);
+#undef V3_HEAD
+}
+
 static void test_decode_rejects_nul_in_header(void **state) {
   (void)state;
   /* A NUL would cut the value short in C and hide the rest of the line. */
@@ -1915,6 +1952,7 @@ int main(void) {
                                       setup_open, teardown_dir),
       cmocka_unit_test(test_decode_rejects_bad_taskid),
       cmocka_unit_test(test_decode_rejects_version_1),
+      cmocka_unit_test(test_decode_version_2_has_no_subject),
       cmocka_unit_test(test_decode_rejects_nul_in_header),
       cmocka_unit_test_setup_teardown(test_encode_refuses_what_would_not_decode,
                                       setup_open, teardown_dir),
