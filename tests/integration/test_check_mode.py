@@ -241,6 +241,10 @@ class CheckModeTest(IntegrationTest):
     def test_check_beside_running_daemon(self):
         # The daemon holds the SpoolDir (and its lock) with jobs pending;
         # an operator checks a copy of its configuration meanwhile.
+        passwd = os.path.join(workdir, "fleet.passwd")
+        with open(passwd, "w") as f:
+            f.write("web1: not-a-real-password\n")
+        text = text.replace("/etc/collectd/fleet.passwd", passwd)
         url = "http://127.0.0.1:%d" % free_port()
         block = self.block(url, SpoolDir=self.spool)
         run = self.collectd(block)
@@ -280,6 +284,79 @@ class CheckModeTest(IntegrationTest):
         self.assertEqual(stat.S_IMODE(os.lstat(self.spool).st_mode), 0o750)
         self.assertEqual(os.listdir(self.spool), [])
         self.assertNothingSent(sup)
+
+
+class ShippedConfigurations(IntegrationTest):
+    """The example configuration and every recipe pass collectd -T as
+    shipped, with only what a user changes (secret files, paths) and what
+    keeps a test on 127.0.0.1 (URLs, the network plugin's Listen) replaced."""
+
+    def check_file(self, name):
+        with open(os.path.join(SRCDIR, "conf", name)) as f:
+            text = f.read()
+        workdir = os.path.join(self.dir, name.replace("/", "-"))
+        os.makedirs(workdir)
+        secrets = os.path.join(workdir, "theeye")
+        os.mkdir(secrets, 0o700)
+        for path in set(re.findall(r'/etc/collectd/theeye/[^"]+\.secret',
+                                   text)):
+            own = os.path.join(secrets, os.path.basename(path))
+            with open(os.open(own, os.O_WRONLY | os.O_CREAT, 0o600),
+                      "w") as f:
+                f.write(SECRET + "\n")
+            text = text.replace(path, own)
+        passwd = os.path.join(workdir, "fleet.passwd")
+        with open(passwd, "w") as f:
+            f.write("web1: not-a-real-password\n")
+        text = text.replace("/etc/collectd/fleet.passwd", passwd)
+        url = "http://127.0.0.1:%d" % free_port()
+        for old, new in (
+                ("https://supervisor.theeye.io", url),
+                ("https://supervisor.eu.example.com", url),
+                ("/var/lib/collectd/notify_theeye-spool",
+                 os.path.join(workdir, "spool")),
+                ("/run/collectd-maintenance",
+                 os.path.join(workdir, "maintenance")),
+                ('"0.0.0.0" "25826"', '"127.0.0.1" "%d"' % free_port())):
+            text = text.replace(old, new)
+        self.assertEqual([l for l in text.splitlines() if "/etc/collectd"
+                          in l and not l.lstrip().startswith("#")], [])
+        tasks = len(re.findall(r"^\s*<Task ", text, re.M))
+        # Other plugins load from collectd's directory, this one from the
+        # build.
+        text = text.replace("LoadPlugin notify_theeye\n",
+                            'PluginDir "%s"\nLoadPlugin notify_theeye\n'
+                            'PluginDir "/usr/lib/collectd"\n' % PLUGIN_DIR)
+        cd = Collectd(workdir, "")
+        with open(cd.conf, "w") as f:
+            f.write('Hostname "testhost"\nFQDNLookup false\n'
+                    'BaseDir "%s"\nPIDFile "%s/collectd.pid"\n'
+                    'PluginDir "/usr/lib/collectd"\n'
+                    'TypesDB "/usr/share/collectd/types.db"\n'
+                    'LoadPlugin logfile\n<Plugin logfile>\n  LogLevel info\n'
+                    '  File "%s"\n  PrintSeverity true\n</Plugin>\n'
+                    % (workdir, workdir, cd.log_path) + text)
+        rc, out, _ = cd.test_config()
+        self.assertEqual(rc, 0, out + cd.log())
+        self.assertEqual(lines_at(cd, "error", ""), [], cd.log())
+        self.assertEqual(lines_at(cd, "warning", ""), [], cd.log())
+        self.assertEqual(len(lines_at(cd, "info", r"%d Task\(s\) for "
+                                      % tasks)), 1, cd.log())
+        self.assertNoSecret(cd, out)
+
+    def assertNoSecret(self, cd, out):
+        for text in (cd.log(), out):
+            self.assertNotIn(SECRET, text.lower())
+
+    def test_example_configuration(self):
+        self.check_file("notify_theeye.conf")
+
+    def test_recipes(self):
+        names = sorted(os.listdir(os.path.join(SRCDIR, "conf", "recipes")))
+        self.assertTrue(names)
+        for name in names:
+            with self.subTest(recipe=name):
+                self.check_file("recipes/" + name)
 
 
 if __name__ == "__main__":
