@@ -1031,17 +1031,28 @@ static int task_finalize(nt_config_t *cfg, nt_task_t *task) {
     NT_ERROR("Task \"%s\": out of memory", task->name);
     return -1;
   }
+  /* One line per supervisor, and per PauseFile: a Task paused on its own
+   * must not hold the jobs of another Task behind its own. */
   size_t lane = 0;
-  while (lane < cfg->lanes_num && strcmp(cfg->lane_urls[lane], task->eff.url))
-    lane++;
+  bool known_url = false;
+  for (; lane < cfg->lanes_num; lane++) {
+    const nt_task_t *first = cfg->lane_tasks[lane];
+    if (strcmp(first->eff.url, task->eff.url) != 0)
+      continue;
+    known_url = true;
+    if (first->pause == task->pause)
+      break;
+  }
+  if (!known_url)
+    cfg->supervisors_num++;
   if (lane == cfg->lanes_num) {
-    char **urls = realloc(cfg->lane_urls, (lane + 1) * sizeof(*urls));
-    if (urls == NULL) {
+    nt_task_t **first = realloc(cfg->lane_tasks, (lane + 1) * sizeof(*first));
+    if (first == NULL) {
       NT_ERROR("Task \"%s\": out of memory", task->name);
       return -1;
     }
-    urls[lane] = task->eff.url;
-    cfg->lane_urls = urls;
+    first[lane] = task;
+    cfg->lane_tasks = first;
     cfg->lanes_num++;
   }
   task->lane = lane;
@@ -1165,7 +1176,7 @@ void nt_config_free(nt_config_t *cfg) {
     task_free(cfg->tasks[i]);
   nt_subjects_free(cfg->subjects);
   free(cfg->tasks);
-  free(cfg->lane_urls);
+  free(cfg->lane_tasks);
   free(cfg->url);
   free(cfg->customer);
   free(cfg->pause_file);

@@ -113,8 +113,11 @@ typedef struct {
   struct nt_subjects_s *subjects; /* after finalize: every subject seen */
   nt_pause_t **pauses;            /* after finalize: each PauseFile once */
   size_t pauses_num;
-  size_t lanes_num; /* distinct effective URLs, after finalize */
-  char **lane_urls; /* pointers into the tasks' effective URLs */
+  /* After finalize: a line of jobs per distinct effective (URL, PauseFile),
+   * with the first Task of each; supervisors_num distinct URLs. */
+  size_t lanes_num;
+  struct nt_task_s **lane_tasks;
+  size_t supervisors_num;
   bool blocks_seen; /* at least one <Plugin notify_theeye> block */
 } nt_config_t;
 

@@ -15,6 +15,7 @@ typedef struct {
 struct nt_cooldown_s {
   pthread_mutex_t lock;
   double seconds;
+  size_t capacity;
   nt_table_t *windows; /* of window_t, oldest first */
 };
 
@@ -23,6 +24,7 @@ nt_cooldown_t *nt_cooldown_create(double seconds, size_t capacity) {
   if (c == NULL)
     return NULL;
   c->seconds = seconds;
+  c->capacity = capacity;
   c->windows = nt_table_create(capacity, sizeof(window_t));
   if (c->windows == NULL) {
     free(c);
@@ -58,8 +60,18 @@ bool nt_cooldown_admit(nt_cooldown_t *c, const notification_t *n, double now) {
   while ((w = nt_table_oldest(c->windows)) != NULL &&
          now - w->start >= c->seconds)
     nt_table_remove(c->windows, w);
-  if (nt_table_find(c->windows, key, len) != NULL) {
-    admit = false; /* its window is still open */
+  if ((w = nt_table_find(c->windows, key, len)) != NULL) {
+    /* Still open, unless it closed while out of start order (threads read
+     * now before the lock): then it opens again. */
+    admit = now - w->start >= c->seconds;
+    if (admit) {
+      w->start = now;
+      nt_table_touch(c->windows, w);
+    }
+  } else if (nt_table_size(c->windows) >= c->capacity) {
+    /* Full of open windows: forgetting one would let its identity through
+     * at once. */
+    admit = false;
   } else if ((w = nt_table_add(c->windows, key, len)) != NULL) {
     w->start = now;
   }

@@ -18,7 +18,9 @@ void nt_cooldown_free(nt_cooldown_t *c);
 /* True when the notification's identity (host, plugin, plugin instance,
  * type, type instance, severity) has no open window: one opens at now.
  * False when it is suppressed; a suppressed match does not extend the
- * window. Safe to call from several threads. */
+ * window. A new identity is suppressed too while capacity windows are
+ * open: forgetting one would let its identity through at once. Safe to call
+ * from several threads. */
 bool nt_cooldown_admit(nt_cooldown_t *c, const notification_t *n, double now);
 
 /* Takes back an admission made at now, when no job came of it (it could not

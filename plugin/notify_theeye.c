@@ -189,7 +189,7 @@ static int nt_init(void) {
     return -1;
   }
   NT_INFO("%zu Task(s) for %zu supervisor(s)%s", plugin->cfg.tasks_num,
-          plugin->cfg.lanes_num,
+          plugin->cfg.supervisors_num,
           plugin->cfg.check_only
               ? ", collectd -T: nothing is sent, spooled or resumed"
           : plugin->cfg.dry_run ? ", DryRun"

@@ -141,7 +141,8 @@ int nt_subjects_restore(nt_subjects_t *s, const char *fields) {
                  : -1;
   if (len <= 0 ||
       sscanf(gap, " %d %d %" SCNd64, &seen, &in_episode, &start) != 3 ||
-      (seen != 0 && seen != 1) || (in_episode != 0 && in_episode != 1))
+      (seen != 0 && seen != 1) || (in_episode != 0 && in_episode != 1) ||
+      start < 0 || start > INT64_MAX / 2) /* the next start adds one */
     return -1;
   pthread_mutex_lock(&s->lock);
   subject_t *sub = nt_table_find(s->table, key, (size_t)len);

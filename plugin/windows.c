@@ -1,6 +1,7 @@
 #include "windows.h"
 #include "table.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,8 @@ typedef struct {
 
 struct nt_windows_s {
   pthread_mutex_t lock;
-  bool changed; /* an admission since the last save */
+  bool changed; /* an admission, refusal or withdrawal since the last save */
+  size_t capacity;
   unsigned n;
   double seconds;
   nt_table_t *table; /* of window_t */
@@ -27,6 +29,7 @@ nt_windows_t *nt_windows_create(unsigned n, double seconds, size_t capacity) {
     return NULL;
   w->n = n;
   w->seconds = seconds;
+  w->capacity = capacity;
   w->table = nt_table_create(capacity, sizeof(window_t) + n * sizeof(double));
   if (w->table == NULL) {
     free(w);
@@ -44,19 +47,33 @@ void nt_windows_free(nt_windows_t *w) {
   free(w);
 }
 
-/* The key's window with the events older than seconds before now gone;
- * created when absent (NULL when out of memory). With the lock held. */
-static window_t *window_at(nt_windows_t *w, const char *key, size_t len,
-                           double now) {
-  window_t *win = nt_table_find(w->table, key, len);
-  if (win == NULL)
-    return nt_table_add(w->table, key, len);
-  nt_table_touch(w->table, win);
+static void expire(nt_windows_t *w, window_t *win, double now) {
   while (win->count > 0 && now - win->times[win->head] >= w->seconds) {
     win->head = (win->head + 1) % w->n;
     win->count--;
   }
-  return win;
+}
+
+/* The key's window with the events older than seconds before now gone;
+ * created when absent. NULL when out of memory, or, with *full set, when
+ * the table is full and its least recently used window still holds events:
+ * forgetting it would give its key a budget back. With the lock held. */
+static window_t *window_at(nt_windows_t *w, const char *key, size_t len,
+                           double now, bool *full) {
+  window_t *win = nt_table_find(w->table, key, len);
+  if (win != NULL) {
+    nt_table_touch(w->table, win);
+    expire(w, win, now);
+    return win;
+  }
+  window_t *oldest = nt_table_oldest(w->table);
+  if (nt_table_size(w->table) >= w->capacity && oldest != NULL) {
+    expire(w, oldest, now);
+    *full = oldest->count > 0;
+    if (*full)
+      return NULL;
+  }
+  return nt_table_add(w->table, key, len);
 }
 
 static void push(nt_windows_t *w, window_t *win, double now) {
@@ -67,7 +84,14 @@ static void push(nt_windows_t *w, window_t *win, double now) {
 bool nt_windows_confirm(nt_windows_t *w, const char *key, size_t len,
                         double now) {
   pthread_mutex_lock(&w->lock);
-  window_t *win = window_at(w, key, len, now);
+  /* A count forgotten to make room only delays the action. */
+  window_t *win = nt_table_find(w->table, key, len);
+  if (win != NULL) {
+    nt_table_touch(w->table, win);
+    expire(w, win, now);
+  } else {
+    win = nt_table_add(w->table, key, len);
+  }
   bool confirmed = true; /* out of memory: acted on rather than lost */
   if (win != NULL) {
     push(w, win, now);
@@ -90,8 +114,10 @@ void nt_windows_reset(nt_windows_t *w, const char *key, size_t len) {
 bool nt_windows_admit(nt_windows_t *w, const char *key, size_t len, double now,
                       bool *first, double *until) {
   pthread_mutex_lock(&w->lock);
-  window_t *win = window_at(w, key, len, now);
-  bool admit = win == NULL || win->count < w->n;
+  bool full = false;
+  window_t *win = window_at(w, key, len, now, &full);
+  /* Out of memory: admitted rather than lost; a full table refuses. */
+  bool admit = win != NULL ? win->count < w->n : !full;
   if (win != NULL && admit) {
     push(w, win, now);
     win->refused = false;
@@ -99,7 +125,11 @@ bool nt_windows_admit(nt_windows_t *w, const char *key, size_t len, double now,
   } else if (win != NULL) {
     *first = !win->refused;
     *until = win->times[win->head] + w->seconds;
+    w->changed |= !win->refused;
     win->refused = true;
+  } else if (full) {
+    *first = false; /* no run of refusals to report: no window to keep */
+    *until = now + w->seconds;
   }
   pthread_mutex_unlock(&w->lock);
   return admit;
@@ -109,9 +139,18 @@ void nt_windows_withdraw(nt_windows_t *w, const char *key, size_t len,
                          double now) {
   pthread_mutex_lock(&w->lock);
   window_t *win = nt_table_find(w->table, key, len);
-  if (win != NULL && win->count > 0 &&
-      win->times[(win->head + win->count - 1) % w->n] == now)
+  /* Another thread may have pushed a later admission meanwhile: the
+   * newest time that is now's goes, the later ones move down. */
+  for (unsigned i = win != NULL ? win->count : 0; i-- > 0;) {
+    if (win->times[(win->head + i) % w->n] != now)
+      continue;
+    for (; i + 1 < win->count; i++)
+      win->times[(win->head + i) % w->n] =
+          win->times[(win->head + i + 1) % w->n];
     win->count--;
+    w->changed = true;
+    break;
+  }
   pthread_mutex_unlock(&w->lock);
 }
 
@@ -176,6 +215,14 @@ int nt_windows_restore(nt_windows_t *w, const char *fields, double now,
     double wall;
     while (status == 0 && sscanf(p, " %lf%n", &wall, &used) == 1) {
       p += used;
+      /* A time to come (the clock went back since, or a damaged file)
+       * would hold the budget past its window: it counts as now. */
+      if (!isfinite(wall)) {
+        status = -1;
+        break;
+      }
+      if (wall > now_wall)
+        wall = now_wall;
       if (win->count == w->n) { /* N was larger before: the newest stay */
         win->head = (win->head + 1) % w->n;
         win->count--;

@@ -12,8 +12,9 @@
 
 typedef struct nt_windows_s nt_windows_t;
 
-/* Windows of n events within seconds, for at most capacity keys (the
- * least recently used is forgotten first). */
+/* Windows of n events within seconds, for at most capacity keys. The least
+ * recently used is forgotten first, but a budget never forgets a window
+ * that still holds events: when all are such, a new key is refused. */
 nt_windows_t *nt_windows_create(unsigned n, double seconds, size_t capacity);
 void nt_windows_free(nt_windows_t *w);
 
