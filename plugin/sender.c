@@ -85,7 +85,7 @@ struct nt_sender_s {
   unsigned short rand_state[3];
 };
 
-/* A paused Task's jobs wait (and hold their supervisor's line). */
+/* A paused Task's jobs wait (with their line: its Tasks share the pause). */
 static bool paused(const nt_job_t *job) {
   return job->task->pause != NULL && nt_pause_active(job->task->pause);
 }

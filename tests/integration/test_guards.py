@@ -265,6 +265,37 @@ class Pause(GuardTest):
                          ["before", "after", "again"])
 
 
+    def test_a_task_paused_on_its_own_holds_no_other(self):
+        # Two Tasks on one supervisor, one with a PauseFile of its own: its
+        # waiting job stays while the other Task's job goes.
+        pause_file = os.path.join(self.dir, "maintenance-a")
+        port = free_port()
+        cd = self.collectd(plugin_block(
+            "http://127.0.0.1:%d" % port,
+            [("a", task_options(TASK_ID, SECRET, 'Plugin "svc"',
+                                'PauseFile "%s"' % pause_file,
+                                'Argument "a"')),
+             ("b", task_options(TASK_ID2, SECRET2, 'Plugin "svc"',
+                                'Argument "b"'))],
+            Customer=CUSTOMER, RetryInterval=0.3, MaxRetryInterval=0.5),
+            extra=CSV_EXTRA.format(dir=self.dir))
+        self.assertEqual(len(lines_at(cd, "info", r"2 Task\(s\) for 1 "
+                                      r"supervisor\(s\)")), 1)
+        cd.putnotif("down", plugin="svc")  # a's job first, then b's
+        wait_for(lambda: (csv_latest(self.dir, "b", "derive-retried") or 0)
+                 >= 1, 8, what="b's job waiting for a retry")
+        open(pause_file, "w").close()
+        cd.wait_log(r"paused: PauseFile")
+        self.sup = self.supervisor(port=port)
+        (job,) = self.sup.wait_jobs(1)
+        self.assertEqual(arguments(job), ["b"])
+        pause(1)  # a's retry would have come by now
+        self.assertEqual(len(self.sup.jobs()), 1)
+        os.unlink(pause_file)
+        jobs = self.sup.wait_jobs(2)
+        self.assertEqual(arguments(jobs[1]), ["a"])
+
+
 class AcrossRestarts(GuardTest):
     """With SpoolDir the subjects and budgets survive a restart and a
     kill -9: the state is on disk within a second of a change."""
