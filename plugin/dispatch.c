@@ -120,7 +120,6 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
   /* The plugin's own notifications reach only the Tasks that name it:
    * escalations, whose jobs report nothing further. */
   bool own = strcmp(n->plugin, NT_PLUGIN_NAME) == 0;
-  uint64_t hash = nt_key_hash(key, len);
   /* The plugin's own notification is about its subject's incident: an
    * escalation's %{episode} is that one's, not one of its own. */
   const char *episode = subject.episode;
@@ -133,7 +132,7 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
   if (okay && subject.episode[0] != '\0' && cancels_any(cfg)) {
     char name[5 * DATA_MAX_NAME_LEN];
     nt_subject_name(n, name, sizeof(name));
-    nt_sender_cancel(s, hash, name);
+    nt_sender_cancel(s, subject.episode_id, name);
   }
   int queued = 0;
   for (size_t i = 0; i < cfg->tasks_num; i++) {
@@ -192,7 +191,8 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
       NT_ERROR("Task \"%s\": out of memory: a job was dropped", task->name);
       continue;
     }
-    job->subject = hash;
+    /* An OKAY's job reports the end of the episode: never cancelled. */
+    job->episode = okay ? 0 : subject.episode_id;
     if (nt_sender_submit(s, job) != 0) {
       withdraw(task, n, key, len, now, &a);
       free(job); /* shutting down: ignored */

@@ -18,7 +18,9 @@ typedef struct nt_job_s {
   size_t task_index;            /* the Task's place in the configuration */
   size_t lane;                  /* the Task's supervisor */
   uint64_t seq;                 /* arrival order across lanes */
-  uint64_t subject;             /* hash of its notification's subject */
+  /* The incident an OKAY cancels it for (CancelOnRecovery): its subject's
+   * episode id; 0 for an OKAY's job, never cancelled. */
+  uint64_t episode;
   double arrival;               /* monotonic seconds */
   double deadline;              /* arrival + MaxAge */
   unsigned attempts;            /* times the supervisor may have seen it */

@@ -366,12 +366,12 @@ void nt_outcome_dropped(const nt_job_t *job, size_t limit, double now) {
 }
 
 void nt_outcome_cancelled(const nt_config_t *cfg, const nt_job_t *jobs,
-                          uint64_t subject, const char *name) {
+                          uint64_t episode, const char *name) {
   for (size_t i = 0; jobs != NULL && i < cfg->tasks_num; i++) {
     nt_task_t *task = cfg->tasks[i];
     uint64_t n = 0;
     for (const nt_job_t *j = jobs; j != NULL; j = j->next)
-      n += j->task == task && j->subject == subject;
+      n += j->task == task && j->episode == episode;
     if (n == 0)
       continue;
     nt_stats_add(&task->stats, NT_STAT_CANCELLED, n);

@@ -79,11 +79,12 @@ void nt_outcome_dropped(const nt_job_t *job, size_t limit, double now);
 /* The DryRun line (label "collectd -T: " under a configuration check):
  * what would be sent, cut visibly to fit one log line. */
 void nt_outcome_dry_run(const char *label, const nt_job_t *job);
-/* An OKAY for the subject (hash subject) named name cancelled jobs: those
- * of jobs (a list chained by next) of that subject are counted, with one
+/* The OKAY that ended an episode (of the subject named name) cancelled
+ * jobs: those of jobs (a list chained by next) of that episode are counted,
+ * with one
  * INFO line per Task. */
 void nt_outcome_cancelled(const nt_config_t *cfg, const nt_job_t *jobs,
-                          uint64_t subject, const char *name);
+                          uint64_t episode, const char *name);
 /* A job in flight when its subject's OKAY came was cancelled once it was
  * back (rather than retried or written). */
 void nt_outcome_cancelled_later(const nt_job_t *job);

@@ -22,6 +22,7 @@
 #include "outcome.h"
 #include "pause.h"
 #include "spooler.h"
+#include "subjects.h"
 
 #include <errno.h>
 #include <math.h>
@@ -36,7 +37,7 @@
 #define TAKE_MAX 64
 /* OKAYs waiting to cancel jobs, at most (more are dropped: their jobs
  * go, as if the OKAY had come later). */
-#define CANCELS_MAX 1024
+#define CANCELS_MAX NT_SUBJECTS_CAPACITY
 /* How often the PauseFiles are looked at. */
 #define PAUSE_CHECK 1.0
 /* The plugin's own notifications waiting for the thread, at most: they come
@@ -46,9 +47,9 @@
  * abort; the spooler gets the rest of the second the bound allows. */
 #define ABORT_SLACK 0.5
 
-/* An OKAY's cancellation of its subject's waiting jobs. */
+/* An OKAY's cancellation of the waiting jobs of the episode it ended. */
 typedef struct {
-  uint64_t subject, before_seq;
+  uint64_t episode;
   char *name; /* the subject, for the log */
 } cancel_t;
 
@@ -74,8 +75,8 @@ struct nt_sender_s {
   bool asleep;   /* the thread found nothing to start: a new job wakes it */
   double pause_checked; /* monotonic: the PauseFiles' last look */
   bool abandoned;       /* a thread did not stop: nothing may be freed */
-  cancel_t *cancels, *cancels_spare; /* for the thread; CANCELS_MAX each */
-  size_t cancels_num;
+  cancel_t *cancels; /* for the thread, grown up to CANCELS_MAX */
+  size_t cancels_num, cancels_size;
   nt_event_t *events, **events_tail; /* for the notifier */
   size_t events_num;
   nt_notifier_t notify;
@@ -111,18 +112,13 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
   s->http = nt_http_create(cfg, cfg->lanes_num * cfg->connections);
   s->starting =
       calloc(cfg->lanes_num ? cfg->lanes_num : 1, sizeof(*s->starting));
-  s->cancels = calloc(CANCELS_MAX, sizeof(*s->cancels));
-  s->cancels_spare = calloc(CANCELS_MAX, sizeof(*s->cancels_spare));
   if (s->queue == NULL || s->http == NULL || s->starting == NULL ||
-      s->cancels == NULL || s->cancels_spare == NULL ||
       nt_cond_init(&s->done) != 0) {
     if (s->http != NULL) /* else http.c said why */
       NT_ERROR("cannot set up the sender: out of memory");
     nt_queue_free(s->queue);
     nt_http_free(s->http);
     free(s->starting);
-    free(s->cancels);
-    free(s->cancels_spare);
     free(s);
     return NULL;
   }
@@ -149,7 +145,6 @@ void nt_sender_free(nt_sender_t *s) {
   for (size_t i = 0; i < s->cancels_num; i++)
     free(s->cancels[i].name);
   free(s->cancels);
-  free(s->cancels_spare);
   pthread_cond_destroy(&s->done);
   pthread_mutex_destroy(&s->lock);
   free(s);
@@ -399,7 +394,7 @@ void nt_sender_notify(nt_sender_t *s, nt_event_t *e) {
     free(e);
 }
 
-void nt_sender_cancel(nt_sender_t *s, uint64_t subject, const char *name) {
+void nt_sender_cancel(nt_sender_t *s, uint64_t episode, const char *name) {
   char *copy = strdup(name);
   if (copy == NULL)
     return; /* the jobs go, as if the OKAY had come later */
@@ -409,10 +404,18 @@ void nt_sender_cancel(nt_sender_t *s, uint64_t subject, const char *name) {
   bool take = !s->stopping && s->cancels_num < CANCELS_MAX &&
               (s->resuming ||
                nt_queue_waiting(s->queue) + nt_queue_in_flight(s->queue) > 0);
+  if (take && s->cancels_num == s->cancels_size) {
+    size_t size = s->cancels_size ? 2 * s->cancels_size : 16;
+    cancel_t *grown = realloc(s->cancels, size * sizeof(*grown));
+    take = grown != NULL; /* else the jobs go, as above */
+    if (take) {
+      s->cancels = grown;
+      s->cancels_size = size;
+    }
+  }
   bool wake = take && s->asleep;
   if (take) {
-    s->cancels[s->cancels_num++] =
-        (cancel_t){.subject = subject, .before_seq = s->seq, .name = copy};
+    s->cancels[s->cancels_num++] = (cancel_t){.episode = episode, .name = copy};
     s->asleep = false;
   }
   pthread_mutex_unlock(&s->lock);
@@ -422,26 +425,25 @@ void nt_sender_cancel(nt_sender_t *s, uint64_t subject, const char *name) {
     free(copy);
 }
 
-static int by_subject(const void *a, const void *b) {
-  uint64_t x = ((const cancel_t *)a)->subject,
-           y = ((const cancel_t *)b)->subject;
+static int by_episode(const void *a, const void *b) {
+  uint64_t x = ((const cancel_t *)a)->episode,
+           y = ((const cancel_t *)b)->episode;
   return x < y ? -1 : x > y;
 }
 
 typedef struct {
-  const cancel_t *cancels; /* sorted by subject, one per subject */
+  const cancel_t *cancels; /* sorted by episode, one per episode */
   size_t num;
 } cancelling_t;
 
-/* Whether an OKAY since the job was queued cancels it; one in flight is
- * marked, to be cancelled rather than retried or written. */
+/* Whether the OKAY that ended its episode cancels the job; one in flight
+ * is marked, to be cancelled rather than retried or written. */
 static bool cancelled_by_okay(nt_job_t *job, void *arg) {
   const cancelling_t *c = arg;
-  cancel_t key = {.subject = job->subject};
-  const cancel_t *hit =
-      bsearch(&key, c->cancels, c->num, sizeof(*c->cancels), by_subject);
-  if (hit == NULL || job->seq >= hit->before_seq ||
-      !job->task->cancel_on_recovery)
+  cancel_t key = {.episode = job->episode};
+  if (job->episode == 0 || !job->task->cancel_on_recovery ||
+      bsearch(&key, c->cancels, c->num, sizeof(*c->cancels), by_episode) ==
+          NULL)
     return false;
   if (job->in_flight)
     job->cancel_pending = true;
@@ -453,18 +455,14 @@ static bool cancelled_by_okay(nt_job_t *job, void *arg) {
  * reaches a supervisor that comes back after its subject recovered. With
  * the lock held, dropped for the counting and the log. */
 static void cancel_jobs(nt_sender_t *s) {
+  cancel_t *list = s->cancels;
   size_t num = s->cancels_num;
-  cancel_t *list = s->cancels_spare;
-  memcpy(list, s->cancels, num * sizeof(*list));
-  s->cancels_num = 0;
-  qsort(list, num, sizeof(*list), by_subject);
-  /* One per subject: the latest OKAY's reach. */
+  s->cancels = NULL;
+  s->cancels_num = s->cancels_size = 0;
+  qsort(list, num, sizeof(*list), by_episode);
   size_t kept = 0;
   for (size_t i = 0; i < num; i++) {
-    if (kept > 0 && list[kept - 1].subject == list[i].subject) {
-      list[kept - 1].before_seq = list[i].before_seq > list[kept - 1].before_seq
-                                      ? list[i].before_seq
-                                      : list[kept - 1].before_seq;
+    if (kept > 0 && list[kept - 1].episode == list[i].episode) {
       free(list[i].name);
       continue;
     }
@@ -475,9 +473,10 @@ static void cancel_jobs(nt_sender_t *s) {
   nt_spooler_t *sp = s->spooler;
   pthread_mutex_unlock(&s->lock);
   for (size_t i = 0; i < kept; i++) {
-    nt_outcome_cancelled(s->cfg, jobs, list[i].subject, list[i].name);
+    nt_outcome_cancelled(s->cfg, jobs, list[i].episode, list[i].name);
     free(list[i].name);
   }
+  free(list);
   while (jobs != NULL) {
     nt_job_t *next = jobs->next;
     release(sp, jobs);

@@ -43,11 +43,11 @@ void nt_sender_set_notifier(nt_sender_t *s, nt_notifier_t notify, void *arg);
  * past a bound. */
 void nt_sender_notify(nt_sender_t *s, nt_event_t *e);
 
-/* An OKAY for the subject (hash subject, named name) arrived: the jobs
- * of every Task with CancelOnRecovery queued for it so far and not yet
- * seen by the supervisor are cancelled (counted, one INFO line per Task),
- * by the sender's thread; from any thread. */
-void nt_sender_cancel(nt_sender_t *s, uint64_t subject, const char *name);
+/* An OKAY ended an episode (of the subject named name): the jobs of every
+ * Task with CancelOnRecovery made for it and not yet seen by the
+ * supervisor are cancelled (counted, one INFO line per Task), by the
+ * sender's thread; from any thread. */
+void nt_sender_cancel(nt_sender_t *s, uint64_t episode, const char *name);
 
 /* Spool entries moved aside as corrupt (0 without SpoolDir). */
 uint64_t nt_sender_spool_corrupt(nt_sender_t *s);

@@ -28,13 +28,13 @@
  *   notify_theeye spool 3\n
  *   seq 42\n  arrival 1764331200.123456\n  attempts 0\n
  *   task restart-nginx\n  taskid 5f0c1a2b3c4d5e6f7a8b9c0d\n
- *   subject 0123456789abcdef\n  body 57\n
+ *   episode 0123456789abcdef\n  body 57\n
  *   <57 bytes of body>\n
  *   crc32 1a2b3c4d\n
  *
  * crc32 is zlib's CRC-32 of every byte before the "crc32 " line. Version 2
- * (1.0's) had no subject line: its entries are still resumed, but an OKAY
- * cannot tell which subject they are about, so it never cancels one.
+ * (1.0's) had no episode line: its entries are still resumed, but an OKAY
+ * cannot tell which incident they are about, so it never cancels one.
  * Version 1 had no taskid line: without it an entry cannot be told apart
  * from one whose Task now points at another TaskID, so a version-1 entry
  * does not decode and is moved into corrupt/ like a damaged one (where a
@@ -98,9 +98,9 @@ char *nt_spool_encode(const nt_spool_entry_t *e, size_t *len) {
   nt_buf_t b = NT_BUF_INIT;
   nt_buf_printf(&b,
                 MAGIC "seq %" PRIu64 "\narrival %.6f\nattempts %u\ntask %s\n"
-                      "taskid %s\nsubject %016" PRIx64 "\nbody %zu\n",
+                      "taskid %s\nepisode %016" PRIx64 "\nbody %zu\n",
                 e->seq, e->arrival, e->attempts, e->task, e->task_id,
-                e->subject, e->body_len);
+                e->episode, e->body_len);
   if (e->body_len > 0)
     nt_buf_append(&b, e->body, e->body_len);
   nt_buf_puts(&b, "\n");
@@ -183,16 +183,16 @@ int nt_spool_decode(char *data, size_t len, nt_spool_entry_t *e,
   end -= CRC_LINE;
   *why = "malformed header";
   char *p = data + MAGIC_LEN;
-  uint64_t seq, attempts, body_len, subject = 0;
+  uint64_t seq, attempts, body_len, episode = 0;
   char *seq_s = header_line(&p, end, "seq");
   char *arrival_s = seq_s ? header_line(&p, end, "arrival") : NULL;
   char *attempts_s = arrival_s ? header_line(&p, end, "attempts") : NULL;
   char *task = attempts_s ? header_line(&p, end, "task") : NULL;
   char *task_id = task ? header_line(&p, end, "taskid") : NULL;
-  char *subject_s = task_id && !v2 ? header_line(&p, end, "subject") : NULL;
+  char *episode_s = task_id && !v2 ? header_line(&p, end, "episode") : NULL;
   char *body_s =
-      task_id && (v2 || subject_s) ? header_line(&p, end, "body") : NULL;
-  if (subject_s != NULL && parse_hex64(subject_s, &subject) != 0)
+      task_id && (v2 || episode_s) ? header_line(&p, end, "body") : NULL;
+  if (episode_s != NULL && parse_hex64(episode_s, &episode) != 0)
     return -1;
   if (body_s == NULL || parse_u64(seq_s, &seq) != 0 ||
       parse_u64(attempts_s, &attempts) != 0 || attempts > MAX_ATTEMPTS ||
@@ -216,7 +216,7 @@ int nt_spool_decode(char *data, size_t len, nt_spool_entry_t *e,
                           .attempts = (unsigned)attempts,
                           .task = task,
                           .task_id = task_id,
-                          .subject = subject,
+                          .episode = episode,
                           .body = p,
                           .body_len = (size_t)body_len};
   p[body_len] = '\0';

@@ -20,7 +20,7 @@ typedef struct {
   unsigned attempts;   /* times the supervisor may have seen it */
   const char *task;    /* the Task's name */
   const char *task_id; /* the Task's TaskID when spooled: 24 hex characters */
-  uint64_t subject;    /* its notification's subject hash; 0: unknown */
+  uint64_t episode;    /* the job's incident, for CancelOnRecovery; 0: none */
   const char *body;    /* the request body */
   size_t body_len;
 } nt_spool_entry_t;

@@ -298,7 +298,7 @@ static nt_spool_entry_t entry_of(const nt_job_t *job, unsigned attempts) {
       .attempts = attempts,
       .task = task->name,
       .task_id = task->task_id,
-      .subject = job->subject,
+      .episode = job->episode,
       .body = job->body,
       .body_len = job->body_len,
   };
@@ -506,7 +506,7 @@ static int resume_entry(const nt_spool_entry_t *e, void *arg) {
   if (job == NULL)
     return NT_SPOOL_KEEP; /* for the next start */
   job->seq = e->seq;
-  job->subject = e->subject;
+  job->episode = e->episode;
   job->attempts = e->attempts;
   job->spool_file = true;
   job->spool_want = job->spool_synced = e->attempts;

@@ -51,12 +51,13 @@ static uint64_t mix(uint64_t x) {
 }
 
 /* The id of the subject's episode that started at start: the same for
- * every job of the incident, across Tasks and restarts. */
+ * every job of the incident, across Tasks and restarts; never 0. */
 static void episode_id(const char *key, size_t len, int64_t start,
-                       char out[NT_EPISODE_LEN + 1]) {
-  uint64_t h = nt_key_hash(key, len);
-  snprintf(out, NT_EPISODE_LEN + 1, "%016" PRIx64,
-           mix(h ^ mix((uint64_t)start)));
+                       nt_subject_info_t *info) {
+  uint64_t id = mix(nt_key_hash(key, len) ^ mix((uint64_t)start));
+  info->episode_id = id != 0 ? id : 1;
+  snprintf(info->episode, sizeof(info->episode), "%016" PRIx64,
+           info->episode_id);
 }
 
 void nt_subjects_note(nt_subjects_t *s, const notification_t *n, double now,
@@ -96,7 +97,7 @@ void nt_subjects_note(nt_subjects_t *s, const notification_t *n, double now,
     sub->seen_other = true;
   pthread_mutex_unlock(&s->lock);
   if (start != 0)
-    episode_id(key, len, start, info->episode);
+    episode_id(key, len, start, info);
 }
 
 size_t nt_subjects_size(nt_subjects_t *s) {

@@ -31,6 +31,7 @@ typedef struct {
   /* The episode the notification belongs to (an OKAY: the one it ends),
    * or "" (an OKAY without one). */
   char episode[NT_EPISODE_LEN + 1];
+  uint64_t episode_id; /* the same id as a number; 0 with "" */
 } nt_subject_info_t;
 
 nt_subjects_t *nt_subjects_create(size_t capacity);

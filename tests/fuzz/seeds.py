@@ -109,15 +109,15 @@ put('response', 'no-answer-tls', b'\x3c\x00')              # CURLE_PEER_FAILED_V
 # (zlib.crc32 is the same CRC-32 as spool.c's) ----
 MAGIC = b'notify_theeye spool 3\n'
 TID = '5f0c1a2b3c4d5e6f7a8b9c0d'
-SUBJ = '8c3f00d1e2a4b5c6'
-def entry(seq, arrival, attempts, task, body, crc=True, taskid=TID, magic=MAGIC, subject=SUBJ):
+EPISODE = '8c3f00d1e2a4b5c6'
+def entry(seq, arrival, attempts, task, body, crc=True, taskid=TID, magic=MAGIC, episode=EPISODE):
     if isinstance(body, str):
         body = body.encode()
     if isinstance(task, str):
         task = task.encode()
     d = magic + b'seq %d\narrival %.6f\nattempts %d\ntask ' % (seq, arrival, attempts) + task + \
         (b'\ntaskid ' + taskid.encode() if taskid is not None else b'') + \
-        (b'\nsubject ' + subject.encode() if subject is not None else b'') + \
+        (b'\nepisode ' + episode.encode() if episode is not None else b'') + \
         b'\nbody %d\n' % len(body) + body + b'\n'
     if crc:
         d += b'crc32 %08x\n' % zlib.crc32(d)
@@ -136,22 +136,22 @@ put('spool', 'crc-mismatch', bytes(good))
 bad_len = entry(45, 1764331202.0, 0, 'restart-nginx', BODY, crc=False).replace(b'body %d' % len(BODY), b'body %d' % (len(BODY) + 1))
 put('spool', 'length-mismatch', bad_len + b'crc32 %08x\n' % zlib.crc32(bad_len))
 put('spool', 'no-crc', entry(46, 1764331203.0, 0, 'restart-nginx', '{}', crc=False))
-odd = MAGIC + b'seq 1\narrival inf\nattempts 0\ntask x\ntaskid ' + TID.encode() + b'\nsubject ' + SUBJ.encode() + b'\nbody 2\n{}\n'
+odd = MAGIC + b'seq 1\narrival inf\nattempts 0\ntask x\ntaskid ' + TID.encode() + b'\nepisode ' + EPISODE.encode() + b'\nbody 2\n{}\n'
 put('spool', 'arrival-inf', odd + b'crc32 %08x\n' % zlib.crc32(odd))
-neg = MAGIC + b'seq -1\narrival -5\nattempts 1000001\ntask \ntaskid \nsubject 0\nbody 99999999999999999999\n{}\n'
+neg = MAGIC + b'seq -1\narrival -5\nattempts 1000001\ntask \ntaskid \nepisode 0\nbody 99999999999999999999\n{}\n'
 put('spool', 'bad-fields', neg + b'crc32 %08x\n' % zlib.crc32(neg))
-# 1.0's format, without the subject: resumed.
-put('spool', 'version-2', entry(52, 1764331208.0, 0, 'restart-nginx', BODY, subject=None,
+# 1.0's format, without the episode: resumed.
+put('spool', 'version-2', entry(52, 1764331208.0, 0, 'restart-nginx', BODY, episode=None,
                                 magic=b'notify_theeye spool 2\n'))
-put('spool', 'subject-missing', entry(53, 1764331209.0, 0, 'restart-nginx', '{}', subject=None))
-put('spool', 'subject-upper', entry(54, 1764331210.0, 0, 'restart-nginx', '{}', subject=SUBJ.upper()))
+put('spool', 'episode-missing', entry(53, 1764331209.0, 0, 'restart-nginx', '{}', episode=None))
+put('spool', 'episode-upper', entry(54, 1764331210.0, 0, 'restart-nginx', '{}', episode=EPISODE.upper()))
 # The format before TaskIDs were kept: refused, moved aside.
-put('spool', 'version-1', entry(47, 1764331204.0, 1, 'restart-nginx', '{}', taskid=None, subject=None,
+put('spool', 'version-1', entry(47, 1764331204.0, 1, 'restart-nginx', '{}', taskid=None, episode=None,
                                 magic=b'notify_theeye spool 1\n'))
 put('spool', 'taskid-short', entry(48, 1764331205.0, 0, 'restart-nginx', '{}', taskid=TID[:-1]))
 put('spool', 'taskid-not-hex', entry(49, 1764331206.0, 0, 'restart-nginx', '{}', taskid='5f0c1a2b3c4d5e6f7a8b9c0g'))
 put('spool', 'taskid-missing', entry(50, 1764331207.0, 0, 'restart-nginx', '{}', taskid=None))
-nul = MAGIC + b'seq 51\narrival 1.0\nattempts 0\ntask a\x00b\ntaskid ' + TID.encode() + b'\nsubject ' + SUBJ.encode() + b'\nbody 2\n{}\n'
+nul = MAGIC + b'seq 51\narrival 1.0\nattempts 0\ntask a\x00b\ntaskid ' + TID.encode() + b'\nepisode ' + EPISODE.encode() + b'\nbody 2\n{}\n'
 put('spool', 'nul-in-task', nul + b'crc32 %08x\n' % zlib.crc32(nul))
 
 # ---- config: collectd's syntax, "---" between <Plugin> blocks ----

@@ -25,13 +25,13 @@ MAGIC3 = b"notify_theeye spool 3\n"  # what the plugin writes
 
 def parse_entry(data):
     """The header of a spool entry the plugin wrote as a dict (seq,
-    arrival, attempts, task, taskid, subject, body), or None when it does
+    arrival, attempts, task, taskid, episode, body), or None when it does
     not look like one."""
     if not data.startswith(MAGIC3):
         return None
     fields = {}
     rest = data[len(MAGIC3):]
-    for key in ("seq", "arrival", "attempts", "task", "taskid", "subject",
+    for key in ("seq", "arrival", "attempts", "task", "taskid", "episode",
                 "body"):
         line, sep, rest = rest.partition(b"\n")
         k, _, v = line.partition(b" ")

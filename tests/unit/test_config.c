@@ -718,8 +718,21 @@ static void test_lanes(void **state) {
   assert_int_equal(task_named(&cfg, "a2")->lane, a);
   assert_int_equal(task_named(&cfg, "a3")->lane, a);
   assert_int_equal(task_named(&cfg, "b2")->lane, b);
-  assert_string_equal(cfg.lane_urls[a], "http://a.example");
-  assert_string_equal(cfg.lane_urls[b], "http://b.example");
+  assert_string_equal(cfg.lane_tasks[a]->eff.url, "http://a.example");
+  assert_string_equal(cfg.lane_tasks[b]->eff.url, "http://b.example");
+  assert_int_equal(cfg.supervisors_num, 2);
+  nt_config_free(&cfg);
+
+  /* A PauseFile of its own: a line of its own to the same supervisor; the
+   * same PauseFile as the global one shares the line. */
+  load_ok(&cfg, PLUGIN(OPT("URL", S("http://a.example")),
+                       OPT("PauseFile", S("/run/p")), TASK("a1", CREDS),
+                       TASK("a2", CREDS, OPT("PauseFile", S("/run/q"))),
+                       TASK("a3", CREDS, OPT("PauseFile", S("/run/p")))));
+  assert_int_equal(cfg.lanes_num, 2);
+  assert_int_equal(cfg.supervisors_num, 1);
+  assert_true(task_named(&cfg, "a1")->lane != task_named(&cfg, "a2")->lane);
+  assert_int_equal(task_named(&cfg, "a1")->lane, task_named(&cfg, "a3")->lane);
   nt_config_free(&cfg);
 }
 

@@ -12,6 +12,7 @@
 #include "../../plugin/dispatch.h"
 #include "../../plugin/spool.h"
 #include "../../plugin/spooler.h"
+#include "../../plugin/subjects.h"
 #include "fake_collectd.h"
 #include "unit_helpers.h"
 
@@ -298,12 +299,59 @@ static int group_setup(void **state) {
   return curl_global_init(CURL_GLOBAL_ALL) == CURLE_OK ? 0 : -1;
 }
 
+/* The OKAY that ends an episode cancels its waiting jobs, one made after
+ * the OKAY included (a thread that rendered the FAILURE's job while another
+ * noted the OKAY); never the OKAY's own job, nor another episode's. The
+ * thread starts after all of it, so that its first pass sees them all. */
+static void test_okay_cancels_its_episode(void **state) {
+  (void)state;
+  nt_config_t cfg;
+  assert_int_equal(
+      load(&cfg, PLUGIN(OPT("URL", S(URL)), OPT("RetryInterval", N(30)),
+                        TASK("t", OPT("TaskID", S(ID1)),
+                             OPT("Secret", S(SECRET)),
+                             OPT("Severity", S("FAILURE"), S("OKAY"))))),
+      0);
+  nt_sender_t *s = nt_sender_create(&cfg);
+  assert_non_null(s);
+  fake_log_reset();
+  notification_t down1 = th_notif(NOTIF_FAILURE, "h1", "svc", "", "", "", "x");
+  notification_t down2 = th_notif(NOTIF_FAILURE, "h2", "svc", "", "", "", "x");
+  notification_t up1 = th_notif(NOTIF_OKAY, "h1", "svc", "", "", "", "x");
+  double now = nt_now();
+  assert_int_equal(nt_dispatch(&cfg, s, &down1, now), 1);
+  assert_int_equal(nt_dispatch(&cfg, s, &down2, now), 1);
+  /* The late job: made for h1's episode before its OKAY, queued after. */
+  nt_subject_info_t info;
+  nt_subjects_note(cfg.subjects, &down1, nt_wall(), &info);
+  nt_job_t *late = nt_job_make(&cfg, cfg.tasks[0], &down1, info.episode, now);
+  assert_non_null(late);
+  late->episode = info.episode_id;
+  assert_int_equal(nt_dispatch(&cfg, s, &up1, now), 1);
+  assert_int_equal(nt_sender_submit(s, late), 0);
+  assert_int_equal(nt_sender_queue_length(s, cfg.tasks[0]), 4);
+
+  fail_call = 0;
+  assert_int_equal(nt_sender_start(s, create), 0);
+  for (int i = 0; i < 100 && nt_sender_queue_length(s, cfg.tasks[0]) > 2; i++)
+    nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+  assert_int_equal(nt_stats_get(&cfg.tasks[0]->stats, NT_STAT_CANCELLED), 2);
+  assert_true(fake_log_contains(
+      "Task \"t\": h1/svc is OKAY again: cancelled 2 waiting job(s)"));
+  /* h2's job and the OKAY's wait for their retry. */
+  assert_int_equal(nt_sender_queue_length(s, cfg.tasks[0]), 2);
+  assert_int_equal(nt_sender_stop(s, 0.2), 0);
+  nt_sender_free(s);
+  nt_config_free(&cfg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_spooler_failing_to_start_stops_the_sender),
       cmocka_unit_test(test_job_before_init_is_spooled_at_start),
       cmocka_unit_test(test_stuck_thread_keeps_the_bound),
       cmocka_unit_test(test_unsent_job_entry_says_what_it_spent),
+      cmocka_unit_test(test_okay_cancels_its_episode),
   };
   return cmocka_run_group_tests(tests, group_setup, NULL);
 }

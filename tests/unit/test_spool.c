@@ -110,7 +110,7 @@ static void assert_entry_equal(const nt_spool_entry_t *want,
   assert_int_equal(want->attempts, got->attempts);
   assert_string_equal(want->task, got->task);
   assert_string_equal(want->task_id, got->task_id);
-  assert_true(want->subject == got->subject);
+  assert_true(want->episode == got->episode);
   assert_int_equal(want->body_len, got->body_len);
   assert_memory_equal(want->body, got->body, want->body_len);
   /* Decode terminates the body for the caller's convenience. */
@@ -331,7 +331,7 @@ static void test_round_trip(void **state) {
       .attempts = 3,
       .task = "restart-nginx",
       .task_id = "5f0c1a2b3c4d5e6f7a8b9c0d",
-      .subject = 0x0123456789abcdefu,
+      .episode = 0x0123456789abcdefu,
       .body = "{\"task\":\"5f0c1a2b3c4d5e6f7a8b9c0d\","
               "\"task_arguments\":[\"FAILURE\",\"web1\"]}",
   };
@@ -351,7 +351,7 @@ static void test_round_trip(void **state) {
                          .body_len = 0};
   round_trip(&e);
   e.seq = UINT64_MAX;
-  e.subject = UINT64_MAX;
+  e.episode = UINT64_MAX;
   e.attempts = 1000;
   e.arrival = 4102444800.999999; /* year 2100 */
   round_trip(&e);
@@ -366,7 +366,7 @@ static void test_round_trip_header_text(void **state) {
                         .attempts = 2,
                         .task = "t",
                         .task_id = TID,
-                        .subject = 0xabcdef,
+                        .episode = 0xabcdef,
                         .body = "{}",
                         .body_len = 2};
   size_t len;
@@ -374,7 +374,7 @@ static void test_round_trip_header_text(void **state) {
   assert_non_null(data);
   const char *head = "notify_theeye spool 3\nseq 42\n"
                      "arrival 1764331200.500000\nattempts 2\ntask t\ntaskid "
-                     "5f0c1a2b3c4d5e6f7a8b9c0d\nsubject 0000000000abcdef\n"
+                     "5f0c1a2b3c4d5e6f7a8b9c0d\nepisode 0000000000abcdef\n"
                      "body 2\n{}\n";
   assert_true(len == strlen(head) + 15);
   assert_memory_equal(data, head, strlen(head));
@@ -1165,33 +1165,33 @@ static void test_decode_rejects_version_1(void **state) {
   free(data);
 }
 
-static void test_decode_version_2_has_no_subject(void **state) {
+static void test_decode_version_2_has_no_episode(void **state) {
   (void)state;
-  /* 1.0's entries are resumed, with no subject an OKAY could cancel. */
+  /* 1.0's entries are resumed, with no episode an OKAY could cancel. */
   size_t len;
   char *data = seal_str(GOOD_HEAD "body 2\n{}\n", &len);
-  nt_spool_entry_t e = {.subject = 1};
+  nt_spool_entry_t e = {.episode = 1};
   const char *why;
   assert_int_equal(nt_spool_decode(data, len, &e, &why), 0);
-  assert_true(e.subject == 0);
+  assert_true(e.episode == 0);
   assert_string_equal(e.task_id, TID);
   free(data);
-  /* Version 2 has no subject line; version 3 must have one, exactly as
+  /* Version 2 has no episode line; version 3 must have one, exactly as
    * encode writes it. */
-  refused_sealed(GOOD_HEAD "subject 0123456789abcdef\nbody 2\n{}\n", NULL);
+  refused_sealed(GOOD_HEAD "episode 0123456789abcdef\nbody 2\n{}\n", NULL);
 #define V3_HEAD                                                                \
   "notify_theeye spool 3\nseq 5\narrival 1.0\nattempts 1\ntask t\n"            \
   "taskid " TID "\n"
-  data = seal_str(V3_HEAD "subject 0123456789abcdef\nbody 2\n{}\n", &len);
+  data = seal_str(V3_HEAD "episode 0123456789abcdef\nbody 2\n{}\n", &len);
   assert_int_equal(nt_spool_decode(data, len, &e, &why), 0);
-  assert_true(e.subject == 0x0123456789abcdefu);
+  assert_true(e.episode == 0x0123456789abcdefu);
   free(data);
   const char *bad[] = {"", "0123456789ABCDEF", "0123456789abcde",
                        "0123456789abcdef0", "0123456789abcdeg",
                        "-123456789abcdef", " 123456789abcdef"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
     char text[256];
-    snprintf(text, sizeof(text), V3_HEAD "subject %s\nbody 2\n{}\n", bad[i]);
+    snprintf(text, sizeof(text), V3_HEAD "episode %s\nbody 2\n{}\n", bad[i]);
     refused_sealed(text, NULL);
   }
   refused_sealed(V3_HEAD "body 2\n{}\n", NULL);
@@ -1952,7 +1952,7 @@ int main(void) {
                                       setup_open, teardown_dir),
       cmocka_unit_test(test_decode_rejects_bad_taskid),
       cmocka_unit_test(test_decode_rejects_version_1),
-      cmocka_unit_test(test_decode_version_2_has_no_subject),
+      cmocka_unit_test(test_decode_version_2_has_no_episode),
       cmocka_unit_test(test_decode_rejects_nul_in_header),
       cmocka_unit_test_setup_teardown(test_encode_refuses_what_would_not_decode,
                                       setup_open, teardown_dir),
