@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int buf_reserve(nt_buf_t *b, size_t extra) {
+int nt_buf_reserve(nt_buf_t *b, size_t extra) {
   if (b->failed)
     return -1;
   if (b->len + extra + 1 <= b->size)
@@ -23,7 +23,7 @@ static int buf_reserve(nt_buf_t *b, size_t extra) {
 }
 
 int nt_buf_append(nt_buf_t *b, const char *s, size_t len) {
-  if (buf_reserve(b, len) != 0)
+  if (nt_buf_reserve(b, len) != 0)
     return -1;
   memcpy(b->data + b->len, s, len);
   b->len += len;
@@ -36,15 +36,23 @@ int nt_buf_puts(nt_buf_t *b, const char *s) {
 }
 
 int nt_buf_printf(nt_buf_t *b, const char *fmt, ...) {
+  /* Formatted once when it fits (the usual case), again once there is
+   * room when it did not. */
+  if (nt_buf_reserve(b, 64) != 0)
+    return -1;
+  size_t room = b->size - b->len;
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  int n = vsnprintf(b->data + b->len, room, fmt, ap);
   va_end(ap);
-  if (n < 0 || buf_reserve(b, (size_t)n) != 0)
+  if (n >= 0 && (size_t)n >= room && nt_buf_reserve(b, (size_t)n) == 0) {
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+  } else if (n < 0 || (size_t)n >= room) {
+    b->data[b->len] = '\0';
     return -1;
-  va_start(ap, fmt);
-  vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-  va_end(ap);
+  }
   b->len += (size_t)n;
   return 0;
 }
@@ -65,12 +73,15 @@ int nt_buf_hex(nt_buf_t *b, const char *data, size_t len) {
   static const char digits[] = "0123456789abcdef";
   if (len == 0)
     return nt_buf_append(b, "-", 1);
+  if (nt_buf_reserve(b, 2 * len) != 0)
+    return -1;
+  char *out = b->data + b->len;
   for (size_t i = 0; i < len; i++) {
-    char pair[2] = {digits[(unsigned char)data[i] >> 4],
-                    digits[(unsigned char)data[i] & 15]};
-    if (nt_buf_append(b, pair, 2) != 0)
-      return -1;
+    *out++ = digits[(unsigned char)data[i] >> 4];
+    *out++ = digits[(unsigned char)data[i] & 15];
   }
+  *out = '\0';
+  b->len += 2 * len;
   return 0;
 }
 

@@ -16,6 +16,9 @@ typedef struct {
 #define NT_BUF_INIT                                                            \
   { NULL, 0, 0, 0 }
 
+/* Room for extra more bytes (and the NUL): 0, or -1 when out of memory
+ * (the buffer has failed). */
+int nt_buf_reserve(nt_buf_t *b, size_t extra);
 int nt_buf_append(nt_buf_t *b, const char *s, size_t len);
 int nt_buf_puts(nt_buf_t *b, const char *s);
 int nt_buf_printf(nt_buf_t *b, const char *fmt, ...)

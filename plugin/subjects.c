@@ -18,6 +18,8 @@ struct nt_subjects_s {
   pthread_mutex_t lock;
   nt_table_t *table; /* of subject_t, least recently seen first */
   bool changed;      /* since the last save */
+  nt_buf_t raw; /* the last save's copy, kept: its pages are not faulted in
+                   again under the lock (the save's thread only) */
 };
 
 nt_subjects_t *nt_subjects_create(size_t capacity) {
@@ -37,6 +39,7 @@ void nt_subjects_free(nt_subjects_t *s) {
   if (s == NULL)
     return;
   nt_table_free(s->table);
+  nt_buf_free(&s->raw);
   pthread_mutex_destroy(&s->lock);
   free(s);
 }
@@ -114,22 +117,29 @@ bool nt_subjects_changed(nt_subjects_t *s) {
   return changed;
 }
 
-static void save_one(const char *key, size_t len, void *value, void *arg) {
-  const subject_t *sub = value;
-  nt_buf_t *out = arg;
-  if (!sub->seen_other)
-    return; /* as good as forgotten */
-  nt_buf_puts(out, "s ");
-  nt_buf_hex(out, key, len);
-  nt_buf_printf(out, " %d %d %" PRId64 "\n", sub->seen_other, sub->in_episode,
-                sub->episode_start);
-}
-
 void nt_subjects_save(nt_subjects_t *s, nt_buf_t *out) {
+  /* Copied under the lock, written out without it: collectd's threads
+   * wait for a copy of the table, never for its formatting. */
+  nt_buf_reset(&s->raw);
   pthread_mutex_lock(&s->lock);
-  nt_table_each(s->table, save_one, out);
-  s->changed = false;
+  int status = nt_table_snapshot(s->table, &s->raw);
+  s->changed = status != 0;
   pthread_mutex_unlock(&s->lock);
+  if (status != 0)
+    out->failed = 1; /* saved once there is memory */
+  size_t pos = 0, len;
+  const char *key;
+  subject_t sub;
+  while (status == 0 &&
+         nt_table_snapshot_next(&s->raw, &pos, &key, &len, &sub,
+                                sizeof(sub))) {
+    if (!sub.seen_other)
+      continue; /* as good as forgotten */
+    nt_buf_puts(out, "s ");
+    nt_buf_hex(out, key, len);
+    nt_buf_printf(out, " %d %d %" PRId64 "\n", sub.seen_other, sub.in_episode,
+                  sub.episode_start);
+  }
 }
 
 int nt_subjects_restore(nt_subjects_t *s, const char *fields) {

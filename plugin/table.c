@@ -14,6 +14,7 @@ typedef struct entry_s {
 
 struct nt_table_s {
   size_t capacity, value_size, size;
+  size_t key_bytes; /* of every key together: a snapshot's size */
   entry_t **buckets;
   size_t buckets_num; /* a power of two */
   entry_t *oldest, *newest;
@@ -109,6 +110,7 @@ void *nt_table_add(nt_table_t *t, const char *key, size_t len) {
   *bucket = e;
   append_age(t, e);
   t->size++;
+  t->key_bytes += len;
   return e->value;
 }
 
@@ -128,6 +130,7 @@ void nt_table_remove(nt_table_t *t, void *value) {
   *p = e->bucket_next;
   unlink_age(t, e);
   t->size--;
+  t->key_bytes -= e->key_len;
   free(e);
 }
 
@@ -137,6 +140,37 @@ void nt_table_each(nt_table_t *t,
                    void *arg) {
   for (entry_t *e = t->oldest; e != NULL; e = e->newer)
     visit(key_of(t, e), e->key_len, e->value, arg);
+}
+
+int nt_table_snapshot(nt_table_t *t, nt_buf_t *raw) {
+  /* Made under its owner's lock: one pass. */
+  size_t size = t->size * (sizeof(size_t) + t->value_size) + t->key_bytes;
+  if (nt_buf_reserve(raw, size) != 0)
+    return -1;
+  char *p = raw->data + raw->len;
+  for (entry_t *e = t->oldest; e != NULL; e = e->newer) {
+    memcpy(p, &e->key_len, sizeof(e->key_len));
+    p += sizeof(e->key_len);
+    memcpy(p, key_of(t, e), e->key_len);
+    p += e->key_len;
+    memcpy(p, e->value, t->value_size);
+    p += t->value_size;
+  }
+  raw->len += size;
+  raw->data[raw->len] = '\0';
+  return 0;
+}
+
+bool nt_table_snapshot_next(const nt_buf_t *raw, size_t *pos,
+                            const char **key, size_t *len, void *value,
+                            size_t value_size) {
+  if (*pos >= raw->len)
+    return false;
+  memcpy(len, raw->data + *pos, sizeof(*len));
+  *key = raw->data + *pos + sizeof(*len);
+  memcpy(value, *key + *len, value_size);
+  *pos += sizeof(*len) + *len + value_size;
+  return true;
 }
 
 void *nt_table_oldest(nt_table_t *t) {

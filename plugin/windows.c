@@ -21,6 +21,8 @@ struct nt_windows_s {
   unsigned n;
   double seconds;
   nt_table_t *table; /* of window_t */
+  nt_buf_t raw; /* the last save's copy, kept: its pages are not faulted in
+                   again under the lock (the save's thread only) */
 };
 
 nt_windows_t *nt_windows_create(unsigned n, double seconds, size_t capacity) {
@@ -43,6 +45,7 @@ void nt_windows_free(nt_windows_t *w) {
   if (w == NULL)
     return;
   nt_table_free(w->table);
+  nt_buf_free(&w->raw);
   pthread_mutex_destroy(&w->lock);
   free(w);
 }
@@ -161,35 +164,34 @@ bool nt_windows_changed(nt_windows_t *w) {
   return changed;
 }
 
-typedef struct {
-  nt_windows_t *w;
-  const char *prefix;
-  nt_buf_t *out;
-  double to_wall; /* added to a monotonic time */
-} saving_t;
-
-static void save_one(const char *key, size_t len, void *value, void *arg) {
-  saving_t *sv = arg;
-  const window_t *win = value;
-  if (win->count == 0)
-    return;
-  nt_buf_printf(sv->out, "%s ", sv->prefix);
-  nt_buf_hex(sv->out, key, len);
-  nt_buf_printf(sv->out, " %d", win->refused);
-  for (unsigned i = 0; i < win->count; i++)
-    nt_buf_printf(sv->out, " %.6f",
-                  win->times[(win->head + i) % sv->w->n] + sv->to_wall);
-  nt_buf_puts(sv->out, "\n");
-}
-
 void nt_windows_save(nt_windows_t *w, const char *prefix, nt_buf_t *out,
                      double now, double now_wall) {
-  saving_t sv = {
-      .w = w, .prefix = prefix, .out = out, .to_wall = now_wall - now};
+  /* Copied under the lock, written out without it: collectd's threads
+   * wait for a copy of the table, never for its formatting. */
+  size_t size = sizeof(window_t) + w->n * sizeof(double);
+  window_t *win = malloc(size);
+  nt_buf_reset(&w->raw);
   pthread_mutex_lock(&w->lock);
-  nt_table_each(w->table, save_one, &sv);
-  w->changed = false;
+  int status = win != NULL ? nt_table_snapshot(w->table, &w->raw) : -1;
+  w->changed = status != 0;
   pthread_mutex_unlock(&w->lock);
+  if (status != 0)
+    out->failed = 1; /* saved once there is memory */
+  size_t pos = 0, len;
+  const char *key;
+  while (status == 0 &&
+         nt_table_snapshot_next(&w->raw, &pos, &key, &len, win, size)) {
+    if (win->count == 0)
+      continue;
+    nt_buf_printf(out, "%s ", prefix);
+    nt_buf_hex(out, key, len);
+    nt_buf_printf(out, " %d", win->refused);
+    for (unsigned i = 0; i < win->count; i++)
+      nt_buf_printf(out, " %.6f",
+                    win->times[(win->head + i) % w->n] + now_wall - now);
+    nt_buf_puts(out, "\n");
+  }
+  free(win);
 }
 
 int nt_windows_restore(nt_windows_t *w, const char *fields, double now,
