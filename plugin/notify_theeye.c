@@ -103,7 +103,7 @@ static int thread_create(pthread_t *thread, void *(*run)(void *), void *arg,
 #endif
 }
 
-/* One of the plugin's own notifications (the sender's thread): through
+/* One of the plugin's own notifications (in their thread): through
  * collectd to every notification plugin, this one included. */
 static void dispatch_event(const nt_event_t *e, void *arg) {
   (void)arg;
@@ -175,7 +175,9 @@ static int nt_init(void) {
   if (nt_config_finalize(&plugin->cfg) == 0)
     plugin->sender = nt_sender_create(&plugin->cfg); /* logs why not */
   if (plugin->sender != NULL) {
-    nt_sender_set_notifier(plugin->sender, dispatch_event, NULL);
+    if (nt_sender_set_notifier(plugin->sender, dispatch_event, NULL) != 0)
+      NT_ERROR("out of memory: the plugin's own notifications are not "
+               "dispatched");
     if (nt_sender_start(plugin->sender, thread_create) == 0)
       state = ST_REPLAYING;
     else

@@ -12,9 +12,11 @@
  *      held while the disk is touched.
  *   3. the complaints' lock (log.c): held only to decide whether a line
  *      goes out, never while it is logged.
- * Threads: collectd's (submit), the sender's (everything else here) and the
+ * The guards' locks (cooldown.c, windows.c, subjects.c) and the notifier's
+ * (notifier.c) are taken alone, never with one of these held.
+ * Threads: collectd's (submit), the sender's (everything else here), the
  * spooler's (take_resumed while it reads the spool at start, and
- * spool_ready). */
+ * spool_ready) and the notifier's (its own notifications only). */
 #include "sender.h"
 #include "clock.h"
 #include "http.h"
@@ -40,9 +42,6 @@
 #define CANCELS_MAX NT_SUBJECTS_CAPACITY
 /* How often the PauseFiles are looked at. */
 #define PAUSE_CHECK 1.0
-/* The plugin's own notifications waiting for the thread, at most: they come
- * one per window of a guard, never per notification. */
-#define EVENTS_MAX 1000
 /* At shutdown, the sender gets this long past its deadline to notice the
  * abort; the spooler gets the rest of the second the bound allows. */
 #define ABORT_SLACK 0.5
@@ -77,10 +76,7 @@ struct nt_sender_s {
   bool abandoned;       /* a thread did not stop: nothing may be freed */
   cancel_t *cancels; /* for the thread, grown up to CANCELS_MAX */
   size_t cancels_num, cancels_size;
-  nt_event_t *events, **events_tail; /* for the notifier */
-  size_t events_num;
-  nt_notifier_t notify;
-  void *notify_arg;
+  nt_notifier_t *notifier; /* set before start; NULL: events are dropped */
   pthread_t thread;
   double abort_at; /* monotonic */
   unsigned short rand_state[3];
@@ -123,7 +119,6 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
     return NULL;
   }
   pthread_mutex_init(&s->lock, NULL);
-  s->events_tail = &s->events;
   uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16) ^
                   (uint64_t)(uintptr_t)s;
   memcpy(s->rand_state, &seed, sizeof(s->rand_state));
@@ -137,11 +132,7 @@ void nt_sender_free(nt_sender_t *s) {
   nt_http_free(s->http);
   nt_spooler_free(s->spooler);
   free(s->starting);
-  while (s->events != NULL) {
-    nt_event_t *next = s->events->next;
-    free(s->events);
-    s->events = next;
-  }
+  nt_notifier_free(s->notifier);
   for (size_t i = 0; i < s->cancels_num; i++)
     free(s->cancels[i].name);
   free(s->cancels);
@@ -370,28 +361,16 @@ static void give_back_starts(nt_sender_t *s) {
   }
 }
 
-void nt_sender_set_notifier(nt_sender_t *s, nt_notifier_t notify, void *arg) {
-  pthread_mutex_lock(&s->lock);
-  s->notify = notify;
-  s->notify_arg = arg;
-  pthread_mutex_unlock(&s->lock);
+int nt_sender_set_notifier(nt_sender_t *s, nt_deliver_t deliver, void *arg) {
+  s->notifier = nt_notifier_create(deliver, arg);
+  return s->notifier != NULL ? 0 : -1;
 }
 
 void nt_sender_notify(nt_sender_t *s, nt_event_t *e) {
-  e->next = NULL;
-  pthread_mutex_lock(&s->lock);
-  bool take = !s->stopping && !s->cfg->check_only && s->notify != NULL &&
-              s->events_num < EVENTS_MAX;
-  if (take) {
-    *s->events_tail = e;
-    s->events_tail = &e->next;
-    s->events_num++;
-  }
-  pthread_mutex_unlock(&s->lock);
-  if (take)
-    nt_http_wakeup(s->http);
-  else
+  if (s->notifier == NULL || s->cfg->check_only)
     free(e);
+  else
+    nt_notifier_post(s->notifier, e);
 }
 
 void nt_sender_cancel(nt_sender_t *s, uint64_t episode, const char *name) {
@@ -485,28 +464,6 @@ static void cancel_jobs(nt_sender_t *s) {
   pthread_mutex_lock(&s->lock);
 }
 
-/* Takes the waiting events, under the lock. */
-static nt_event_t *take_events(nt_sender_t *s) {
-  /* Once stopping, notification plugins may have shut down already. */
-  if (s->stopping)
-    return NULL;
-  nt_event_t *e = s->events;
-  s->events = NULL;
-  s->events_tail = &s->events;
-  s->events_num = 0;
-  return e;
-}
-
-/* Hands events to the notifier, without the lock. */
-static void dispatch_events(nt_sender_t *s, nt_event_t *e) {
-  while (e != NULL) {
-    nt_event_t *next = e->next;
-    s->notify(e, s->notify_arg);
-    free(e);
-    e = next;
-  }
-}
-
 /* Settles every exchange that ended. */
 static void finish_answered(nt_sender_t *s) {
   nt_http_result_t r;
@@ -557,7 +514,6 @@ static void *sender_main(void *arg) {
      * says otherwise. */
     s->asleep = n < TAKE_MAX;
     int timeout = n < TAKE_MAX ? wait_ms(s, now, next_due) : 0;
-    nt_event_t *events = take_events(s);
     pthread_mutex_unlock(&s->lock);
 
     /* A job settled at once may have opened its lane to the next. */
@@ -573,7 +529,6 @@ static void *sender_main(void *arg) {
         job = next;
       }
     }
-    dispatch_events(s, events);
     nt_http_run(s->http, settled ? 0 : timeout);
     if (nt_now() >= abort_at)
       nt_http_abort(s->http);
@@ -675,6 +630,13 @@ int nt_sender_start(nt_sender_t *s, nt_thread_create_t create) {
   else
     s->started = true;
   pthread_mutex_unlock(&s->lock);
+  if (status == 0 && s->notifier != NULL && !s->cfg->check_only &&
+      nt_notifier_start(s->notifier, create) != 0) {
+    NT_ERROR("cannot start the thread of the plugin's own notifications: "
+             "they are not dispatched");
+    nt_notifier_free(s->notifier);
+    s->notifier = NULL; /* before any notification can reach it */
+  }
   if (status == 0 && s->spooler != NULL) {
     status = nt_spooler_start(s->spooler, create, take_resumed, spool_ready, s);
     /* Never leave one thread running that nobody will stop. */
@@ -718,6 +680,8 @@ int nt_sender_stop(nt_sender_t *s, double grace) {
   s->stopping = true;
   s->abort_at = deadline;
   pthread_mutex_unlock(&s->lock);
+  if (s->notifier != NULL)
+    nt_notifier_halt(s->notifier);
   nt_http_wakeup(s->http);
   /* Shutdown never waits for the rest of a large spool: it stays. */
   if (s->spooler != NULL)
@@ -746,6 +710,12 @@ int nt_sender_stop(nt_sender_t *s, double grace) {
    * writes what it can (attempts included) within the bound. */
   bool spooler_stopped =
       s->spooler == NULL || nt_spooler_stop(s->spooler, deadline + 0.9) == 0;
+  if (s->notifier != NULL &&
+      nt_notifier_join(s->notifier, deadline + ABORT_SLACK) != 0) {
+    NT_ERROR("the thread of the plugin's own notifications is still inside "
+             "a notification plugin: leaving it behind");
+    s->abandoned = true;
+  }
   if (!exited) {
     report_left(s, NULL, true);
     NT_ERROR("the sender thread did not stop in time: leaving it behind, "
@@ -759,7 +729,7 @@ int nt_sender_stop(nt_sender_t *s, double grace) {
   report_left(s, left, false);
   if (spooler_stopped) {
     nt_jobs_free(left);
-    return 0;
+    return s->abandoned ? -1 : 0;
   }
   NT_ERROR("the spool thread did not stop in time (a disk that hangs?): "
            "leaving it behind, with the memory it uses");

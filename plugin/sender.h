@@ -7,12 +7,10 @@
 
 #include "config.h"
 #include "events.h"
+#include "notifier.h"
 #include "queue.h"
 
 typedef struct nt_sender_s nt_sender_t;
-
-typedef int (*nt_thread_create_t)(pthread_t *thread, void *(*run)(void *),
-                                  void *arg, const char *name);
 
 nt_sender_t *nt_sender_create(nt_config_t *cfg);
 /* Frees the sender and any job left; the thread must have stopped. */
@@ -32,11 +30,10 @@ int nt_sender_start(nt_sender_t *s, nt_thread_create_t create);
  * -1 when the thread did not stop and the sender must not be freed. */
 int nt_sender_stop(nt_sender_t *s, double grace);
 
-/* Hands the plugin's own notifications to collectd (the glue's part);
- * called in the sender's thread, with no lock held. */
-typedef void (*nt_notifier_t)(const nt_event_t *e, void *arg);
-/* Before start. */
-void nt_sender_set_notifier(nt_sender_t *s, nt_notifier_t notify, void *arg);
+/* Before start: how the plugin's own notifications reach collectd (in a
+ * thread of their own, started and stopped with the sender's). 0, or -1
+ * when out of memory. */
+int nt_sender_set_notifier(nt_sender_t *s, nt_deliver_t deliver, void *arg);
 /* Queues an event for the sender's thread to hand to the notifier (never
  * from inside a notification callback: collectd's threads only queue);
  * from any thread; takes e. Dropped once stopping, under collectd -T, or

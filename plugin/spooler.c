@@ -578,6 +578,10 @@ static void *spooler_main(void *arg) {
     }
     remove_entries(sp);
     write_batch(sp);
+    /* A steady stream of jobs must not hold the state back either. */
+    pthread_mutex_unlock(&sp->lock);
+    save_state(sp, false);
+    pthread_mutex_lock(&sp->lock);
     if (sp->stopping) {
       if (next_to_write(sp) == NULL || nt_now() >= sp->stop_at) {
         /* Entries of jobs released during the last writes go too. */

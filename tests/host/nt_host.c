@@ -281,9 +281,28 @@ int plugin_notification_meta_add_string(notification_t *n, const char *name,
 int plugin_notification_meta_free(notification_meta_t *n) {
   while (n != NULL) {
     notification_meta_t *next = n->next;
-    free((char *)n->nm_value.nm_string);
+    if (n->type == NM_TYPE_STRING)
+      free((char *)n->nm_value.nm_string);
     free(n);
     n = next;
+  }
+  return 0;
+}
+
+/* A notification that comes before init is kept, meta and all. */
+int plugin_notification_meta_copy(notification_t *dst,
+                                  const notification_t *src) {
+  notification_meta_t **tail = &dst->meta;
+  while (*tail != NULL)
+    tail = &(*tail)->next;
+  for (const notification_meta_t *m = src->meta; m != NULL; m = m->next) {
+    notification_meta_t *c = xcalloc(1, sizeof(*c));
+    *c = *m;
+    c->next = NULL;
+    if (m->type == NM_TYPE_STRING)
+      c->nm_value.nm_string = xstrdup(m->nm_value.nm_string);
+    *tail = c;
+    tail = &c->next;
   }
   return 0;
 }

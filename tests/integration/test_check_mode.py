@@ -241,10 +241,6 @@ class CheckModeTest(IntegrationTest):
     def test_check_beside_running_daemon(self):
         # The daemon holds the SpoolDir (and its lock) with jobs pending;
         # an operator checks a copy of its configuration meanwhile.
-        passwd = os.path.join(workdir, "fleet.passwd")
-        with open(passwd, "w") as f:
-            f.write("web1: not-a-real-password\n")
-        text = text.replace("/etc/collectd/fleet.passwd", passwd)
         url = "http://127.0.0.1:%d" % free_port()
         block = self.block(url, SpoolDir=self.spool)
         run = self.collectd(block)

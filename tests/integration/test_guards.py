@@ -122,6 +122,54 @@ class Budget(GuardTest):
         self.assertEqual(len(self.logged_events(cd, "fleet")), 1)
 
 
+SLOW_NOTIFIER = """\
+import collectd, threading
+
+done = threading.Event()
+
+
+def notified(n):
+    # An email plugin whose server does not answer.
+    if n.plugin == "notify_theeye":
+        done.wait(%(seconds)d)
+
+
+collectd.register_notification(notified)
+collectd.register_shutdown(done.set)
+"""
+
+
+class SlowNotificationPlugin(GuardTest):
+
+    def test_budget_exhausted_never_holds_deliveries(self):
+        # Another notification plugin takes its time over budget_exhausted:
+        # the plugin's own notifications wait in a thread of their own, so
+        # that jobs are still delivered meanwhile, and a stop is not held.
+        with open(os.path.join(self.dir, "slownotify.py"), "w") as f:
+            f.write(SLOW_NOTIFIER % {"seconds": 20})
+        extra = ('LoadPlugin python\n<Plugin python>\n  ModulePath "%s"\n'
+                 '  Import "slownotify"\n</Plugin>\n' % self.dir +
+                 CSV_EXTRA.format(dir=self.dir))
+        self.sup = self.supervisor()
+        cd = self.collectd(plugin_block(self.sup.url, [
+            ("fix", task_options(TASK_ID, SECRET, 'Plugin "svc"',
+                                 'Budget 1 60', 'Argument "%{host}"'))],
+            Customer=CUSTOMER), extra=extra)
+        cd.putnotif("down", host="h1", plugin="svc")
+        self.sup.wait_jobs(1)
+        cd.putnotif("down", host="h1", plugin="svc")  # budget_exhausted
+        wait_for(lambda: "type_instance = budget_exhausted" in cd.log(), 10,
+                 what="the logfile plugin's line for budget_exhausted")
+        pause(0.5)  # the slow plugin, next in line, has it by now
+        t0 = time.time()
+        cd.putnotif("down", host="h2", plugin="svc")
+        jobs = self.sup.wait_jobs(2, timeout=10)
+        self.assertEqual(arguments(jobs[1]), ["h2"])
+        self.assertLess(time.time() - t0, 10)  # not the 20 s of the plugin
+        cd.stop()
+        self.assertEqual(lines_at(cd, "error", ""), [])
+
+
 class Confirm(GuardTest):
 
     def test_confirm_k_within_seconds_and_okay_resets(self):

@@ -295,7 +295,8 @@ class SpoolTest(IntegrationTest):
         sup.wait_jobs(6)
         wait_counter(self.dir, TASK, "derive-sent", 6)
         self.wait_empty(timeout=2)
-        self.assertEqual(os.listdir(self.spool), [])
+        # The remediation state stays, no entry.
+        self.assertEqual(os.listdir(self.spool), ["state"])
 
     def test_given_up_job_leaves_spool(self):
         sup = self.supervisor()
@@ -572,10 +573,13 @@ class SpoolTest(IntegrationTest):
         tags = [self.tag(i) for i in range(3)]
         for t in tags:
             cd.putnotif(t)
-        cd.wait_log(r"spool: cannot write")
+        cd.wait_log(r"spool: cannot write an entry")
+        cd.wait_log(r"spool: cannot write the remediation state")
         wait_counter(self.dir, TASK, "queue_length", 3)
         time.sleep(0.3)
-        errors = lines_at(cd, "error", r"spool: cannot write")
+        errors = lines_at(cd, "error", r"spool: cannot write an entry")
+        self.assertEqual(len(errors), 1, "not rate-limited: %s" % errors)
+        errors = lines_at(cd, "error", r"spool: cannot write the remediation")
         self.assertEqual(len(errors), 1, "not rate-limited: %s" % errors)
         self.assertEqual(csv_latest(self.dir, TASK, "derive-spooled"), 0)
         # Still in memory: delivered once the supervisor is back.
