@@ -3,6 +3,7 @@
 #include "cooldown.h"
 #include "events.h"
 #include "json.h"
+#include "outcome.h"
 #include "pause.h"
 #include "subjects.h"
 #include "table.h"
@@ -193,10 +194,14 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
     }
     /* An OKAY's job reports the end of the episode: never cancelled. */
     job->episode = okay ? 0 : subject.episode_id;
-    if (nt_sender_submit(s, job) != 0) {
+    int status = nt_sender_submit(s, job);
+    if (status != 0) {
       withdraw(task, n, key, len, now, &a);
-      free(job); /* shutting down: ignored */
-      break;
+      free(job);
+      if (status != NT_SUBMIT_CANCELLED)
+        break; /* shutting down: ignored */
+      nt_outcome_cancelled_unqueued(task);
+      continue;
     }
     queued++;
   }

@@ -381,6 +381,13 @@ void nt_outcome_cancelled(const nt_config_t *cfg, const nt_job_t *jobs,
   }
 }
 
+void nt_outcome_cancelled_unqueued(nt_task_t *task) {
+  nt_stats_add(&task->stats, NT_STAT_CANCELLED, 1);
+  NT_INFO("Task \"%s\": cancelled a job as it was queued: its subject is "
+          "OKAY again",
+          task->name);
+}
+
 void nt_outcome_cancelled_later(const nt_job_t *job) {
   nt_stats_add(&job->task->stats, NT_STAT_CANCELLED, 1);
   NT_INFO("Task \"%s\": cancelled a job whose subject is OKAY again (it "

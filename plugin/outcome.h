@@ -85,6 +85,9 @@ void nt_outcome_dry_run(const char *label, const nt_job_t *job);
  * INFO line per Task. */
 void nt_outcome_cancelled(const nt_config_t *cfg, const nt_job_t *jobs,
                           uint64_t episode, const char *name);
+/* A job of an episode an OKAY had just ended was cancelled instead of
+ * queued (its notification's thread made it while the OKAY came). */
+void nt_outcome_cancelled_unqueued(nt_task_t *task);
 /* A job in flight when its subject's OKAY came was cancelled once it was
  * back (rather than retried or written). */
 void nt_outcome_cancelled_later(const nt_job_t *job);

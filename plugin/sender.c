@@ -40,6 +40,11 @@
 /* OKAYs waiting to cancel jobs, at most (more are dropped: their jobs
  * go, as if the OKAY had come later). */
 #define CANCELS_MAX NT_SUBJECTS_CAPACITY
+/* Episodes recently ended by an OKAY, remembered in a direct-mapped table
+ * of this many slots (a power of two): a job of one of them that is
+ * submitted late (its thread was still rendering it when the OKAY came) is
+ * cancelled at once. */
+#define ENDED_SLOTS 8192
 /* How often the PauseFiles are looked at. */
 #define PAUSE_CHECK 1.0
 /* At shutdown, the sender gets this long past its deadline to notice the
@@ -74,6 +79,7 @@ struct nt_sender_s {
   bool asleep;   /* the thread found nothing to start: a new job wakes it */
   double pause_checked; /* monotonic: the PauseFiles' last look */
   bool abandoned;       /* a thread did not stop: nothing may be freed */
+  uint64_t ended[ENDED_SLOTS]; /* episode ids by their low bits; 0: none */
   cancel_t *cancels; /* for the thread, grown up to CANCELS_MAX */
   size_t cancels_num, cancels_size;
   nt_notifier_t *notifier; /* set before start; NULL: events are dropped */
@@ -172,6 +178,13 @@ int nt_sender_submit(nt_sender_t *s, nt_job_t *job) {
   if (s->stopping) {
     pthread_mutex_unlock(&s->lock);
     return -1;
+  }
+  /* Either the OKAY's cancellation saw this job in the queue, or this
+   * sees the episode it ended: both take s->lock. */
+  if (job->episode != 0 && job->task->cancel_on_recovery &&
+      s->ended[job->episode & (ENDED_SLOTS - 1)] == job->episode) {
+    pthread_mutex_unlock(&s->lock);
+    return NT_SUBMIT_CANCELLED;
   }
   job->seq = s->seq++;
   nt_job_t *dropped = push_locked(s, job);
@@ -374,13 +387,13 @@ void nt_sender_notify(nt_sender_t *s, nt_event_t *e) {
 }
 
 void nt_sender_cancel(nt_sender_t *s, uint64_t episode, const char *name) {
-  char *copy = strdup(name);
-  if (copy == NULL)
-    return; /* the jobs go, as if the OKAY had come later */
+  char *copy = strdup(name); /* NULL: the waiting jobs go, as if the OKAY
+                                had come later */
   pthread_mutex_lock(&s->lock);
+  s->ended[episode & (ENDED_SLOTS - 1)] = episode;
   /* Nothing waits (the usual case): nothing to cancel, nothing kept. While
    * the spool is read, its jobs may still be on their way to the queue. */
-  bool take = !s->stopping && s->cancels_num < CANCELS_MAX &&
+  bool take = copy != NULL && !s->stopping && s->cancels_num < CANCELS_MAX &&
               (s->resuming ||
                nt_queue_waiting(s->queue) + nt_queue_in_flight(s->queue) > 0);
   if (take && s->cancels_num == s->cancels_size) {

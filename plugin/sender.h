@@ -17,8 +17,10 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg);
 void nt_sender_free(nt_sender_t *s);
 
 /* Queues a job; from any thread. When the queue overflows the oldest
- * waiting job is dropped and counted. Returns -1, without taking the job,
- * once the sender is stopping. */
+ * waiting job is dropped and counted. Returns 0; -1, without taking the
+ * job, once the sender is stopping; NT_SUBMIT_CANCELLED, without taking it,
+ * when an OKAY already ended the job's episode (CancelOnRecovery). */
+#define NT_SUBMIT_CANCELLED 1
 int nt_sender_submit(nt_sender_t *s, nt_job_t *job);
 
 /* Starts the thread; jobs submitted before then wait for it. */

@@ -71,10 +71,12 @@ def entry_body(data):
 
 def entry_fields(data):
     """Every "key value" line of a spool entry's header but attempts (which
-    the plugin may rewrite), and its body: what identifies the job."""
+    the plugin may rewrite) and episode (which a rewrite of a 1.0 entry
+    adds, as none), and its body: what identifies the job."""
     head, sep, _ = data.partition(b"\nbody ")
     lines = [l for l in head.split(b"\n")[1:]
-             if not l.startswith(b"attempts ")]
+             if not l.startswith(b"attempts ") and
+             l != b"episode 0000000000000000"]
     return lines, entry_body(data)
 
 

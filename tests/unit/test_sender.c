@@ -299,10 +299,11 @@ static int group_setup(void **state) {
   return curl_global_init(CURL_GLOBAL_ALL) == CURLE_OK ? 0 : -1;
 }
 
-/* The OKAY that ends an episode cancels its waiting jobs, one made after
- * the OKAY included (a thread that rendered the FAILURE's job while another
- * noted the OKAY); never the OKAY's own job, nor another episode's. The
- * thread starts after all of it, so that its first pass sees them all. */
+/* The OKAY that ends an episode cancels its waiting jobs, and a job of
+ * it made before the OKAY but submitted after (its thread was still
+ * rendering it) is refused, even when nothing waited for the OKAY to
+ * cancel; never the OKAY's own job, nor another episode's. The thread
+ * starts after all of it, so that its first pass sees them all. */
 static void test_okay_cancels_its_episode(void **state) {
   (void)state;
   nt_config_t cfg;
@@ -315,32 +316,75 @@ static void test_okay_cancels_its_episode(void **state) {
   nt_sender_t *s = nt_sender_create(&cfg);
   assert_non_null(s);
   fake_log_reset();
+  notification_t down0 = th_notif(NOTIF_FAILURE, "h0", "svc", "", "", "", "x");
+  notification_t up0 = th_notif(NOTIF_OKAY, "h0", "svc", "", "", "", "x");
   notification_t down1 = th_notif(NOTIF_FAILURE, "h1", "svc", "", "", "", "x");
   notification_t down2 = th_notif(NOTIF_FAILURE, "h2", "svc", "", "", "", "x");
   notification_t up1 = th_notif(NOTIF_OKAY, "h1", "svc", "", "", "", "x");
   double now = nt_now();
+  nt_task_t *task = cfg.tasks[0];
+
+  /* Nothing waits when h0's OKAY comes; its late job is refused all the
+   * same, and counted. */
+  nt_subject_info_t info;
+  nt_subjects_note(cfg.subjects, &down0, nt_wall(), &info);
+  nt_job_t *late0 = nt_job_make(&cfg, task, &down0, info.episode, now);
+  assert_non_null(late0);
+  late0->episode = info.episode_id;
+  /* (Its own job is queued after the cancellation, which found none.) */
+  assert_int_equal(nt_dispatch(&cfg, s, &up0, now), 1);
+  assert_int_equal(nt_sender_submit(s, late0), NT_SUBMIT_CANCELLED);
+  free(late0);
+  assert_int_equal(nt_sender_queue_length(s, task), 1);
+
   assert_int_equal(nt_dispatch(&cfg, s, &down1, now), 1);
   assert_int_equal(nt_dispatch(&cfg, s, &down2, now), 1);
-  /* The late job: made for h1's episode before its OKAY, queued after. */
-  nt_subject_info_t info;
   nt_subjects_note(cfg.subjects, &down1, nt_wall(), &info);
-  nt_job_t *late = nt_job_make(&cfg, cfg.tasks[0], &down1, info.episode, now);
-  assert_non_null(late);
-  late->episode = info.episode_id;
-  assert_int_equal(nt_dispatch(&cfg, s, &up1, now), 1);
-  assert_int_equal(nt_sender_submit(s, late), 0);
-  assert_int_equal(nt_sender_queue_length(s, cfg.tasks[0]), 4);
+  nt_job_t *late1 = nt_job_make(&cfg, task, &down1, info.episode, now);
+  assert_non_null(late1);
+  late1->episode = info.episode_id;
+  assert_int_equal(nt_dispatch(&cfg, s, &up1, now), 1); /* its own job */
+  assert_int_equal(nt_sender_submit(s, late1), NT_SUBMIT_CANCELLED);
+  free(late1);
+  assert_int_equal(nt_sender_queue_length(s, task), 4);
 
   fail_call = 0;
   assert_int_equal(nt_sender_start(s, create), 0);
-  for (int i = 0; i < 100 && nt_sender_queue_length(s, cfg.tasks[0]) > 2; i++)
+  for (int i = 0; i < 100 && nt_sender_queue_length(s, task) > 3; i++)
     nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
-  assert_int_equal(nt_stats_get(&cfg.tasks[0]->stats, NT_STAT_CANCELLED), 2);
+  assert_int_equal(nt_stats_get(&task->stats, NT_STAT_CANCELLED), 1);
   assert_true(fake_log_contains(
-      "Task \"t\": h1/svc is OKAY again: cancelled 2 waiting job(s)"));
-  /* h2's job and the OKAY's wait for their retry. */
-  assert_int_equal(nt_sender_queue_length(s, cfg.tasks[0]), 2);
+      "Task \"t\": h1/svc is OKAY again: cancelled 1 waiting job(s)"));
+  /* h2's job and the OKAYs' wait for their retry. */
+  assert_int_equal(nt_sender_queue_length(s, task), 3);
   assert_int_equal(nt_sender_stop(s, 0.2), 0);
+  nt_sender_free(s);
+  nt_config_free(&cfg);
+}
+
+/* Through dispatch, a job refused that way is counted cancelled. */
+static void test_late_job_counted(void **state) {
+  (void)state;
+  nt_config_t cfg;
+  assert_int_equal(
+      load(&cfg, PLUGIN(OPT("URL", S(URL)), OPT("RetryInterval", N(30)),
+                        TASK("t", OPT("TaskID", S(ID1)),
+                             OPT("Secret", S(SECRET))))),
+      0);
+  nt_sender_t *s = nt_sender_create(&cfg);
+  assert_non_null(s);
+  fake_log_reset();
+  notification_t down = th_notif(NOTIF_FAILURE, "h", "svc", "", "", "", "x");
+  double now = nt_now();
+  /* The subject fails (its episode starts), ends (the OKAY), and a
+   * notification of the old episode then reaches dispatch: not possible
+   * through dispatch alone, so the ended episode is recorded directly. */
+  nt_subject_info_t info;
+  nt_subjects_note(cfg.subjects, &down, nt_wall(), &info);
+  nt_sender_cancel(s, info.episode_id, "h/svc");
+  assert_int_equal(nt_dispatch(&cfg, s, &down, now), 0);
+  assert_int_equal(nt_stats_get(&cfg.tasks[0]->stats, NT_STAT_CANCELLED), 1);
+  assert_true(fake_log_contains("cancelled a job as it was queued"));
   nt_sender_free(s);
   nt_config_free(&cfg);
 }
@@ -352,6 +396,7 @@ int main(void) {
       cmocka_unit_test(test_stuck_thread_keeps_the_bound),
       cmocka_unit_test(test_unsent_job_entry_says_what_it_spent),
       cmocka_unit_test(test_okay_cancels_its_episode),
+      cmocka_unit_test(test_late_job_counted),
   };
   return cmocka_run_group_tests(tests, group_setup, NULL);
 }
