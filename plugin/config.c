@@ -1022,7 +1022,7 @@ static int task_finalize(nt_config_t *cfg, nt_task_t *task) {
   if (task->cooldown > 0)
     task->cooldowns = nt_cooldown_create(task->cooldown, NT_COOLDOWN_CAPACITY);
   bool windows_ok =
-      make_windows(&task->confirm, NT_COOLDOWN_CAPACITY, &task->confirms) &&
+      make_windows(&task->confirm, NT_CONFIRM_CAPACITY, &task->confirms) &&
       make_windows(&task->budget, NT_COOLDOWN_CAPACITY, &task->budgets) &&
       make_windows(&task->task_budget, 1, &task->task_budgets);
   if (task->request_url == NULL || task->redacted_url == NULL ||

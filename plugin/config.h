@@ -35,6 +35,7 @@ typedef enum {
   NT_COMPLAINT_GAVE_UP,     /* MaxAttempts spent */
   NT_COMPLAINT_EXPIRED,
   NT_COMPLAINT_DROPPED,
+  NT_COMPLAINT_GUARDS_FULL, /* a guard's table full of running windows */
   NT_COMPLAINTS_NUM
 } nt_complaint_kind_t;
 

@@ -91,6 +91,10 @@ void nt_cooldown_withdraw(nt_cooldown_t *c, const notification_t *n,
   pthread_mutex_unlock(&c->lock);
 }
 
+bool nt_cooldown_full(nt_cooldown_t *c) {
+  return nt_cooldown_size(c) >= c->capacity;
+}
+
 size_t nt_cooldown_size(nt_cooldown_t *c) {
   pthread_mutex_lock(&c->lock);
   size_t size = nt_table_size(c->windows);

@@ -8,7 +8,9 @@
 #include "collectd.h"
 #include "plugin.h"
 
-#define NT_COOLDOWN_CAPACITY 10000
+/* Identities (Cooldown) and subjects (Budget) with a window running, at
+ * most, per Task: as many as the subjects remembered. */
+#define NT_COOLDOWN_CAPACITY 100000
 
 typedef struct nt_cooldown_s nt_cooldown_t;
 
@@ -29,6 +31,8 @@ bool nt_cooldown_admit(nt_cooldown_t *c, const notification_t *n, double now);
 void nt_cooldown_withdraw(nt_cooldown_t *c, const notification_t *n,
                           double now);
 
+/* Whether capacity windows are open (a new identity is refused). */
+bool nt_cooldown_full(nt_cooldown_t *c);
 /* Identities remembered, for tests. */
 size_t nt_cooldown_size(nt_cooldown_t *c);
 

@@ -3,6 +3,7 @@
 #include "cooldown.h"
 #include "events.h"
 #include "json.h"
+#include "log.h"
 #include "outcome.h"
 #include "pause.h"
 #include "subjects.h"
@@ -80,6 +81,15 @@ static void withdraw(nt_task_t *task, const notification_t *n, const char *key,
     nt_windows_withdraw(task->task_budgets, "", 0, now);
 }
 
+/* A guard's table is full of windows still running: new subjects are
+ * refused until the first ones end. */
+static void guards_full(nt_task_t *task, const char *guard, double now) {
+  nt_complain(&task->complaints[NT_COMPLAINT_GUARDS_FULL], now, LOG_WARNING,
+              "Task \"%s\": %d subjects have a %s window running: new "
+              "subjects are refused until the first windows end",
+              task->name, NT_COOLDOWN_CAPACITY, guard);
+}
+
 /* A budget's verdict on one more job at now: a refusal is counted, and
  * the first of a run of refusals reported to humans (report: unless the
  * notification is the plugin's own, so that an escalation never loops). */
@@ -92,6 +102,8 @@ static bool within_budget(nt_sender_t *s, nt_task_t *task, nt_windows_t *w,
   if (nt_windows_admit(w, key, len, now, &first, &until))
     return true;
   nt_stats_add(&task->stats, NT_STAT_OVER_BUDGET, 1);
+  if (isnan(until))
+    guards_full(task, "Budget", now);
   if (!first || !report)
     return false;
   char subject[5 * DATA_MAX_NAME_LEN], when[32] = "";
@@ -165,6 +177,8 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
     if (task->cooldowns != NULL) {
       if (!nt_cooldown_admit(task->cooldowns, n, now)) {
         nt_stats_add(&task->stats, NT_STAT_SUPPRESSED, 1);
+        if (nt_cooldown_full(task->cooldowns))
+          guards_full(task, "Cooldown", now);
         continue;
       }
       a.cooldown = true;

@@ -20,7 +20,10 @@
 #define SHUTDOWN_GRACE_MAX 5.0
 /* Notifications held before init, at most (more are ignored, with one
  * WARNING): another plugin's start-up, not a stream. */
-#define HELD_MAX 1000
+#define HELD_MAX 10000
+/* Batches of notifications that came during the replay replayed, at most,
+ * before the replay ends: a steady stream must not hold init. */
+#define REPLAY_PASSES 8
 
 /* configure's answer for the collectd it builds against: 5.9 and 5.10 take
  * a pthread_attr_t, 5.11 on do not. Guessing would build a plugin that
@@ -48,6 +51,7 @@ typedef struct {
   int state;            /* read without the lock on the notification path */
   held_t *held, **held_tail;
   size_t held_num;
+  bool held_full; /* one could not be kept since the last take */
   bool left_behind; /* a thread did not stop: nothing may be freed */
 } nt_plugin_t;
 
@@ -150,15 +154,17 @@ static void free_held(held_t *h) {
   }
 }
 
-/* Takes the held notifications, or, when there are none left, ends the
- * replay (under the lock, so that no notification slips in between). */
-static held_t *take_held(void) {
+/* Takes the held notifications; when there are none left, or on the last
+ * pass, ends the replay (under the lock, so that no notification slips in
+ * between: one that comes next is dispatched after this batch at worst). */
+static held_t *take_held(bool last) {
   pthread_mutex_lock(&plugin->lock);
   held_t *h = plugin->held;
   plugin->held = NULL;
   plugin->held_tail = &plugin->held;
   plugin->held_num = 0;
-  if (h == NULL && get_state() == ST_REPLAYING)
+  plugin->held_full = false;
+  if ((h == NULL || last) && get_state() == ST_REPLAYING)
     set_state(ST_READY);
   pthread_mutex_unlock(&plugin->lock);
   return h;
@@ -187,7 +193,7 @@ static int nt_init(void) {
   set_state(state);
   pthread_mutex_unlock(&plugin->lock);
   if (state == ST_FAILED) {
-    free_held(take_held());
+    free_held(take_held(true));
     return -1;
   }
   NT_INFO("%zu Task(s) for %zu supervisor(s)%s", plugin->cfg.tasks_num,
@@ -197,7 +203,7 @@ static int nt_init(void) {
           : plugin->cfg.dry_run ? ", DryRun"
                                 : "");
   held_t *h;
-  while ((h = take_held()) != NULL) {
+  for (int pass = 1; (h = take_held(pass == REPLAY_PASSES)) != NULL; pass++) {
     for (held_t *i = h; i != NULL; i = i->next)
       dispatch(&i->n, i->arrival);
     free_held(h);
@@ -237,12 +243,15 @@ static bool hold(const notification_t *n, double arrival) {
     plugin->held_tail = &h->next;
     plugin->held_num++;
     h = NULL;
-  } else if (state == ST_NEW || state == ST_REPLAYING)
-    full = plugin->held_num++ == HELD_MAX || h == NULL;
+  } else if (state == ST_NEW || state == ST_REPLAYING) {
+    /* One WARNING per run of notifications that could not be kept. */
+    full = !plugin->held_full;
+    plugin->held_full = true;
+  }
   pthread_mutex_unlock(&plugin->lock);
   free_held(h); /* not kept: dispatched now, failed or stopped */
   if (full)
-    NT_WARNING("a notification came before init and cannot be kept (more "
+    NT_WARNING("notifications came before init that cannot be kept (more "
                "than %d, or out of memory): ignored",
                HELD_MAX);
   return held;

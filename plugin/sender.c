@@ -635,6 +635,14 @@ int nt_sender_start(nt_sender_t *s, nt_thread_create_t create) {
     return -1;
   /* A pause in force at start holds the very first notifications. */
   check_pauses(s, nt_now());
+  /* Before any thread may post to it. */
+  if (s->notifier != NULL && !s->cfg->check_only &&
+      nt_notifier_start(s->notifier, create) != 0) {
+    NT_ERROR("cannot start the thread of the plugin's own notifications: "
+             "they are not dispatched");
+    nt_notifier_free(s->notifier);
+    s->notifier = NULL;
+  }
   pthread_mutex_lock(&s->lock);
   s->running = true;
   int status = create(&s->thread, sender_main, s, "notify_theeye");
@@ -643,19 +651,11 @@ int nt_sender_start(nt_sender_t *s, nt_thread_create_t create) {
   else
     s->started = true;
   pthread_mutex_unlock(&s->lock);
-  if (status == 0 && s->notifier != NULL && !s->cfg->check_only &&
-      nt_notifier_start(s->notifier, create) != 0) {
-    NT_ERROR("cannot start the thread of the plugin's own notifications: "
-             "they are not dispatched");
-    nt_notifier_free(s->notifier);
-    s->notifier = NULL; /* before any notification can reach it */
-  }
-  if (status == 0 && s->spooler != NULL) {
+  if (status == 0 && s->spooler != NULL)
     status = nt_spooler_start(s->spooler, create, take_resumed, spool_ready, s);
-    /* Never leave one thread running that nobody will stop. */
-    if (status != 0)
-      nt_sender_stop(s, 0);
-  }
+  /* Never leave a thread running that nobody will stop. */
+  if (status != 0)
+    nt_sender_stop(s, 0);
   return status;
 }
 

@@ -64,6 +64,7 @@ struct nt_spooler_s {
   nt_complaint_t remove_failed;
   nt_complaint_t state_failed;
   double state_saved; /* monotonic: the state's last write */
+  bool state_unsaved; /* the last write failed: the next one is due anyway */
 };
 
 /* At init, before any thread: the subjects and budgets of the last run. */
@@ -526,7 +527,7 @@ static int resume_entry(const nt_spool_entry_t *e, void *arg) {
 static void save_state(nt_spooler_t *sp, bool last) {
   double now = nt_now();
   if ((!last && now - sp->state_saved < STATE_EVERY) ||
-      !nt_state_changed(sp->cfg))
+      (!sp->state_unsaved && !nt_state_changed(sp->cfg)))
     return;
   sp->state_saved = now;
   size_t len;
@@ -534,6 +535,7 @@ static void save_state(nt_spooler_t *sp, bool last) {
   int status =
       data != NULL ? nt_spool_put(sp->spool, STATE_FILE, data, len) : ENOMEM;
   free(data);
+  sp->state_unsaved = status != 0;
   if (status != 0)
     nt_complain(&sp->state_failed, now, LOG_ERR,
                 "spool: cannot write the remediation state: %s: a restart "
@@ -578,10 +580,13 @@ static void *spooler_main(void *arg) {
     }
     remove_entries(sp);
     write_batch(sp);
-    /* A steady stream of jobs must not hold the state back either. */
-    pthread_mutex_unlock(&sp->lock);
-    save_state(sp, false);
-    pthread_mutex_lock(&sp->lock);
+    /* A steady stream of jobs must not hold the state back either (once
+     * stopping, the last save comes at the end). */
+    if (!sp->stopping) {
+      pthread_mutex_unlock(&sp->lock);
+      save_state(sp, false);
+      pthread_mutex_lock(&sp->lock);
+    }
     if (sp->stopping) {
       if (next_to_write(sp) == NULL || nt_now() >= sp->stop_at) {
         /* Entries of jobs released during the last writes go too. */

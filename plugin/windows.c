@@ -132,7 +132,7 @@ bool nt_windows_admit(nt_windows_t *w, const char *key, size_t len, double now,
     win->refused = true;
   } else if (full) {
     *first = false; /* no run of refusals to report: no window to keep */
-    *until = now + w->seconds;
+    *until = NAN;
   }
   pthread_mutex_unlock(&w->lock);
   return admit;

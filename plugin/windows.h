@@ -12,6 +12,10 @@
 
 typedef struct nt_windows_s nt_windows_t;
 
+/* Confirm counts kept per Task, at most: one forgotten only delays the
+ * action (budgets keep as many as Cooldown, NT_COOLDOWN_CAPACITY). */
+#define NT_CONFIRM_CAPACITY 10000
+
 /* Windows of n events within seconds, for at most capacity keys. The least
  * recently used is forgotten first, but a budget never forgets a window
  * that still holds events: when all are such, a new key is refused. */
@@ -28,7 +32,8 @@ void nt_windows_reset(nt_windows_t *w, const char *key, size_t len);
 /* Budget: true, and the event is recorded at now, when fewer than n were
  * within the last seconds. Otherwise false: *first tells whether it is the
  * first refusal since the last admission, *until when the next one will
- * be admitted. */
+ * be admitted (NAN when the key was refused because the table is full of
+ * running windows). */
 bool nt_windows_admit(nt_windows_t *w, const char *key, size_t len, double now,
                       bool *first, double *until);
 /* Takes back an admission made at now, when no job came of it. */
