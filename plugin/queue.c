@@ -5,6 +5,7 @@
 typedef struct {
   nt_job_t *head, *tail; /* in seq order, those in flight included */
   size_t in_flight, waiting;
+  size_t group; /* the lanes of one supervisor share its per_lane slots */
   size_t retrying;   /* waiting jobs that failed and wait for their retry */
   double not_before; /* nothing is taken before then */
 } lane_t;
@@ -15,6 +16,7 @@ struct nt_queue_s {
   size_t in_flight;
   lane_t *lanes;
   size_t lanes_num;
+  size_t *group_in_flight; /* by a lane's group */
   size_t *lengths; /* per Task */
   size_t tasks_num;
   bool (*held)(const nt_job_t *job);
@@ -26,13 +28,18 @@ nt_queue_t *nt_queue_create(size_t limit, size_t lanes_num, size_t per_lane,
   if (q == NULL)
     return NULL;
   q->lanes = calloc(lanes_num ? lanes_num : 1, sizeof(*q->lanes));
+  q->group_in_flight =
+      calloc(lanes_num ? lanes_num : 1, sizeof(*q->group_in_flight));
   q->lengths = calloc(tasks_num ? tasks_num : 1, sizeof(*q->lengths));
-  if (q->lanes == NULL || q->lengths == NULL) {
+  if (q->lanes == NULL || q->group_in_flight == NULL || q->lengths == NULL) {
     free(q->lanes);
+    free(q->group_in_flight);
     free(q->lengths);
     free(q);
     return NULL;
   }
+  for (size_t i = 0; i < lanes_num; i++)
+    q->lanes[i].group = i;
   q->limit = limit;
   q->per_lane = per_lane ? per_lane : 1;
   q->lanes_num = lanes_num;
@@ -45,8 +52,24 @@ void nt_queue_free(nt_queue_t *q) {
     return;
   nt_jobs_free(nt_queue_drain(q));
   free(q->lanes);
+  free(q->group_in_flight);
   free(q->lengths);
   free(q);
+}
+
+void nt_queue_share(nt_queue_t *q, size_t lane, size_t with) {
+  q->lanes[lane].group = q->lanes[with].group;
+}
+
+/* Room for one more in flight in the lane's group. */
+static bool has_room(const nt_queue_t *q, const lane_t *lane) {
+  return q->group_in_flight[lane->group] < q->per_lane;
+}
+
+static void count_in_flight(nt_queue_t *q, lane_t *lane, int delta) {
+  lane->in_flight += (size_t)delta;
+  q->group_in_flight[lane->group] += (size_t)delta;
+  q->in_flight += (size_t)delta;
 }
 
 static void unlink_job(nt_queue_t *q, nt_job_t *job) {
@@ -60,8 +83,7 @@ static void unlink_job(nt_queue_t *q, nt_job_t *job) {
   else
     job->next->prev = job->prev;
   if (job->in_flight) {
-    lane->in_flight--;
-    q->in_flight--;
+    count_in_flight(q, lane, -1);
   } else {
     lane->waiting--;
     q->waiting--;
@@ -120,8 +142,7 @@ nt_job_t *nt_queue_push(nt_queue_t *q, nt_job_t *job) {
 bool nt_queue_lane_open(const nt_queue_t *q, size_t lane, double now) {
   const lane_t *l = &q->lanes[lane];
   /* A lane's wait is known to the sender only while a job waits in it. */
-  return l->in_flight < q->per_lane &&
-         (l->not_before <= now || l->waiting == 1);
+  return has_room(q, l) && (l->not_before <= now || l->waiting == 1);
 }
 
 void nt_queue_set_hold(nt_queue_t *q, bool (*held)(const nt_job_t *job)) {
@@ -133,7 +154,7 @@ nt_job_t *nt_queue_take(nt_queue_t *q, double now, double *next_due) {
   *next_due = 1e300;
   for (size_t i = 0; i < q->lanes_num; i++) {
     lane_t *lane = &q->lanes[i];
-    if (lane->in_flight >= q->per_lane)
+    if (!has_room(q, lane))
       continue;
     nt_job_t *j = first_waiting(lane);
     if (j == NULL)
@@ -155,9 +176,8 @@ nt_job_t *nt_queue_take(nt_queue_t *q, double now, double *next_due) {
     lane->retrying--;
   best->retry_wait = false;
   best->in_flight = true;
-  lane->in_flight++;
+  count_in_flight(q, lane, 1);
   lane->waiting--;
-  q->in_flight++;
   q->waiting--;
   return best;
 }
@@ -166,10 +186,9 @@ void nt_queue_retry(nt_queue_t *q, nt_job_t *job, double not_before) {
   lane_t *lane = &q->lanes[job->lane];
   job->in_flight = false;
   job->retry_wait = true;
-  lane->in_flight--;
+  count_in_flight(q, lane, -1);
   lane->waiting++;
   lane->retrying++;
-  q->in_flight--;
   q->waiting++;
   /* With several in flight, the longest wait any failure asked for holds
    * (a Retry-After is not cut short by a later reset). */
@@ -227,8 +246,10 @@ nt_job_t *nt_queue_drain(nt_queue_t *q) {
     *tail = lane->head;
     if (lane->tail != NULL)
       tail = &lane->tail->next;
-    *lane = (lane_t){0};
+    *lane = (lane_t){.group = lane->group};
   }
+  for (size_t i = 0; i < q->lanes_num; i++)
+    q->group_in_flight[i] = 0;
   for (nt_job_t *j = all; j != NULL; j = j->next)
     j->prev = NULL;
   for (size_t i = 0; i < q->tasks_num; i++)

@@ -17,6 +17,9 @@ nt_queue_t *nt_queue_create(size_t limit, size_t lanes_num, size_t per_lane,
                             size_t tasks_num);
 /* Frees the queue and every job still in it. */
 void nt_queue_free(nt_queue_t *q);
+/* lane shares with's per_lane slots from now on (two lines of jobs to one
+ * supervisor: Tasks with PauseFiles of their own). Before any job. */
+void nt_queue_share(nt_queue_t *q, size_t lane, size_t with);
 
 /* Adds job to its lane in seq order: new jobs go last, jobs resumed from
  * the spool before them (but after any in flight). When more than limit

@@ -109,8 +109,17 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
     limit = cfg->spool_limit;
   s->queue =
       nt_queue_create(limit, cfg->lanes_num, cfg->connections, cfg->tasks_num);
-  if (s->queue != NULL)
+  if (s->queue != NULL) {
     nt_queue_set_hold(s->queue, paused);
+    /* Connections are per supervisor, however many lines lead to it. */
+    for (size_t l = 0; l < cfg->lanes_num; l++)
+      for (size_t w = 0; w < l; w++)
+        if (strcmp(cfg->lane_tasks[w]->eff.url, cfg->lane_tasks[l]->eff.url) ==
+            0) {
+          nt_queue_share(s->queue, l, w);
+          break;
+        }
+  }
   s->http = nt_http_create(cfg, cfg->lanes_num * cfg->connections);
   s->starting =
       calloc(cfg->lanes_num ? cfg->lanes_num : 1, sizeof(*s->starting));

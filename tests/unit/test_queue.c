@@ -532,6 +532,28 @@ static void test_per_lane_in_flight(void **state) {
   nt_queue_free(q);
 }
 
+/* Two lines to one supervisor (a Task with a PauseFile of its own) share
+ * its slots: with one, a job of either waits while the other's is in
+ * flight; a third lane keeps its own. */
+static void test_shared_lanes(void **state) {
+  (void)state;
+  nt_queue_t *q = nt_queue_create(10, 3, 1, 2);
+  nt_queue_share(q, 2, 0);
+  nt_job_t *a = job(0, &task_a, 100), *b = job(2, &task_a, 100),
+           *c = job(1, &task_b, 100);
+  assert_null(nt_queue_push(q, a));
+  assert_null(nt_queue_push(q, b));
+  assert_null(nt_queue_push(q, c));
+  double due;
+  assert_ptr_equal(nt_queue_take(q, 0, &due), a);
+  assert_false(nt_queue_lane_open(q, 2, 0));
+  assert_ptr_equal(nt_queue_take(q, 0, &due), c);
+  assert_null(nt_queue_take(q, 0, &due));
+  nt_queue_retry(q, a, 5); /* a's lane waits; the slot is free for b */
+  assert_ptr_equal(nt_queue_take(q, 0, &due), b);
+  nt_queue_free(q);
+}
+
 /* One of several in flight fails: it waits in its place, ahead of later
  * jobs, and the lane waits for its retry even when another job of the lane
  * then succeeds. */
@@ -626,6 +648,7 @@ static void test_lane_open_after_the_waiting_job_left(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_empty, setup),
+      cmocka_unit_test_setup(test_shared_lanes, setup),
       cmocka_unit_test_setup(test_arrival_order_across_lanes, setup),
       cmocka_unit_test_setup(test_busy_lane_skipped, setup),
       cmocka_unit_test_setup(test_retry_holds_lane, setup),
