@@ -82,7 +82,19 @@ static const char *const body_mode_names[] = {"default", "custom", "empty",
                                               "gzip", "huge"};
 #define BODY_MODES (sizeof body_mode_names / sizeof *body_mode_names)
 
-enum route { R_NONE, R_SECRET, R_TASK, R_BEARER };
+enum route { R_NONE, R_SECRET, R_TASK, R_BEARER, R_RESULT };
+
+/* How a job created from now on ends, for the result route: set by
+ * /_control (result=, result_after_ms=), kept with the job. */
+enum result_kind { RES_SUCCESS, RES_FAILURE, RES_NEVER, RES_GONE };
+static const char *const result_names[] = {"success", "failure", "never",
+                                           "gone"};
+#define RESULT_KINDS (sizeof result_names / sizeof *result_names)
+struct fjob {
+  double created; /* wall clock */
+  enum result_kind result;
+  long after_ms; /* finished this long after its creation */
+};
 
 static struct {
   struct task *tasks;
@@ -98,6 +110,11 @@ struct faults {
   long status_count, hang, close, rst, delay_ms;
   bool after_job; /* hang, close, rst and error statuses create the job */
   bool refuse;    /* stop listening at the next close or rst */
+  enum result_kind result;
+  long result_after_ms;
+  long hold_ms; /* the result route holds a request at most this long (0:
+                   its timeout parameter) */
+  bool see_other; /* after a hold: 303 to ask again, rather than 408 */
   char *retry_after, *body;
   enum body_mode body_mode;
 };
@@ -109,6 +126,8 @@ static struct {
   FILE *log;
   struct faults f;
   unsigned long requests, jobs, conns, hang_gen, arrivals;
+  struct fjob *fjobs; /* by job number - 1 */
+  size_t fjobs_size;
   long hung;
   bool stopping;
   struct MHD_Daemon *daemon;
@@ -500,6 +519,26 @@ static enum MHD_Result respond_buf(struct MHD_Connection *c, int status,
   return ret;
 }
 
+/* An answer of the result route: a 303 says where to ask again. */
+static enum MHD_Result respond_result(struct MHD_Connection *c,
+                                      const struct request *r,
+                                      const char *location) {
+  struct MHD_Response *resp;
+  enum MHD_Result ret = MHD_NO;
+  if (r->resp == NULL ||
+      (resp = MHD_create_response_from_buffer(
+           r->resp_len, (void *)r->resp, MHD_RESPMEM_MUST_COPY)) == NULL)
+    return MHD_NO;
+  if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                              "application/json") == MHD_YES &&
+      (location[0] == '\0' ||
+       MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location) ==
+           MHD_YES))
+    ret = MHD_queue_response(c, (unsigned)r->status, resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
 static enum MHD_Result respond(struct MHD_Connection *c, int status,
                                const char *body, const char *type,
                                const char *retry_after) {
@@ -573,6 +612,18 @@ static char *huge_job(const char *job, size_t *out_len) {
 }
 
 /* Creates a job and answers with it, or with the body override. */
+/* A job's own secret: any 64-hex string will do; splitmix64 just makes it
+ * look random, and lets the result route check it without storing it. */
+static void job_secret(unsigned long no, char secret[65]) {
+  uint64_t x = ((uint64_t)cfg.boot << 32) ^ no;
+  for (int i = 0; i < 4; i++) {
+    uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    snprintf(secret + 16 * i, 17, "%016llx", (unsigned long long)(z ^ z >> 31));
+  }
+}
+
 static void make_job(struct request *r, int status, const char *task_id,
                      yajl_val args, const struct decision *d) {
   yajl_gen g = yajl_gen_alloc(NULL), pg = NULL;
@@ -581,16 +632,21 @@ static void make_job(struct request *r, int status, const char *task_id,
 
   lock();
   no = ++st.jobs;
+  if (no > st.fjobs_size) {
+    size_t size = st.fjobs_size ? 2 * st.fjobs_size : 1024;
+    struct fjob *grown = realloc(st.fjobs, size * sizeof(*grown));
+    if (grown != NULL) {
+      st.fjobs = grown;
+      st.fjobs_size = size;
+    }
+  }
+  if (no <= st.fjobs_size)
+    st.fjobs[no - 1] = (struct fjob){.created = wall_clock(),
+                                     .result = st.f.result,
+                                     .after_ms = st.f.result_after_ms};
   unlock();
   snprintf(r->job_id, sizeof r->job_id, "%08x%016lx", (unsigned)cfg.boot, no);
-  /* Any 64-hex string will do; splitmix64 just makes it look random. */
-  uint64_t x = ((uint64_t)cfg.boot << 32) ^ no;
-  for (int i = 0; i < 4; i++) {
-    uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    snprintf(secret + 16 * i, 17, "%016llx", (unsigned long long)(z ^ z >> 31));
-  }
+  job_secret(no, secret);
   const char *fields[] = {"id",        r->job_id,   "task_id", task_id,
                           "name",      "fake task", "state",   "in_progress",
                           "lifecycle", "ready",     "secret",  secret};
@@ -800,12 +856,76 @@ static enum route match_route(const char *url, char **task, char **secret,
   if (n == 3 && strcmp(seg[0], "job") == 0 && strcmp(seg[1], "secret") == 0 &&
       *(*secret = seg[2]) != '\0')
     return R_SECRET;
+  if (n == 5 && strcmp(seg[0], "job") == 0 && strcmp(seg[2], "secret") == 0 &&
+      strcmp(seg[4], "result") == 0) {
+    *task = seg[1]; /* the job's id */
+    *secret = seg[3];
+    return R_RESULT;
+  }
   if (n == 5 && strcmp(seg[0], "task") == 0 && *(*task = seg[1]) != '\0' &&
       strcmp(seg[2], "secret") == 0 && strcmp(seg[4], "job") == 0) {
     *secret = seg[3];
     return R_TASK;
   }
   return R_NONE;
+}
+
+/* GET /job/<id>/secret/<job secret>/result?full&timeout=N, as the
+ * supervisor answers it: at once when the job has finished (200 with the
+ * job when it succeeded, 500 with it otherwise), else held up to the
+ * timeout (or hold_ms) and then 408 (or 303 with see_other): "ask again". */
+static int process_result(struct MHD_Connection *c, struct request *r,
+                          const char *url, const char *id, const char *secret,
+                          char *location, size_t location_size) {
+  unsigned boot;
+  unsigned long no;
+  char want[65], tail;
+  if (strlen(id) != 24 || !is_hex(id, 24, true))
+    return set_error(r, 400, "invalid job id");
+  if (sscanf(id, "%8x%16lx%c", &boot, &no, &tail) != 2 || boot != cfg.boot)
+    return set_error(r, 404, "Not Found");
+  lock();
+  bool known = no >= 1 && no <= st.jobs && no <= st.fjobs_size;
+  struct fjob j = known ? st.fjobs[no - 1] : (struct fjob){0};
+  long hold_ms = st.f.hold_ms;
+  bool see_other = st.f.see_other;
+  unlock();
+  if (!known || j.result == RES_GONE)
+    return set_error(r, 404, "Not Found");
+  job_secret(no, want);
+  if (strcmp(secret, want) != 0)
+    return set_error(r, 403, "Forbidden");
+  const char *t =
+      MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "timeout");
+  long timeout_s = 60;
+  if (t != NULL && !parse_long(t, 10, 60, &timeout_s))
+    return set_error(r, 400, "invalid timeout");
+  if (hold_ms <= 0 || hold_ms > timeout_s * 1000)
+    hold_ms = timeout_s * 1000;
+  double ends = j.created + (double)j.after_ms / 1000;
+  double now = wall_clock();
+  if (j.result == RES_NEVER || now < ends) {
+    long wait_ms = (long)((ends - now) * 1000) + 1;
+    wait_for(j.result == RES_NEVER || wait_ms > hold_ms ? hold_ms : wait_ms,
+             NULL);
+    if (j.result == RES_NEVER || wall_clock() < ends) {
+      if (!see_other)
+        return set_error(r, 408, "Request Timeout");
+      /* The same secret route, one round further: never to be followed
+       * or logged by a client. */
+      const char *q = strchr(r->uri, '?');
+      snprintf(location, location_size, "%s%scounter=1", url,
+               q != NULL ? q : "?");
+      return set_answer(r, 303, "\"See Other\"");
+    }
+  }
+  bool ok = j.result == RES_SUCCESS;
+  char body[512];
+  snprintf(body, sizeof body,
+           "{\"id\":\"%s\",\"state\":\"%s\",\"lifecycle\":\"finished\","
+           "\"secret\":\"%s\",\"output\":[]}",
+           id, ok ? "success" : "failure", want);
+  return set_answer(r, ok ? 200 : 500, body);
 }
 
 static enum MHD_Result handle_recorded(struct MHD_Connection *c,
@@ -824,7 +944,15 @@ static enum MHD_Result handle_recorded(struct MHD_Connection *c,
     set_error(r, 413, "payload too large");
   else if (route == R_NONE)
     set_error(r, 404, "Not Found");
-  else if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+  else if (route == R_RESULT) {
+    char location[512] = "";
+    process_result(c, r, url, task, secret, location, sizeof location);
+    r->fault = "result";
+    r->answered = wall_clock();
+    record(c, r, method, url, version);
+    ret = respond_result(c, r, location);
+    goto out;
+  } else if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
     set_error(r, 405, "Method Not Allowed");
   else if (!take_faults(&d))
     set_error(r, 500, "fake supervisor: out of memory");
@@ -895,8 +1023,11 @@ out:
 
 struct control {
   bool reset, has_status, has_count, has_retry, has_hang, has_close, has_delay,
-      has_body, has_mode, has_rst, has_after_job, has_refuse;
-  long status, count, hang, close, delay_ms, rst, after_job, refuse;
+      has_body, has_mode, has_rst, has_after_job, has_refuse, has_result,
+      has_result_after, has_hold, has_see_other;
+  long status, count, hang, close, delay_ms, rst, after_job, refuse,
+      result_after, hold_ms, see_other;
+  enum result_kind result;
   const char *retry_after, *body;
   enum body_mode mode;
   char err[160];
@@ -928,6 +1059,19 @@ static enum MHD_Result control_arg(void *cls, enum MHD_ValueKind kind,
     ok = ct->has_after_job = parse_long(v, 0, 1, &ct->after_job);
   } else if (strcmp(key, "refuse") == 0) {
     ok = ct->has_refuse = parse_long(v, 0, 1, &ct->refuse);
+  } else if (strcmp(key, "result") == 0) {
+    ok = false;
+    for (size_t i = 0; i < RESULT_KINDS; i++)
+      if (strcmp(v, result_names[i]) == 0) {
+        ok = ct->has_result = true;
+        ct->result = (enum result_kind)i;
+      }
+  } else if (strcmp(key, "result_after_ms") == 0) {
+    ok = ct->has_result_after = parse_long(v, 0, 3600000, &ct->result_after);
+  } else if (strcmp(key, "hold_ms") == 0) {
+    ok = ct->has_hold = parse_long(v, 0, 60000, &ct->hold_ms);
+  } else if (strcmp(key, "see_other") == 0) {
+    ok = ct->has_see_other = parse_long(v, 0, 1, &ct->see_other);
   } else if (strcmp(key, "delay_ms") == 0) {
     ok = ct->has_delay = parse_long(v, 0, 3600000, &ct->delay_ms);
   } else if (strcmp(key, "retry_after") == 0) {
@@ -996,6 +1140,14 @@ static bool apply_control(const struct control *ct) {
     f->refuse = ct->refuse == 1;
   if (ct->has_delay)
     f->delay_ms = ct->delay_ms;
+  if (ct->has_result)
+    f->result = ct->result;
+  if (ct->has_result_after)
+    f->result_after_ms = ct->result_after;
+  if (ct->has_hold)
+    f->hold_ms = ct->hold_ms;
+  if (ct->has_see_other)
+    f->see_other = ct->see_other == 1;
   if (ct->has_body) {
     ok = replace(&f->body, ct->body) && ok;
     f->body_mode = BODY_CUSTOM;
@@ -1301,6 +1453,11 @@ static void usage(FILE *out) {
         "            body_mode=default|custom|empty|gzip|huge reset=1\n"
         "            refuse=1 (stop listening, for good, once the next\n"
         "                     close or rst fault has read its request)\n"
+        "            result=success|failure|never|gone result_after_ms=N\n"
+        "                     (how the jobs created from now on end, for\n"
+        "                     GET /job/ID/secret/S/result?full&timeout=T)\n"
+        "            hold_ms=N see_other=0|1 (that route's hold, and 303\n"
+        "                     rather than 408 after it)\n"
         "  /_control/stats\n",
         out);
 }
@@ -1448,6 +1605,7 @@ int main(int argc, char **argv) {
     close(st.quiesced_fd);
   free(cert);
   free(key);
+  free(st.fjobs);
   if (fclose(st.log) != 0) {
     perror(log_path);
     return 1;
