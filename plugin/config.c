@@ -28,6 +28,9 @@
 #define MAX_WINDOW_COUNT 100
 /* Requests in flight at once to one supervisor: beyond this, a typo. */
 #define MAX_CONNECTIONS 256
+/* Jobs followed at once, at most: each holds a connection to its
+ * supervisor for up to a minute at a time. */
+#define MAX_FOLLOW_LIMIT 10000
 
 /* One line per mistake: the Task (when inside one), the option, the why. */
 static void config_error(const nt_task_t *task, const char *option,
@@ -52,6 +55,7 @@ void nt_config_init(nt_config_t *cfg) {
       .verify_peer = true,
       .verify_host = true,
       .queue_limit = 1000,
+      .follow_limit = 100,
       .connections = 1,
       .max_attempts = 5,
       .retry_interval = 1,
@@ -634,6 +638,10 @@ static int task_option(nt_task_t *task, const oconfig_item_t *c) {
     return get_bool(task, c, &task->ignore_first_okay);
   if (strcasecmp(key, "CancelOnRecovery") == 0)
     return get_bool(task, c, &task->cancel_on_recovery);
+  if (strcasecmp(key, "FollowJob") == 0)
+    return get_bool(task, c, &task->follow_job);
+  if (strcasecmp(key, "FollowTimeout") == 0)
+    return get_seconds(task, c, false, &task->follow_timeout);
   if (strcasecmp(key, "Confirm") == 0)
     return get_count_window(task, c, MAX_WINDOW_COUNT, &task->confirm);
   if (strcasecmp(key, "Budget") == 0)
@@ -689,6 +697,7 @@ static int task_block(nt_config_t *cfg, const oconfig_item_t *ci) {
   }
   task->ignore_first_okay = true;
   task->cancel_on_recovery = true;
+  task->follow_timeout = 3600;
   int status = 0;
   for (int i = 0; status == 0 && i < ci->children_num; i++)
     status = task_option(task, &ci->children[i]);
@@ -784,6 +793,12 @@ static int global_option(nt_config_t *cfg, const oconfig_item_t *c) {
     if (get_positive(NULL, c, 10000000, &n) != 0)
       return -1;
     cfg->queue_limit = (size_t)n;
+    return 0;
+  }
+  if (strcasecmp(key, "FollowLimit") == 0) {
+    if (get_positive(NULL, c, MAX_FOLLOW_LIMIT, &n) != 0)
+      return -1;
+    cfg->follow_limit = (size_t)n;
     return 0;
   }
   if (strcasecmp(key, "Connections") == 0) {

@@ -61,6 +61,8 @@ typedef struct nt_task_s {
   double cooldown;
   bool ignore_first_okay;
   bool cancel_on_recovery;
+  bool follow_job;       /* FollowJob */
+  double follow_timeout; /* FollowTimeout, seconds */
   /* Confirm K SECONDS, Budget N SECONDS, TaskBudget N SECONDS: 0 is off. */
   nt_count_window_t confirm, budget, task_budget;
   nt_endpoint_t own;
@@ -94,7 +96,8 @@ typedef struct {
   size_t headers_num;
   size_t queue_limit;
   char *pause_file;
-  size_t connections; /* requests in flight at once per supervisor */
+  size_t connections;  /* requests in flight at once per supervisor */
+  size_t follow_limit; /* jobs followed at once, all Tasks together */
   unsigned max_attempts;
   double retry_interval;
   double max_retry_interval;

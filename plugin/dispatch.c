@@ -17,7 +17,7 @@
 
 nt_job_t *nt_job_make(const nt_config_t *cfg, nt_task_t *task,
                       const notification_t *n, const char *episode,
-                      double now) {
+                      bool followed, double now) {
   nt_render_ctx_t ctx = {.task_name = task->name, .episode = episode};
   /* All arguments are rendered into one buffer, then cut at the offsets. */
   size_t ends[task->args_num > 0 ? task->args_num : 1];
@@ -44,11 +44,23 @@ nt_job_t *nt_job_make(const nt_config_t *cfg, nt_task_t *task,
     status =
         nt_json_body_append(&job, task->task_id, args, lens, task->args_num);
   nt_buf_free(&text);
-  if (status != 0) {
+  size_t body_end = job.len;
+  const char *about[] = {n->host, n->plugin,        n->plugin_instance,
+                         n->type, n->type_instance, episode};
+  for (size_t i = 0; followed && i < sizeof(about) / sizeof(*about); i++) {
+    nt_buf_append(&job, "", 1); /* ends the body, then each field */
+    nt_buf_puts(&job, about[i]);
+  }
+  if (status != 0 || job.failed) {
     nt_buf_free(&job);
     return NULL;
   }
-  return nt_job_build(&job, task, now, nt_wall(), cfg->max_age);
+  nt_job_t *made = nt_job_build(&job, task, now, nt_wall(), cfg->max_age);
+  if (made != NULL && followed) {
+    made->body_len = body_end - NT_JOB_HEAD;
+    made->about = made->body + made->body_len + 1;
+  }
+  return made;
 }
 
 /* A string meta entry of n, or NULL. */
@@ -164,7 +176,9 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
       nt_stats_add(&task->stats, NT_STAT_PAUSED, 1);
       continue;
     }
-    if (okay && task->ignore_first_okay && !subject.seen_other) {
+    /* The plugin's own OKAYs (job_succeeded, resolved) are events, not
+     * recoveries. */
+    if (okay && !own && task->ignore_first_okay && !subject.seen_other) {
       nt_stats_add(&task->stats, NT_STAT_IGNORED_OKAY, 1);
       continue;
     }
@@ -199,7 +213,9 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
       }
       a.task_budget = true;
     }
-    nt_job_t *job = nt_job_make(cfg, task, n, episode, now);
+    /* An escalation's job reports nothing further: it is not followed. */
+    nt_job_t *job =
+        nt_job_make(cfg, task, n, episode, task->follow_job && !own, now);
     if (job == NULL) {
       withdraw(task, n, key, len, now, &a);
       nt_stats_add(&task->stats, NT_STAT_DROPPED, 1);

@@ -16,6 +16,7 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
 /* Builds the job a Task makes of a notification of the subject's episode
  * (NULL when out of memory); exposed for tests. */
 nt_job_t *nt_job_make(const nt_config_t *cfg, nt_task_t *task,
-                      const notification_t *n, const char *episode, double now);
+                      const notification_t *n, const char *episode,
+                      bool followed, double now);
 
 #endif

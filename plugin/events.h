@@ -27,6 +27,10 @@ typedef struct nt_event_s {
   char type_instance[DATA_MAX_NAME_LEN];
   char episode[NT_EPISODE_LEN + 1];
   char message[NOTIF_MAX_MSG_LEN];
+  /* A job's events (job_succeeded, job_failed) only; "" otherwise. */
+  char job_id[64];
+  char state[32];
+  char lifecycle[32];
 } nt_event_t;
 
 /* An event about the subject of n (of the given episode) for task; the

@@ -335,20 +335,55 @@ static xfer_t *new_xfer(nt_http_t *h) {
   return x;
 }
 
-int nt_http_start(nt_http_t *h, const nt_task_t *task, const char *body,
-                  size_t body_len, void *owner) {
+/* A transfer ready for an exchange for owner, or NULL. */
+static xfer_t *take_xfer(nt_http_t *h, void *owner, bool get) {
   recycle(h);
   xfer_t *x = h->free;
   if (x != NULL)
     h->free = x->next;
   else if ((x = new_xfer(h)) == NULL)
-    return -1;
+    return NULL;
   x->owner = owner;
-  x->result = (nt_http_result_t){.retry_after = -1, .body = x->body};
+  x->result =
+      (nt_http_result_t){.retry_after = -1, .body = x->body, .get = get};
   x->body[0] = '\0';
   x->refused = x->post_out = false;
   x->answered = 0;
+  return x;
+}
+
+static int run_xfer(nt_http_t *h, xfer_t *x) {
+  if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK) {
+    x->next = h->free;
+    h->free = x;
+    return -1;
+  }
+  x->running = true;
+  h->running++;
+  return 0;
+}
+
+int nt_http_get(nt_http_t *h, const nt_task_t *task, const char *url,
+                long timeout_ms, void *owner) {
+  xfer_t *x = take_xfer(h, owner, true);
+  if (x == NULL)
+    return -1;
   CURL *e = x->easy;
+  curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(e, CURLOPT_URL, url);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, task->headers);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, task->eff.connect_timeout_ms);
+  return run_xfer(h, x);
+}
+
+int nt_http_start(nt_http_t *h, const nt_task_t *task, const char *body,
+                  size_t body_len, void *owner) {
+  xfer_t *x = take_xfer(h, owner, false);
+  if (x == NULL)
+    return -1;
+  CURL *e = x->easy;
+  curl_easy_setopt(e, CURLOPT_POST, 1L); /* after a GET on this handle */
   curl_easy_setopt(e, CURLOPT_URL, task->request_url);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, task->headers);
 #if HAVE_PREREQ
@@ -361,14 +396,7 @@ int nt_http_start(nt_http_t *h, const nt_task_t *task, const char *body,
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, task->eff.timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, task->eff.connect_timeout_ms);
-  if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
-    x->next = h->free;
-    h->free = x;
-    return -1;
-  }
-  x->running = true;
-  h->running++;
-  return 0;
+  return run_xfer(h, x);
 }
 
 /* The error text for what the exchange's end means, when libcurl's own
@@ -475,8 +503,8 @@ void *nt_http_next_done(nt_http_t *h, nt_http_result_t *r) {
   return x->owner;
 }
 
-void nt_http_abort(nt_http_t *h) {
+void nt_http_abort(nt_http_t *h, bool gets_only) {
   for (size_t i = 0; i < h->num; i++)
-    if (h->all[i]->running)
+    if (h->all[i]->running && (!gets_only || h->all[i]->result.get))
       end_xfer(h, h->all[i], CURLE_ABORTED_BY_CALLBACK);
 }

@@ -9,7 +9,7 @@
 
 typedef struct nt_http_s nt_http_t;
 
-/* Room for up to transfers_max exchanges at once. */
+/* Room for up to transfers_max exchanges at once (jobs' and follows'). */
 nt_http_t *nt_http_create(const nt_config_t *cfg, size_t transfers_max);
 /* Ends whatever is under way, unreported. */
 void nt_http_free(nt_http_t *h);
@@ -25,6 +25,12 @@ void nt_http_free(nt_http_t *h);
 int nt_http_start(nt_http_t *h, const nt_task_t *task, const char *body,
                   size_t body_len, void *owner);
 
+/* Starts a GET of url (a followed job's result route: it holds the job's
+ * secret, never logged) with the Task's headers and connect timeout, cut
+ * after timeout_ms; as nt_http_start otherwise. */
+int nt_http_get(nt_http_t *h, const nt_task_t *task, const char *url,
+                long timeout_ms, void *owner);
+
 /* Moves every transfer along, waiting up to timeout_ms for the network,
  * for nt_http_wakeup, or not at all when an exchange has ended. */
 void nt_http_run(nt_http_t *h, int timeout_ms);
@@ -33,9 +39,10 @@ void nt_http_run(nt_http_t *h, int timeout_ms);
  * valid until the next call into this file), or NULL when none is left. */
 void *nt_http_next_done(nt_http_t *h, nt_http_result_t *r);
 
-/* Cuts every transfer under way short (CURLE_ABORTED_BY_CALLBACK): their
- * ends are then read with nt_http_next_done. */
-void nt_http_abort(nt_http_t *h);
+/* Cuts every transfer under way short (CURLE_ABORTED_BY_CALLBACK), or only
+ * the GETs (follows, at shutdown): their ends are then read with
+ * nt_http_next_done. */
+void nt_http_abort(nt_http_t *h, bool gets_only);
 
 /* Exchanges under way. */
 size_t nt_http_running(const nt_http_t *h);

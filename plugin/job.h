@@ -21,10 +21,10 @@ typedef struct nt_job_s {
   /* The incident an OKAY cancels it for (CancelOnRecovery): its subject's
    * episode id; 0 for an OKAY's job, never cancelled. */
   uint64_t episode;
-  double arrival;               /* monotonic seconds */
-  double deadline;              /* arrival + MaxAge */
-  unsigned attempts;            /* times the supervisor may have seen it */
-  unsigned tries;               /* failed tries, for the backoff */
+  double arrival;    /* monotonic seconds */
+  double deadline;   /* arrival + MaxAge */
+  unsigned attempts; /* times the supervisor may have seen it */
+  unsigned tries;    /* failed tries, for the backoff */
   bool in_flight;
   bool retry_wait; /* waits in the queue for its retry */
   /* Its subject is OKAY again (CancelOnRecovery) while it was in flight:
@@ -44,6 +44,11 @@ typedef struct nt_job_s {
   bool spool_writing;       /* its entry is being written now */
   bool spool_rewrite;       /* changed while being written */
   bool spool_released;      /* done with while being written: spooler frees */
+  /* With FollowJob: host, plugin, plugin instance, type, type instance and
+   * episode of its notification, each NUL-terminated, after the body in
+   * the same allocation, to report the job's end; NULL for a job not to
+   * be followed (an escalation's, one resumed from the spool). */
+  const char *about;
   size_t body_len;
   char body[]; /* NUL-terminated */
 } nt_job_t;

@@ -1,5 +1,6 @@
 #include "json.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,12 @@ void nt_json_parse_job(const char *body, size_t len, nt_job_info_t *info) {
     info->rejected =
         (lifecycle != NULL && strcmp(lifecycle, "terminated") == 0) ||
         (state != NULL && strcmp(state, "error") == 0);
+    const char *secret = object_string(tree, "secret");
+    size_t n = 0;
+    while (secret != NULL && n < 64 && isxdigit((unsigned char)secret[n]))
+      n++;
+    if (n == 64 && secret[64] == '\0')
+      memcpy(info->secret, secret, sizeof(info->secret));
   }
   yajl_tree_free(tree);
 }

@@ -28,6 +28,9 @@ typedef struct {
   char id[64];   /* the job id, cut to fit */
   char lifecycle[32];
   char state[32];
+  /* The job's own secret (64 hexadecimal digits), the credential of its
+   * result route: never logged; "" when the answer has none. */
+  char secret[65];
 } nt_job_info_t;
 
 /* Parses a 2xx body. Never fails: a body without a job gives is_job false. */

@@ -51,7 +51,7 @@ typedef struct {
   int state;            /* read without the lock on the notification path */
   held_t *held, **held_tail;
   size_t held_num;
-  bool held_full; /* one could not be kept since the last take */
+  bool held_full;   /* one could not be kept since the last take */
   bool left_behind; /* a thread did not stop: nothing may be freed */
 } nt_plugin_t;
 
@@ -119,17 +119,26 @@ static void dispatch_event(const nt_event_t *e, void *arg) {
   sstrncpy(n.type, "remediation", sizeof(n.type));
   sstrncpy(n.type_instance, e->name, sizeof(n.type_instance));
   sstrncpy(n.message, e->message, sizeof(n.message));
-  const char *meta[][2] = {
-      {"subject_plugin", e->plugin},
-      {"subject_plugin_instance", e->plugin_instance},
-      {"subject_type", e->type},
-      {"subject_type_instance", e->type_instance},
-      {"episode", e->episode},
+  /* The subject's entries always; a job's only for a job's events. */
+  const struct {
+    const char *name, *value;
+    bool always;
+  } meta[] = {
+      {"subject_plugin", e->plugin, true},
+      {"subject_plugin_instance", e->plugin_instance, true},
+      {"subject_type", e->type, true},
+      {"subject_type_instance", e->type_instance, true},
+      {"episode", e->episode, true},
+      {"job_id", e->job_id, false},
+      {"state", e->state, false},
+      {"lifecycle", e->lifecycle, false},
   };
   for (size_t i = 0; i < STATIC_ARRAY_SIZE(meta); i++)
-    if (plugin_notification_meta_add_string(&n, meta[i][0], meta[i][1]) != 0)
+    if ((meta[i].always || meta[i].value[0] != '\0') &&
+        plugin_notification_meta_add_string(&n, meta[i].name, meta[i].value) !=
+            0)
       NT_ERROR("Task \"%s\": %s: out of memory (meta \"%s\" left out)", e->task,
-               e->name, meta[i][0]);
+               e->name, meta[i].name);
   plugin_dispatch_notification(&n);
   plugin_notification_meta_free(n.meta);
 }
@@ -281,6 +290,23 @@ static void submit_value(const char *task, const char *type,
   plugin_dispatch_values(&vl);
 }
 
+/* The spool's counters with SpoolDir, a follow's with FollowJob. */
+static bool reported(const nt_task_t *task, nt_stat_t s, bool spool) {
+  switch (s) {
+  case NT_STAT_SPOOLED:
+  case NT_STAT_RESUMED:
+  case NT_STAT_SPOOL_ERRORS:
+    return spool;
+  case NT_STAT_JOB_SUCCEEDED:
+  case NT_STAT_JOB_FAILED:
+  case NT_STAT_FOLLOW_TIMEOUT:
+  case NT_STAT_FOLLOW_ABANDONED:
+    return task->follow_job;
+  default:
+    return true;
+  }
+}
+
 static int nt_read(user_data_t *ud) {
   (void)ud;
   int state = get_state();
@@ -290,8 +316,7 @@ static int nt_read(user_data_t *ud) {
   for (size_t i = 0; i < plugin->cfg.tasks_num; i++) {
     nt_task_t *task = plugin->cfg.tasks[i];
     for (int s = 0; s < NT_STATS_NUM; s++)
-      if (spool || (s != NT_STAT_SPOOLED && s != NT_STAT_RESUMED &&
-                    s != NT_STAT_SPOOL_ERRORS))
+      if (reported(task, (nt_stat_t)s, spool))
         submit_value(task->name, "derive", nt_stat_names[s],
                      (value_t){.derive = (derive_t)nt_stats_get(&task->stats,
                                                                 (nt_stat_t)s)});

@@ -22,6 +22,7 @@ typedef struct {
   char *body;          /* the response body, cut at a bound */
   size_t body_len;
   char error[512]; /* what went wrong, for the log */
+  bool get;        /* a followed job's GET, not a job's POST */
 } nt_http_result_t;
 
 typedef enum {

@@ -5,7 +5,7 @@
 typedef struct {
   nt_job_t *head, *tail; /* in seq order, those in flight included */
   size_t in_flight, waiting;
-  size_t group; /* the lanes of one supervisor share its per_lane slots */
+  size_t group;      /* the lanes of one supervisor share its per_lane slots */
   size_t retrying;   /* waiting jobs that failed and wait for their retry */
   double not_before; /* nothing is taken before then */
 } lane_t;
@@ -17,7 +17,7 @@ struct nt_queue_s {
   lane_t *lanes;
   size_t lanes_num;
   size_t *group_in_flight; /* by a lane's group */
-  size_t *lengths; /* per Task */
+  size_t *lengths;         /* per Task */
   size_t tasks_num;
   bool (*held)(const nt_job_t *job);
 };

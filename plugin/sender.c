@@ -19,6 +19,7 @@
  * spool_ready) and the notifier's (its own notifications only). */
 #include "sender.h"
 #include "clock.h"
+#include "follow.h"
 #include "http.h"
 #include "log.h"
 #include "outcome.h"
@@ -77,18 +78,21 @@ struct nt_sender_s {
   bool started, running, stopping;
   bool resuming; /* the spool is being read: sending waits */
   bool asleep;   /* the thread found nothing to start: a new job wakes it */
-  double pause_checked; /* monotonic: the PauseFiles' last look */
-  bool abandoned;       /* a thread did not stop: nothing may be freed */
+  double pause_checked;        /* monotonic: the PauseFiles' last look */
+  bool abandoned;              /* a thread did not stop: nothing may be freed */
   uint64_t ended[ENDED_SLOTS]; /* episode ids by their low bits; 0: none */
-  cancel_t *cancels; /* for the thread, grown up to CANCELS_MAX */
+  cancel_t *cancels;           /* for the thread, grown up to CANCELS_MAX */
   size_t cancels_num, cancels_size;
   nt_notifier_t *notifier; /* set before start; NULL: events are dropped */
+  nt_follows_t *follows;   /* the sender's thread only */
   pthread_t thread;
   double abort_at; /* monotonic */
   unsigned short rand_state[3];
 };
 
 /* A paused Task's jobs wait (with their line: its Tasks share the pause). */
+static void report_follow(nt_event_t *e, void *arg);
+
 static bool paused(const nt_job_t *job) {
   return job->task->pause != NULL && nt_pause_active(job->task->pause);
 }
@@ -120,15 +124,22 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
           break;
         }
   }
-  s->http = nt_http_create(cfg, cfg->lanes_num * cfg->connections);
+  bool following = false;
+  for (size_t i = 0; i < cfg->tasks_num; i++)
+    following |= cfg->tasks[i]->follow_job;
+  /* Follows never take a delivery's place: room for both. */
+  s->http = nt_http_create(cfg, cfg->lanes_num * cfg->connections +
+                                    (following ? cfg->follow_limit : 0));
+  s->follows = nt_follows_create(cfg, report_follow, s);
   s->starting =
       calloc(cfg->lanes_num ? cfg->lanes_num : 1, sizeof(*s->starting));
   if (s->queue == NULL || s->http == NULL || s->starting == NULL ||
-      nt_cond_init(&s->done) != 0) {
+      s->follows == NULL || nt_cond_init(&s->done) != 0) {
     if (s->http != NULL) /* else http.c said why */
       NT_ERROR("cannot set up the sender: out of memory");
     nt_queue_free(s->queue);
     nt_http_free(s->http);
+    nt_follows_free(s->follows);
     free(s->starting);
     free(s);
     return NULL;
@@ -145,6 +156,7 @@ void nt_sender_free(nt_sender_t *s) {
     return;
   nt_queue_free(s->queue);
   nt_http_free(s->http);
+  nt_follows_free(s->follows); /* after the transfers that point at them */
   nt_spooler_free(s->spooler);
   free(s->starting);
   nt_notifier_free(s->notifier);
@@ -227,9 +239,16 @@ static void finish(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r) {
     done(s, job);
     return;
   }
+  double now = nt_now();
   double retry_at =
-      nt_outcome_settle(s->cfg, job, r, nt_now(), erand48(s->rand_state));
+      nt_outcome_settle(s->cfg, job, r, now, erand48(s->rand_state));
   if (isnan(retry_at)) {
+    if (job->about != NULL && r->status >= 200 && r->status < 300) {
+      nt_job_info_t info;
+      nt_json_parse_job(r->body, r->body_len, &info);
+      nt_follows_add(s->follows, job, &info, now);
+      explicit_bzero(info.secret, sizeof(info.secret));
+    }
     done(s, job);
     return;
   }
@@ -388,6 +407,10 @@ int nt_sender_set_notifier(nt_sender_t *s, nt_deliver_t deliver, void *arg) {
   return s->notifier != NULL ? 0 : -1;
 }
 
+static void report_follow(nt_event_t *e, void *arg) {
+  nt_sender_notify(arg, e);
+}
+
 void nt_sender_notify(nt_sender_t *s, nt_event_t *e) {
   if (s->notifier == NULL || s->cfg->check_only)
     free(e);
@@ -489,16 +512,33 @@ static void cancel_jobs(nt_sender_t *s) {
 /* Settles every exchange that ended. */
 static void finish_answered(nt_sender_t *s) {
   nt_http_result_t r;
-  nt_job_t *job;
-  while ((job = nt_http_next_done(s->http, &r)) != NULL)
-    finish(s, job, &r);
+  void *owner;
+  while ((owner = nt_http_next_done(s->http, &r)) != NULL) {
+    if (r.get)
+      nt_follows_settle(s->follows, owner, &r, nt_now(),
+                        erand48(s->rand_state));
+    else
+      finish(s, owner, &r);
+  }
 }
 
 static void *sender_main(void *arg) {
   nt_sender_t *s = arg;
   nt_job_t *taken[TAKE_MAX];
+  bool following = true;
   pthread_mutex_lock(&s->lock);
   for (;;) {
+    if (s->stopping && following) {
+      /* Held result requests end at once, uncounted: only deliveries get
+       * the shutdown's grace. */
+      following = false;
+      pthread_mutex_unlock(&s->lock);
+      nt_follows_stop(s->follows);
+      nt_http_abort(s->http, true);
+      finish_answered(s);
+      pthread_mutex_lock(&s->lock);
+      continue;
+    }
     s->asleep = false;
     /* Nothing is sent while the spool is read: the cancellations wait
      * until every spooled job is back in the queue. */
@@ -518,7 +558,7 @@ static void *sender_main(void *arg) {
       /* What is in flight is cut short and settled before the thread
        * ends: nothing may point at a job once it is freed. */
       pthread_mutex_unlock(&s->lock);
-      nt_http_abort(s->http);
+      nt_http_abort(s->http, false);
       finish_answered(s);
       give_back_starts(s);
       pthread_mutex_lock(&s->lock);
@@ -538,6 +578,14 @@ static void *sender_main(void *arg) {
     int timeout = n < TAKE_MAX ? wait_ms(s, now, next_due) : 0;
     pthread_mutex_unlock(&s->lock);
 
+    double follow_due = INFINITY;
+    nt_follows_run(s->follows, s->http, now, &follow_due);
+    if (follow_due < INFINITY) {
+      double ms = ceil((follow_due - now) * 1000);
+      if (ms < timeout)
+        timeout = ms > 0 ? (int)ms : 0;
+    }
+
     /* A job settled at once may have opened its lane to the next. */
     bool settled = false;
     for (size_t i = 0; i < n; i++)
@@ -553,7 +601,7 @@ static void *sender_main(void *arg) {
     }
     nt_http_run(s->http, settled ? 0 : timeout);
     if (nt_now() >= abort_at)
-      nt_http_abort(s->http);
+      nt_http_abort(s->http, false);
     finish_answered(s);
     /* Before the next jobs are taken: a pause holds every one of them. */
     check_pauses(s, nt_now());

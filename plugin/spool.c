@@ -43,7 +43,7 @@
 #define MAGIC_V2 "notify_theeye spool 2\n"
 #define MAGIC_V1 "notify_theeye spool 1\n"
 #define MAGIC_LEN (sizeof(MAGIC) - 1) /* the same for every version */
-#define CRC_LINE 15 /* "crc32 xxxxxxxx\n" */
+#define CRC_LINE 15                   /* "crc32 xxxxxxxx\n" */
 #define TASK_ID_LEN 24
 #define MAX_ENTRY (16 * 1024 * 1024)
 #define MAX_ATTEMPTS 1000000

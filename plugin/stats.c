@@ -15,4 +15,8 @@ const char *const nt_stat_names[NT_STATS_NUM] = {
     [NT_STAT_SPOOLED] = "spooled",
     [NT_STAT_RESUMED] = "resumed",
     [NT_STAT_SPOOL_ERRORS] = "spool_errors",
+    [NT_STAT_JOB_SUCCEEDED] = "job_succeeded",
+    [NT_STAT_JOB_FAILED] = "job_failed",
+    [NT_STAT_FOLLOW_TIMEOUT] = "follow_timeout",
+    [NT_STAT_FOLLOW_ABANDONED] = "follow_abandoned",
 };

@@ -12,14 +12,18 @@ typedef enum {
   NT_STAT_DROPPED,
   NT_STAT_SUPPRESSED,
   NT_STAT_EXPIRED,
-  NT_STAT_IGNORED_OKAY, /* IgnoreFirstOkay */
-  NT_STAT_UNCONFIRMED,  /* Confirm */
-  NT_STAT_OVER_BUDGET,  /* Budget, TaskBudget */
-  NT_STAT_CANCELLED,    /* CancelOnRecovery */
-  NT_STAT_PAUSED,       /* PauseFile */
-  NT_STAT_SPOOLED,      /* with SpoolDir only: entries written */
-  NT_STAT_RESUMED,      /* with SpoolDir only: jobs taken up at start */
-  NT_STAT_SPOOL_ERRORS, /* with SpoolDir only: writes, removals failed */
+  NT_STAT_IGNORED_OKAY,     /* IgnoreFirstOkay */
+  NT_STAT_UNCONFIRMED,      /* Confirm */
+  NT_STAT_OVER_BUDGET,      /* Budget, TaskBudget */
+  NT_STAT_CANCELLED,        /* CancelOnRecovery */
+  NT_STAT_PAUSED,           /* PauseFile */
+  NT_STAT_SPOOLED,          /* with SpoolDir only: entries written */
+  NT_STAT_RESUMED,          /* with SpoolDir only: jobs taken up at start */
+  NT_STAT_SPOOL_ERRORS,     /* with SpoolDir only: writes, removals failed */
+  NT_STAT_JOB_SUCCEEDED,    /* with FollowJob only: jobs followed to ... */
+  NT_STAT_JOB_FAILED,       /* ... their end, and how it ended */
+  NT_STAT_FOLLOW_TIMEOUT,   /* FollowTimeout passed */
+  NT_STAT_FOLLOW_ABANDONED, /* the job gone, or FollowLimit */
   NT_STATS_NUM
 } nt_stat_t;
 

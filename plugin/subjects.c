@@ -18,8 +18,8 @@ struct nt_subjects_s {
   pthread_mutex_t lock;
   nt_table_t *table; /* of subject_t, least recently seen first */
   bool changed;      /* since the last save */
-  nt_buf_t raw; /* the last save's copy, kept: its pages are not faulted in
-                   again under the lock (the save's thread only) */
+  nt_buf_t raw;      /* the last save's copy, kept: its pages are not faulted in
+                        again under the lock (the save's thread only) */
 };
 
 nt_subjects_t *nt_subjects_create(size_t capacity) {
@@ -131,8 +131,7 @@ void nt_subjects_save(nt_subjects_t *s, nt_buf_t *out) {
   const char *key;
   subject_t sub;
   while (status == 0 &&
-         nt_table_snapshot_next(&s->raw, &pos, &key, &len, &sub,
-                                sizeof(sub))) {
+         nt_table_snapshot_next(&s->raw, &pos, &key, &len, &sub, sizeof(sub))) {
     if (!sub.seen_other)
       continue; /* as good as forgotten */
     nt_buf_puts(out, "s ");

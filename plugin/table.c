@@ -161,9 +161,8 @@ int nt_table_snapshot(nt_table_t *t, nt_buf_t *raw) {
   return 0;
 }
 
-bool nt_table_snapshot_next(const nt_buf_t *raw, size_t *pos,
-                            const char **key, size_t *len, void *value,
-                            size_t value_size) {
+bool nt_table_snapshot_next(const nt_buf_t *raw, size_t *pos, const char **key,
+                            size_t *len, void *value, size_t value_size) {
   if (*pos >= raw->len)
     return false;
   memcpy(len, raw->data + *pos, sizeof(*len));

@@ -40,9 +40,8 @@ void nt_table_each(nt_table_t *t,
 int nt_table_snapshot(nt_table_t *t, nt_buf_t *raw);
 /* The record at *pos of a snapshot, which moves on: its key, and its value
  * copied into value (value_size bytes); false past the last. */
-bool nt_table_snapshot_next(const nt_buf_t *raw, size_t *pos,
-                            const char **key, size_t *len, void *value,
-                            size_t value_size);
+bool nt_table_snapshot_next(const nt_buf_t *raw, size_t *pos, const char **key,
+                            size_t *len, void *value, size_t value_size);
 /* The least recently touched record, or NULL. */
 void *nt_table_oldest(nt_table_t *t);
 size_t nt_table_size(const nt_table_t *t);

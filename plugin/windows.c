@@ -21,8 +21,8 @@ struct nt_windows_s {
   unsigned n;
   double seconds;
   nt_table_t *table; /* of window_t */
-  nt_buf_t raw; /* the last save's copy, kept: its pages are not faulted in
-                   again under the lock (the save's thread only) */
+  nt_buf_t raw;      /* the last save's copy, kept: its pages are not faulted in
+                        again under the lock (the save's thread only) */
 };
 
 nt_windows_t *nt_windows_create(unsigned n, double seconds, size_t capacity) {

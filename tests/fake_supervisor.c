@@ -112,8 +112,8 @@ struct faults {
   bool refuse;    /* stop listening at the next close or rst */
   enum result_kind result;
   long result_after_ms;
-  long hold_ms; /* the result route holds a request at most this long (0:
-                   its timeout parameter) */
+  long hold_ms;   /* the result route holds a request at most this long (0:
+                     its timeout parameter) */
   bool see_other; /* after a hold: 303 to ask again, rather than 408 */
   char *retry_after, *body;
   enum body_mode body_mode;
@@ -526,8 +526,8 @@ static enum MHD_Result respond_result(struct MHD_Connection *c,
   struct MHD_Response *resp;
   enum MHD_Result ret = MHD_NO;
   if (r->resp == NULL ||
-      (resp = MHD_create_response_from_buffer(
-           r->resp_len, (void *)r->resp, MHD_RESPMEM_MUST_COPY)) == NULL)
+      (resp = MHD_create_response_from_buffer(r->resp_len, (void *)r->resp,
+                                              MHD_RESPMEM_MUST_COPY)) == NULL)
     return MHD_NO;
   if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                               "application/json") == MHD_YES &&

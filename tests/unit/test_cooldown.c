@@ -176,7 +176,7 @@ static void test_found_window_closed(void **state) {
   notification_t a = notif(NOTIF_FAILURE, "a", "p", "", "t", "");
   notification_t b = notif(NOTIF_FAILURE, "b", "p", "", "t", "");
   assert_true(nt_cooldown_admit(c, &b, 5));
-  assert_true(nt_cooldown_admit(c, &a, 4)); /* added after b, earlier now */
+  assert_true(nt_cooldown_admit(c, &a, 4));  /* added after b, earlier now */
   assert_true(nt_cooldown_admit(c, &a, 14)); /* b, first in line, is open */
   assert_false(nt_cooldown_admit(c, &a, 23.9));
   nt_cooldown_free(c);

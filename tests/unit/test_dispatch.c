@@ -159,7 +159,7 @@ static void test_job_default_arguments(void **state) {
                   TASK("t", OPT("TaskID", S(ID1)), OPT("Secret", S(SECRET)))));
   nt_task_t *t = task_named(f, "t");
   notification_t n = notif(NOTIF_FAILURE, "processes", "nginx");
-  nt_job_t *job = nt_job_make(&f->cfg, t, &n, "", 1000.5);
+  nt_job_t *job = nt_job_make(&f->cfg, t, &n, "", false, 1000.5);
   assert_non_null(job);
   const char *want = "{\"task\":\"" ID1 "\",\"task_arguments\":["
                      "\"FAILURE\",\"1764331200.123\",\"web1\",\"processes\","
@@ -194,7 +194,7 @@ static void test_job_templates(void **state) {
                            .nm_value.nm_double = 92.5};
   n.meta = &m;
   strcpy(n.host, "h\xFF\n");
-  nt_job_t *job = nt_job_make(&f->cfg, t, &n, "", 1);
+  nt_job_t *job = nt_job_make(&f->cfg, t, &n, "", false, 1);
   assert_non_null(job);
   assert_string_equal(job->body, "{\"task\":\"" ID1 "\",\"task_arguments\":["
                                  "\"h\xEF\xBF\xBD\\n\",\"nginx at 92.5%\","

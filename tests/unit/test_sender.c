@@ -308,10 +308,10 @@ static void test_okay_cancels_its_episode(void **state) {
   (void)state;
   nt_config_t cfg;
   assert_int_equal(
-      load(&cfg, PLUGIN(OPT("URL", S(URL)), OPT("RetryInterval", N(30)),
-                        TASK("t", OPT("TaskID", S(ID1)),
-                             OPT("Secret", S(SECRET)),
-                             OPT("Severity", S("FAILURE"), S("OKAY"))))),
+      load(&cfg,
+           PLUGIN(OPT("URL", S(URL)), OPT("RetryInterval", N(30)),
+                  TASK("t", OPT("TaskID", S(ID1)), OPT("Secret", S(SECRET)),
+                       OPT("Severity", S("FAILURE"), S("OKAY"))))),
       0);
   nt_sender_t *s = nt_sender_create(&cfg);
   assert_non_null(s);
@@ -328,7 +328,7 @@ static void test_okay_cancels_its_episode(void **state) {
    * same, and counted. */
   nt_subject_info_t info;
   nt_subjects_note(cfg.subjects, &down0, nt_wall(), &info);
-  nt_job_t *late0 = nt_job_make(&cfg, task, &down0, info.episode, now);
+  nt_job_t *late0 = nt_job_make(&cfg, task, &down0, info.episode, false, now);
   assert_non_null(late0);
   late0->episode = info.episode_id;
   /* (Its own job is queued after the cancellation, which found none.) */
@@ -340,7 +340,7 @@ static void test_okay_cancels_its_episode(void **state) {
   assert_int_equal(nt_dispatch(&cfg, s, &down1, now), 1);
   assert_int_equal(nt_dispatch(&cfg, s, &down2, now), 1);
   nt_subjects_note(cfg.subjects, &down1, nt_wall(), &info);
-  nt_job_t *late1 = nt_job_make(&cfg, task, &down1, info.episode, now);
+  nt_job_t *late1 = nt_job_make(&cfg, task, &down1, info.episode, false, now);
   assert_non_null(late1);
   late1->episode = info.episode_id;
   assert_int_equal(nt_dispatch(&cfg, s, &up1, now), 1); /* its own job */
@@ -367,9 +367,9 @@ static void test_late_job_counted(void **state) {
   (void)state;
   nt_config_t cfg;
   assert_int_equal(
-      load(&cfg, PLUGIN(OPT("URL", S(URL)), OPT("RetryInterval", N(30)),
-                        TASK("t", OPT("TaskID", S(ID1)),
-                             OPT("Secret", S(SECRET))))),
+      load(&cfg,
+           PLUGIN(OPT("URL", S(URL)), OPT("RetryInterval", N(30)),
+                  TASK("t", OPT("TaskID", S(ID1)), OPT("Secret", S(SECRET))))),
       0);
   nt_sender_t *s = nt_sender_create(&cfg);
   assert_non_null(s);

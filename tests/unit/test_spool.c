@@ -1186,9 +1186,13 @@ static void test_decode_version_2_has_no_episode(void **state) {
   assert_int_equal(nt_spool_decode(data, len, &e, &why), 0);
   assert_true(e.episode == 0x0123456789abcdefu);
   free(data);
-  const char *bad[] = {"", "0123456789ABCDEF", "0123456789abcde",
-                       "0123456789abcdef0", "0123456789abcdeg",
-                       "-123456789abcdef", " 123456789abcdef"};
+  const char *bad[] = {"",
+                       "0123456789ABCDEF",
+                       "0123456789abcde",
+                       "0123456789abcdef0",
+                       "0123456789abcdeg",
+                       "-123456789abcdef",
+                       " 123456789abcdef"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
     char text[256];
     snprintf(text, sizeof(text), V3_HEAD "episode %s\nbody 2\n{}\n", bad[i]);

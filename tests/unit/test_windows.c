@@ -178,8 +178,10 @@ static void test_restore_times(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_confirm), cmocka_unit_test(test_confirm_reset),
-      cmocka_unit_test(test_budget),  cmocka_unit_test(test_withdraw),
+      cmocka_unit_test(test_confirm),
+      cmocka_unit_test(test_confirm_reset),
+      cmocka_unit_test(test_budget),
+      cmocka_unit_test(test_withdraw),
       cmocka_unit_test(test_withdraw_out_of_order),
       cmocka_unit_test(test_bound),
       cmocka_unit_test(test_refusal_is_saved),

@@ -1,0 +1,215 @@
+"""FollowJob in the real daemon: each created job is followed through the
+fake supervisor's result route (GET /job/ID/secret/S/result?full&timeout=60)
+to its end, which is logged, counted and dispatched as the plugin's own
+notification (job_succeeded, job_failed) that the logfile plugin and an
+escalation Task receive; 303 and 408 mean "ask again", 404 a job gone;
+FollowTimeout and FollowLimit end follows; a job's secret is never logged.
+"""
+
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import *  # noqa: E402,F401,F403
+
+JOB_META_ARGS = ['Argument "%{type_instance}"', 'Argument "%{severity}"',
+                 'Argument "%{host}"', 'Argument "%{meta:job_id}"',
+                 'Argument "%{meta:state}"', 'Argument "%{meta:lifecycle}"',
+                 'Argument "%{meta:subject_plugin}"',
+                 'Argument "%{meta:episode}"']
+
+
+def job_secret(job_id):
+    """The secret the fake supervisor gives job job_id (its splitmix64)."""
+    boot, no = int(job_id[:8], 16), int(job_id[8:], 16)
+    x, out = ((boot << 32) ^ no) & (2**64 - 1), ""
+    for _ in range(4):
+        x = (x + 0x9e3779b97f4a7c15) & (2**64 - 1)
+        z = x
+        z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & (2**64 - 1)
+        z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & (2**64 - 1)
+        out += "%016x" % (z ^ (z >> 31))
+    return out
+
+
+class FollowTest(IntegrationTest):
+
+    def start(self, control="", follow=("FollowJob true",), escalate=False,
+              **globals_):
+        self.sup = self.supervisor(
+            extra_args=["--control", control] if control else [])
+        tasks = [("fix", task_options(TASK_ID, SECRET, 'Plugin "svc"',
+                                      'Argument "%{host}"',
+                                      'Argument "%{episode}"', *follow))]
+        if escalate:
+            tasks.append(("told", task_options(
+                TASK_ID2, SECRET2, 'Plugin "notify_theeye"',
+                'TypeInstance "job_succeeded" "job_failed"',
+                'Severity "OKAY" "FAILURE"', 'FollowJob true',
+                *JOB_META_ARGS)))
+        globals_.setdefault("Customer", CUSTOMER)
+        return self.collectd(plugin_block(self.sup.url, tasks, **globals_),
+                             extra=CSV_EXTRA.format(dir=self.dir))
+
+    def results(self):
+        return [r for r in self.sup.requests() if r.get("fault") == "result"]
+
+    def logged_events(self, cd):
+        rx = re.compile(r"Notification: severity = (\w+), host = ([^,]*), "
+                        r"plugin = notify_theeye, plugin_instance = fix, "
+                        r"type = remediation, type_instance = (\w+), "
+                        r"message = (.*)$")
+        return [m.groups() for m in map(rx.search, cd.log().splitlines())
+                if m]
+
+    def assertNoJobSecret(self, cd):
+        """No job's secret in anything collectd wrote: its log (every
+        level), the csv files."""
+        secrets = [job_secret(job["job_id"]).encode()
+                   for job in self.sup.jobs()]
+        self.assertTrue(secrets)
+        for root, _, files in os.walk(self.dir):
+            for name in files:
+                path = os.path.join(root, name)
+                if name.startswith("supervisor") or not os.path.isfile(path):
+                    continue  # the fake's own record of the route; sockets
+                with open(path, "rb") as f:
+                    data = f.read()
+                for secret in secrets:
+                    self.assertNotIn(secret, data, name)
+
+
+class Ends(FollowTest):
+
+    def test_success_is_reported_to_collectd(self):
+        # The job ends well 0.5 s after its creation: an INFO line, the
+        # counter, and job_succeeded (OKAY) for the logfile plugin and the
+        # escalation Task, with the job's meta; the escalation's own job
+        # is not followed.
+        cd = self.start("result_after_ms=500", escalate=True)
+        cd.putnotif("down", host="web1", plugin="svc")
+        (job,) = self.sup.wait_jobs(1)
+        line = cd.wait_log(r'Task "fix": job %s succeeded: state success, '
+                           r'lifecycle finished, [0-9.]+ s after'
+                           % job["job_id"])
+        self.assertEqual(len(line), 1)
+        wait_counter(self.dir, "fix", "derive-job_succeeded", 1)
+        self.assertEqual(csv_latest(self.dir, "fix", "derive-job_failed"), 0)
+        (told,) = [r for r in self.sup.wait_jobs(2)
+                   if json.loads(r["body"])["task"] == TASK_ID2]
+        self.assertEqual(arguments(told), [
+            "job_succeeded", "OKAY", "web1", job["job_id"], "success",
+            "finished", "svc", arguments(job)[1]])
+        events = self.logged_events(cd)
+        self.assertEqual([(sev, host, what) for sev, host, what, _ in events],
+                         [("OKAY", "web1", "job_succeeded")])
+        pause(1)  # the escalation's job would have been followed by now
+        self.assertEqual({r["path"].split("/")[2] for r in self.results()},
+                         {job["job_id"]})
+        self.assertNoJobSecret(cd)
+
+    def test_failure_is_reported_to_collectd(self):
+        cd = self.start("result=failure&result_after_ms=200", escalate=True)
+        cd.putnotif("down", host="web2", plugin="svc")
+        (job,) = self.sup.wait_jobs(1)
+        cd.wait_log(r'Task "fix": job %s failed: state failure, lifecycle '
+                    r'finished' % job["job_id"])
+        wait_counter(self.dir, "fix", "derive-job_failed", 1)
+        told = [r for r in self.sup.wait_jobs(2)
+                if json.loads(r["body"])["task"] == TASK_ID2]
+        self.assertEqual(arguments(told[0])[:6], [
+            "job_failed", "FAILURE", "web2", job["job_id"], "failure",
+            "finished"])
+        self.assertEqual([e[0] for e in self.logged_events(cd)], ["FAILURE"])
+        self.assertNoJobSecret(cd)
+
+    def test_ask_again_after_408_and_303(self):
+        # The supervisor holds each request 0.3 s, then says "not yet"
+        # (408); then with 303 and a Location that is never followed.
+        cd = self.start("result_after_ms=1200&hold_ms=300")
+        cd.putnotif("down", plugin="svc")
+        (job,) = self.sup.wait_jobs(1)
+        cd.wait_log(r"job %s succeeded" % job["job_id"])
+        statuses = [r["status"] for r in self.results()]
+        self.assertGreaterEqual(statuses.count(408), 2, statuses)
+        self.assertEqual(statuses[-1], 200)
+        self.sup.control(see_other=1)
+        cd.putnotif("down", host="h2", plugin="svc")
+        job2 = self.sup.wait_jobs(2)[1]
+        cd.wait_log(r"job %s succeeded" % job2["job_id"])
+        of2 = [r for r in self.results() if job2["job_id"] in r["path"]]
+        self.assertGreaterEqual([r["status"] for r in of2].count(303), 2)
+        # Every request is the route itself, never the Location's.
+        self.assertEqual({r["uri"] for r in of2},
+                         {"/job/%s/secret/%s/result?full&timeout=60"
+                          % (job2["job_id"], job_secret(job2["job_id"]))})
+        self.assertNotIn("counter=", cd.log())
+        self.assertNoJobSecret(cd)
+
+    def test_gone_and_timeout(self):
+        # A job the supervisor no longer knows (404): abandoned, with a
+        # WARNING and no notification. A job that never ends: given up at
+        # FollowTimeout.
+        cd = self.start("result=gone",
+                        follow=("FollowJob true", "FollowTimeout 1.5"),
+                        RetryInterval=0.2, MaxRetryInterval=0.2)
+        cd.putnotif("down", plugin="svc")
+        (job,) = self.sup.wait_jobs(1)
+        cd.wait_log(r"job %s is gone from the supervisor \(HTTP 404\)"
+                    % job["job_id"])
+        wait_counter(self.dir, "fix", "derive-follow_abandoned", 1)
+        self.sup.control(result="never", hold_ms=300)
+        cd.putnotif("down", host="h2", plugin="svc")
+        job2 = self.sup.wait_jobs(2)[1]
+        cd.wait_log(r"job %s has not finished within FollowTimeout"
+                    % job2["job_id"], timeout=10)
+        wait_counter(self.dir, "fix", "derive-follow_timeout", 1)
+        self.assertEqual(self.logged_events(cd), [])
+        self.assertEqual(csv_latest(self.dir, "fix", "derive-job_succeeded"),
+                         0)
+
+
+class Limits(FollowTest):
+
+    def test_follow_limit_abandons_the_oldest(self):
+        cd = self.start("result=never&hold_ms=500", FollowLimit=2)
+        for host in ("a", "b", "c"):
+            cd.putnotif("down", host=host, plugin="svc")
+        jobs = self.sup.wait_jobs(3)
+        line = cd.wait_log(r"job %s is no longer followed: FollowLimit \(2\)"
+                           % jobs[0]["job_id"])
+        self.assertEqual(len(line), 1)
+        wait_counter(self.dir, "fix", "derive-follow_abandoned", 1)
+        pause(1)
+        recent = {r["path"].split("/")[2] for r in self.results()[-4:]}
+        self.assertEqual(recent, {jobs[1]["job_id"], jobs[2]["job_id"]})
+
+    def test_stop_does_not_wait_for_held_results(self):
+        # Requests held by the supervisor for a minute end at once at
+        # shutdown, uncounted; delivery is not held back by them either.
+        cd = self.start("result=never&hold_ms=60000")
+        cd.putnotif("down", plugin="svc")
+        self.sup.wait_jobs(1)
+        wait_for(lambda: self.results() or True, 2)
+        for host in ("x", "y", "z"):
+            cd.putnotif("down", host=host, plugin="svc")
+        self.sup.wait_jobs(4, timeout=5)
+        t0 = time.time()
+        cd.stop()
+        self.assertLess(time.time() - t0, 7)
+        self.assertEqual(lines_at(cd, "warning", "shutting down"), [])
+        self.assertEqual(lines_at(cd, "error", ""), [])
+
+    def test_off_by_default(self):
+        cd = self.start("result_after_ms=0", follow=())
+        cd.putnotif("down", plugin="svc")
+        self.sup.wait_jobs(1)
+        pause(1)
+        self.assertEqual(self.results(), [])
+        self.assertIsNone(csv_latest(self.dir, "fix", "derive-job_succeeded"))
+
+
+if __name__ == "__main__":
+    main()
