@@ -2,6 +2,7 @@
 #include "cooldown.h"
 #include "pause.h"
 #include "subjects.h"
+#include "verify.h"
 #include "windows.h"
 
 #include "utils/common/common.h"
@@ -596,6 +597,7 @@ static void task_free(nt_task_t *task) {
   free(task->redacted_url);
   curl_slist_free_all(task->headers);
   nt_cooldown_free(task->cooldowns);
+  nt_verify_free(task->verifies);
   free(task);
 }
 
@@ -642,6 +644,8 @@ static int task_option(nt_task_t *task, const oconfig_item_t *c) {
     return get_bool(task, c, &task->follow_job);
   if (strcasecmp(key, "FollowTimeout") == 0)
     return get_seconds(task, c, false, &task->follow_timeout);
+  if (strcasecmp(key, "Verify") == 0)
+    return get_seconds(task, c, false, &task->verify);
   if (strcasecmp(key, "Confirm") == 0)
     return get_count_window(task, c, MAX_WINDOW_COUNT, &task->confirm);
   if (strcasecmp(key, "Budget") == 0)
@@ -1040,9 +1044,11 @@ static int task_finalize(nt_config_t *cfg, nt_task_t *task) {
       make_windows(&task->confirm, NT_CONFIRM_CAPACITY, &task->confirms) &&
       make_windows(&task->budget, NT_COOLDOWN_CAPACITY, &task->budgets) &&
       make_windows(&task->task_budget, 1, &task->task_budgets);
+  if (task->verify > 0)
+    task->verifies = nt_verify_create(task->verify, NT_COOLDOWN_CAPACITY);
   if (task->request_url == NULL || task->redacted_url == NULL ||
       task->headers == NULL || (task->cooldown > 0 && !task->cooldowns) ||
-      !windows_ok) {
+      (task->verify > 0 && !task->verifies) || !windows_ok) {
     NT_ERROR("Task \"%s\": out of memory", task->name);
     return -1;
   }

@@ -63,6 +63,7 @@ typedef struct nt_task_s {
   bool cancel_on_recovery;
   bool follow_job;       /* FollowJob */
   double follow_timeout; /* FollowTimeout, seconds */
+  double verify;         /* Verify, seconds; 0: off */
   /* Confirm K SECONDS, Budget N SECONDS, TaskBudget N SECONDS: 0 is off. */
   nt_count_window_t confirm, budget, task_budget;
   nt_endpoint_t own;
@@ -77,6 +78,7 @@ typedef struct nt_task_s {
   nt_cooldown_t *cooldowns;
   nt_windows_t *confirms, *budgets, *task_budgets; /* NULL when off */
   nt_pause_t *pause; /* of its effective PauseFile; NULL without one */
+  struct nt_verify_s *verifies; /* NULL without Verify */
 
   /* Runtime state. */
   nt_stats_t stats;

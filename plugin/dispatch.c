@@ -8,6 +8,7 @@
 #include "pause.h"
 #include "subjects.h"
 #include "table.h"
+#include "verify.h"
 #include "windows.h"
 
 #include <math.h>
@@ -162,7 +163,16 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
   int queued = 0;
   for (size_t i = 0; i < cfg->tasks_num; i++) {
     nt_task_t *task = cfg->tasks[i];
-    /* Any OKAY for the subject: Confirm counts again from zero. */
+    /* Any OKAY for the subject, whatever the Task's filters: it resolves
+     * the Task's Verify window, and Confirm counts again from zero. */
+    if (okay && task->verifies != NULL) {
+      nt_event_t *e =
+          nt_verify_resolve(task->verifies, task->name, key, len, now);
+      if (e != NULL) {
+        nt_stats_add(&task->stats, NT_STAT_RESOLVED, 1);
+        nt_sender_notify(s, e);
+      }
+    }
     if (okay && task->confirms != NULL)
       nt_windows_reset(task->confirms, key, len);
     if (own && !nt_match_names(&task->match, NT_FIELD_PLUGIN, NT_PLUGIN_NAME))
@@ -213,9 +223,11 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
       }
       a.task_budget = true;
     }
-    /* An escalation's job reports nothing further: it is not followed. */
+    /* An escalation's job reports nothing further: it is neither followed
+     * nor verified. */
     nt_job_t *job =
-        nt_job_make(cfg, task, n, episode, task->follow_job && !own, now);
+        nt_job_make(cfg, task, n, episode,
+                    (task->follow_job || task->verifies != NULL) && !own, now);
     if (job == NULL) {
       withdraw(task, n, key, len, now, &a);
       nt_stats_add(&task->stats, NT_STAT_DROPPED, 1);

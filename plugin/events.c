@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 nt_event_t *nt_event_new(const char *name, int severity, const char *task,
                          const notification_t *n, const char *episode,
@@ -26,6 +27,29 @@ nt_event_t *nt_event_new(const char *name, int severity, const char *task,
   vsnprintf(e->message, sizeof(e->message), fmt, ap);
   va_end(ap);
   return e;
+}
+
+void nt_about_subject(const char *about, notification_t *n) {
+  char *fields[] = {n->host, n->plugin, n->plugin_instance, n->type,
+                    n->type_instance};
+  size_t sizes[] = {sizeof(n->host), sizeof(n->plugin),
+                    sizeof(n->plugin_instance), sizeof(n->type),
+                    sizeof(n->type_instance)};
+  for (size_t i = 0; i < 5; i++) {
+    snprintf(fields[i], sizes[i], "%s", about);
+    about += strlen(about) + 1;
+  }
+}
+
+const char *nt_about_episode(const char *about) {
+  for (int i = 0; i < 5; i++)
+    about += strlen(about) + 1;
+  return about;
+}
+
+size_t nt_about_len(const char *about) {
+  const char *episode = nt_about_episode(about);
+  return (size_t)(episode - about) + strlen(episode) + 1;
 }
 
 void nt_subject_name(const notification_t *n, char *out, size_t size) {

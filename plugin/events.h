@@ -40,6 +40,13 @@ nt_event_t *nt_event_new(const char *name, int severity, const char *task,
                          const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* A job's about (see nt_job_t): its subject into n's five fields, and its
+ * episode. */
+void nt_about_subject(const char *about, notification_t *n);
+const char *nt_about_episode(const char *about);
+/* The bytes of an about, its last NUL included. */
+size_t nt_about_len(const char *about);
+
 /* "host/plugin-instance/type-instance", collectd's way of naming what a
  * value is about. */
 void nt_subject_name(const notification_t *n, char *out, size_t size);

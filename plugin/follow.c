@@ -1,6 +1,7 @@
 #include "follow.h"
 #include "log.h"
 #include "outcome.h"
+#include "verify.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -17,11 +18,10 @@ typedef struct nt_follow_s {
   char id[64];
   char *url; /* the result route: holds the job's secret, never logged */
   double created, deadline, not_before; /* monotonic */
-  unsigned tries;       /* failed requests in a row, for the backoff */
-  bool in_flight;       /* its request is under way */
-  bool gone;            /* abandoned in flight: freed once its request ends */
-  notification_t about; /* the subject, for the report (no meta) */
-  char episode[NT_EPISODE_LEN + 1];
+  unsigned tries; /* failed requests in a row, for the backoff */
+  bool in_flight; /* its request is under way */
+  bool gone;      /* abandoned in flight: freed once its request ends */
+  char about[];   /* the job's (see nt_job_t) */
 } nt_follow_t;
 
 typedef struct {
@@ -131,7 +131,7 @@ void nt_follows_add(nt_follows_t *fs, const nt_job_t *job,
       !info->is_job || info->rejected || info->secret[0] == '\0' ||
       !plain_id(info->id))
     return;
-  nt_follow_t *f = calloc(1, sizeof(*f));
+  nt_follow_t *f = calloc(1, sizeof(*f) + nt_about_len(job->about));
   size_t len = strlen(task->eff.url) + sizeof("/job//secret/") +
                strlen(info->id) + strlen(info->secret) + sizeof(RESULT_QUERY);
   char *url = f != NULL ? malloc(len) : NULL;
@@ -148,21 +148,7 @@ void nt_follows_add(nt_follows_t *fs, const nt_job_t *job,
   snprintf(f->id, sizeof(f->id), "%s", info->id);
   f->created = f->not_before = now;
   f->deadline = now + task->follow_timeout;
-  /* host, plugin, plugin instance, type, type instance, episode. */
-  char *fields[] = {
-      f->about.host, f->about.plugin,        f->about.plugin_instance,
-      f->about.type, f->about.type_instance, f->episode};
-  size_t sizes[] = {sizeof(f->about.host),
-                    sizeof(f->about.plugin),
-                    sizeof(f->about.plugin_instance),
-                    sizeof(f->about.type),
-                    sizeof(f->about.type_instance),
-                    sizeof(f->episode)};
-  const char *p = job->about;
-  for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++) {
-    snprintf(fields[i], sizes[i], "%s", p);
-    p += strlen(p) + 1;
-  }
+  memcpy(f->about, job->about, nt_about_len(job->about));
   if (fs->num >= fs->cfg->follow_limit && fs->live.head != NULL) {
     nt_follow_t *oldest = fs->live.head;
     nt_stats_add(&oldest->task->stats, NT_STAT_FOLLOW_ABANDONED, 1);
@@ -188,11 +174,17 @@ static void report_end(nt_follows_t *fs, nt_follow_t *f, bool success,
           "was created",
           task->name, f->id, success ? "succeeded" : "failed", state, lifecycle,
           took);
+  notification_t about = {0};
+  nt_about_subject(f->about, &about);
   char subject[5 * DATA_MAX_NAME_LEN];
-  nt_subject_name(&f->about, subject, sizeof(subject));
+  nt_subject_name(&about, subject, sizeof(subject));
+  /* The remediation ran: now its subject's OKAY is expected. */
+  if (success && task->verifies != NULL)
+    nt_verify_open(task->verifies, f->about, f->id, now);
   nt_event_t *e = nt_event_new(
       success ? "job_succeeded" : "job_failed",
-      success ? NOTIF_OKAY : NOTIF_FAILURE, task->name, &f->about, f->episode,
+      success ? NOTIF_OKAY : NOTIF_FAILURE, task->name, &about,
+      nt_about_episode(f->about),
       "Task %s: job %s for %s %s (state %s, lifecycle %s) %.1f s after it "
       "was created",
       task->name, f->id, subject, success ? "succeeded" : "failed", state,

@@ -302,6 +302,9 @@ static bool reported(const nt_task_t *task, nt_stat_t s, bool spool) {
   case NT_STAT_FOLLOW_TIMEOUT:
   case NT_STAT_FOLLOW_ABANDONED:
     return task->follow_job;
+  case NT_STAT_RESOLVED:
+  case NT_STAT_UNRESOLVED:
+    return task->verify > 0;
   default:
     return true;
   }

@@ -26,6 +26,7 @@
 #include "pause.h"
 #include "spooler.h"
 #include "subjects.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <math.h>
@@ -48,6 +49,8 @@
 #define ENDED_SLOTS 8192
 /* How often the PauseFiles are looked at. */
 #define PAUSE_CHECK 1.0
+/* How often Verify windows are looked at for their end. */
+#define VERIFY_CHECK 0.25
 /* At shutdown, the sender gets this long past its deadline to notice the
  * abort; the spooler gets the rest of the second the bound allows. */
 #define ABORT_SLACK 0.5
@@ -79,6 +82,8 @@ struct nt_sender_s {
   bool resuming; /* the spool is being read: sending waits */
   bool asleep;   /* the thread found nothing to start: a new job wakes it */
   double pause_checked;        /* monotonic: the PauseFiles' last look */
+  double verify_checked;       /* monotonic: the Verify windows' last look */
+  bool verifying;              /* a Task has Verify */
   bool abandoned;              /* a thread did not stop: nothing may be freed */
   uint64_t ended[ENDED_SLOTS]; /* episode ids by their low bits; 0: none */
   cancel_t *cancels;           /* for the thread, grown up to CANCELS_MAX */
@@ -125,8 +130,10 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
         }
   }
   bool following = false;
-  for (size_t i = 0; i < cfg->tasks_num; i++)
+  for (size_t i = 0; i < cfg->tasks_num; i++) {
     following |= cfg->tasks[i]->follow_job;
+    s->verifying |= cfg->tasks[i]->verifies != NULL;
+  }
   /* Follows never take a delivery's place: room for both. */
   s->http = nt_http_create(cfg, cfg->lanes_num * cfg->connections +
                                     (following ? cfg->follow_limit : 0));
@@ -233,6 +240,39 @@ static void done(nt_sender_t *s, nt_job_t *job) {
 }
 
 /* After an exchange (r): settled, then done with or back in its place. */
+/* A job the supervisor created, to be followed (FollowJob) or verified
+ * (Verify alone: from its creation on). */
+static void created(nt_sender_t *s, const nt_job_t *job,
+                    const nt_http_result_t *r, double now) {
+  nt_job_info_t info;
+  nt_json_parse_job(r->body, r->body_len, &info);
+  nt_task_t *task = job->task;
+  if (task->follow_job)
+    nt_follows_add(s->follows, job, &info, now);
+  else if (task->verifies != NULL && info.is_job && !info.rejected)
+    nt_verify_open(task->verifies, job->about, info.id, now);
+  explicit_bzero(info.secret, sizeof(info.secret));
+}
+
+/* The Verify windows run out: reported (at most every VERIFY_CHECK). */
+static void expire_verifies(nt_sender_t *s, double now) {
+  if (now < s->verify_checked + VERIFY_CHECK)
+    return;
+  s->verify_checked = now;
+  for (size_t i = 0; i < s->cfg->tasks_num; i++) {
+    nt_task_t *task = s->cfg->tasks[i];
+    if (task->verifies == NULL)
+      continue;
+    nt_event_t *e = nt_verify_expire(task->verifies, task->name, now);
+    while (e != NULL) {
+      nt_event_t *next = e->next;
+      nt_stats_add(&task->stats, NT_STAT_UNRESOLVED, 1);
+      nt_sender_notify(s, e);
+      e = next;
+    }
+  }
+}
+
 static void finish(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r) {
   if (job->cancel_pending && nt_outcome_would_retry(r)) {
     nt_outcome_cancelled_later(job);
@@ -243,12 +283,8 @@ static void finish(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r) {
   double retry_at =
       nt_outcome_settle(s->cfg, job, r, now, erand48(s->rand_state));
   if (isnan(retry_at)) {
-    if (job->about != NULL && r->status >= 200 && r->status < 300) {
-      nt_job_info_t info;
-      nt_json_parse_job(r->body, r->body_len, &info);
-      nt_follows_add(s->follows, job, &info, now);
-      explicit_bzero(info.secret, sizeof(info.secret));
-    }
+    if (job->about != NULL && r->status >= 200 && r->status < 300)
+      created(s, job, r, now);
     done(s, job);
     return;
   }
@@ -379,6 +415,8 @@ static int wait_ms(const nt_sender_t *s, double now, double next_due) {
     until = s->abort_at;
   if (s->cfg->pauses_num > 0 && until > s->pause_checked + PAUSE_CHECK)
     until = s->pause_checked + PAUSE_CHECK;
+  if (s->verifying && until > s->verify_checked + VERIFY_CHECK)
+    until = s->verify_checked + VERIFY_CHECK;
   double ms = ceil((until - now) * 1000);
   return ms < 0 ? 0 : ms > 3600000 ? 3600000 : (int)ms;
 }
@@ -605,6 +643,8 @@ static void *sender_main(void *arg) {
     finish_answered(s);
     /* Before the next jobs are taken: a pause holds every one of them. */
     check_pauses(s, nt_now());
+    if (s->verifying)
+      expire_verifies(s, nt_now());
     pthread_mutex_lock(&s->lock);
   }
   s->running = false;

@@ -19,4 +19,6 @@ const char *const nt_stat_names[NT_STATS_NUM] = {
     [NT_STAT_JOB_FAILED] = "job_failed",
     [NT_STAT_FOLLOW_TIMEOUT] = "follow_timeout",
     [NT_STAT_FOLLOW_ABANDONED] = "follow_abandoned",
+    [NT_STAT_RESOLVED] = "resolved",
+    [NT_STAT_UNRESOLVED] = "unresolved",
 };

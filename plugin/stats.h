@@ -24,6 +24,8 @@ typedef enum {
   NT_STAT_JOB_FAILED,       /* ... their end, and how it ended */
   NT_STAT_FOLLOW_TIMEOUT,   /* FollowTimeout passed */
   NT_STAT_FOLLOW_ABANDONED, /* the job gone, or FollowLimit */
+  NT_STAT_RESOLVED,         /* with Verify only: the OKAY came in time */
+  NT_STAT_UNRESOLVED,       /* ... or not */
   NT_STATS_NUM
 } nt_stat_t;
 

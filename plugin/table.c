@@ -172,6 +172,13 @@ bool nt_table_snapshot_next(const nt_buf_t *raw, size_t *pos, const char **key,
   return true;
 }
 
+size_t nt_table_key(nt_table_t *t, void *value, char *out, size_t size) {
+  entry_t *e = entry_of(value);
+  size_t len = e->key_len < size ? e->key_len : size;
+  memcpy(out, key_of(t, e), len);
+  return len;
+}
+
 void *nt_table_oldest(nt_table_t *t) {
   return t->oldest != NULL ? t->oldest->value : NULL;
 }

@@ -42,6 +42,9 @@ int nt_table_snapshot(nt_table_t *t, nt_buf_t *raw);
  * copied into value (value_size bytes); false past the last. */
 bool nt_table_snapshot_next(const nt_buf_t *raw, size_t *pos, const char **key,
                             size_t *len, void *value, size_t value_size);
+/* Copies the record's key into out (size bytes at least the key's
+ * length: NT_SUBJECT_KEY_MAX for a subject's); returns its length. */
+size_t nt_table_key(nt_table_t *t, void *value, char *out, size_t size);
 /* The least recently touched record, or NULL. */
 void *nt_table_oldest(nt_table_t *t);
 size_t nt_table_size(const nt_table_t *t);

@@ -211,5 +211,85 @@ class Limits(FollowTest):
         self.assertIsNone(csv_latest(self.dir, "fix", "derive-job_succeeded"))
 
 
+THRESHOLD = """\
+LoadPlugin threshold
+<Plugin threshold>
+  <Plugin "foo">
+    <Type "gauge">
+      FailureMax 10
+    </Type>
+  </Plugin>
+</Plugin>
+"""
+
+
+class Verify(FollowTest):
+
+    def events(self, cd, task):
+        rx = re.compile(r"Notification: severity = (\w+), host = ([^,]*), "
+                        r"plugin = notify_theeye, plugin_instance = %s, "
+                        r"type = remediation, type_instance = (\w+), "
+                        r"message = (.*)$" % re.escape(task))
+        return [m.groups() for m in map(rx.search, cd.log().splitlines())
+                if m]
+
+    def test_resolved_and_unresolved_after_created_jobs(self):
+        # Without FollowJob the window opens at the job's creation. Any
+        # OKAY for the subject resolves it, whatever the Task's Severity.
+        cd = self.start(follow=("Verify 1.5",))
+        cd.putnotif("down", host="h1", plugin="svc")
+        (job,) = self.sup.wait_jobs(1)
+        pause(0.3)
+        cd.putnotif("up", severity="okay", host="h1", plugin="svc")
+        wait_counter(self.dir, "fix", "derive-resolved", 1)
+        wait_for(lambda: self.events(cd, "fix"), 5, what="resolved")
+        (sev, host, what, message) = self.events(cd, "fix")[0]
+        self.assertEqual((sev, host, what), ("OKAY", "h1", "resolved"))
+        self.assertIn("h1/svc is OKAY again", message)
+        self.assertIn("after job %s of Task fix" % job["job_id"], message)
+        cd.putnotif("down again", host="h1", plugin="svc")
+        job2 = self.sup.wait_jobs(2)[1]
+        wait_counter(self.dir, "fix", "derive-unresolved", 1, timeout=10)
+        (sev, host, what, message) = self.events(cd, "fix")[1]
+        self.assertEqual((sev, host, what), ("FAILURE", "h1", "unresolved"))
+        self.assertIn("h1/svc still not OKAY", message)
+        self.assertIn("after job %s of Task fix" % job2["job_id"], message)
+        self.assertEqual(csv_latest(self.dir, "fix", "derive-resolved"), 1)
+
+    def test_with_a_real_threshold_after_the_followed_job(self):
+        # FollowJob and Verify: the window opens once the job succeeded.
+        # x comes back in range (the threshold's OKAY): resolved; y stays
+        # out of range: unresolved.
+        self.sup = self.supervisor(
+            extra_args=["--control", "result_after_ms=300"])
+        cd = self.collectd(plugin_block(self.sup.url, [
+            ("fix", task_options(TASK_ID, SECRET, 'Plugin "foo"',
+                                 'FollowJob true', 'Verify 2',
+                                 'Argument "%{type_instance}"'))],
+            Customer=CUSTOMER),
+            extra=THRESHOLD + CSV_EXTRA.format(dir=self.dir))
+        t = [time.time() - 600]
+
+        def putval(instance, value):
+            t[0] += 1
+            reply, _ = cd.command("PUTVAL testhost/foo/gauge-%s interval=60 "
+                                  "%.3f:%s" % (instance, t[0], value))
+            self.assertTrue(reply.startswith("0 "), reply)
+        putval("x", 42)
+        putval("y", 43)
+        self.sup.wait_jobs(2)
+        wait_counter(self.dir, "fix", "derive-job_succeeded", 2)
+        putval("x", 5)
+        wait_counter(self.dir, "fix", "derive-resolved", 1)
+        wait_counter(self.dir, "fix", "derive-unresolved", 1, timeout=10)
+        got = sorted((what, host) for _, host, what, _ in
+                     self.events(cd, "fix") if what.endswith("resolved"))
+        self.assertEqual(got, [("resolved", "testhost"),
+                               ("unresolved", "testhost")])
+        msgs = [m for _, _, what, m in self.events(cd, "fix")
+                if what == "unresolved"]
+        self.assertIn("testhost/foo/gauge-y still not OKAY", msgs[0])
+
+
 if __name__ == "__main__":
     main()
