@@ -102,6 +102,8 @@ static struct {
   size_t ntasks, ncustomers, ntokens;
   bool print_jobs;
   uint32_t boot; /* job id prefix, so ids stay unique across restarts */
+  bool boot_given; /* --boot: a restart of an earlier run, whose jobs the
+                      result route still knows */
 } cfg;
 
 /* Fault counts are "job requests left"; -1 means until reset. */
@@ -126,6 +128,8 @@ static struct {
   FILE *log;
   struct faults f;
   unsigned long requests, jobs, conns, hang_gen, arrivals;
+  long holding; /* result requests held right now */
+  double started;     /* wall clock */
   struct fjob *fjobs; /* by job number - 1 */
   size_t fjobs_size;
   long hung;
@@ -887,6 +891,14 @@ static int process_result(struct MHD_Connection *c, struct request *r,
   lock();
   bool known = no >= 1 && no <= st.jobs && no <= st.fjobs_size;
   struct fjob j = known ? st.fjobs[no - 1] : (struct fjob){0};
+  if (!known && cfg.boot_given && no >= 1) {
+    /* A job of the run before a restart (same --boot): it ends as jobs
+     * created now would, counted from this run's start. */
+    known = true;
+    j = (struct fjob){.created = st.started,
+                      .result = st.f.result,
+                      .after_ms = st.f.result_after_ms};
+  }
   long hold_ms = st.f.hold_ms;
   bool see_other = st.f.see_other;
   unlock();
@@ -906,8 +918,14 @@ static int process_result(struct MHD_Connection *c, struct request *r,
   double now = wall_clock();
   if (j.result == RES_NEVER || now < ends) {
     long wait_ms = (long)((ends - now) * 1000) + 1;
+    lock();
+    st.holding++;
+    unlock();
     wait_for(j.result == RES_NEVER || wait_ms > hold_ms ? hold_ms : wait_ms,
              NULL);
+    lock();
+    st.holding--;
+    unlock();
     if (j.result == RES_NEVER || wall_clock() < ends) {
       if (!see_other)
         return set_error(r, 408, "Request Timeout");
@@ -1187,6 +1205,7 @@ static enum MHD_Result handle_control(struct MHD_Connection *c,
     GEN(gen_kv_int(g, "requests", (long long)st.requests));
     GEN(gen_kv_int(g, "jobs", (long long)st.jobs));
     GEN(gen_kv_int(g, "hung", st.hung));
+    GEN(gen_kv_int(g, "holding", st.holding));
     GEN(gen_cstr(g, "refusing"));
     GEN(yajl_gen_bool(g, st.quiesced_fd >= 0));
   } else {
@@ -1444,6 +1463,8 @@ static void usage(FILE *out) {
         "         [--task ID:SECRET[:NARGS]]... [--customer NAME]...\n"
         "         [--token TOKEN]... [--quiet] [--print-jobs]\n"
         "         [--tls-cert FILE --tls-key FILE] [--control QUERY]\n"
+        "         [--boot HEX] (job ids start with it; with it, the\n"
+        "         result route knows the jobs of an earlier run)\n"
         "Listens on 127.0.0.1 only (HTTPS with --tls-cert and --tls-key).\n"
         "Faults, set by GET or POST on the same port, or at start-up with\n"
         "--control QUERY (\"close=1&refuse=1\"):\n"
@@ -1475,6 +1496,7 @@ int main(int argc, char **argv) {
       {"tls-cert", required_argument, NULL, 'C'},
       {"tls-key", required_argument, NULL, 'K'},
       {"control", required_argument, NULL, 'x'},
+      {"boot", required_argument, NULL, 'b'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   const char *port_file = NULL, *log_path = NULL, *cert_path = NULL,
@@ -1512,6 +1534,8 @@ int main(int argc, char **argv) {
       key_path = optarg;
     else if (opt == 'x')
       control = optarg;
+    else if (opt == 'b')
+      ok = sscanf(optarg, "%8x", &cfg.boot) == 1 && (cfg.boot_given = true);
     else if (opt == 'h') {
       usage(stdout);
       return 0;
@@ -1539,7 +1563,9 @@ int main(int argc, char **argv) {
     tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, key};
     tls_opts[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
   }
-  cfg.boot = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16);
+  if (!cfg.boot_given)
+    cfg.boot = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16);
+  st.started = wall_clock();
 
   pthread_condattr_t ca;
   sigset_t sigs;

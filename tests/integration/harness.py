@@ -549,6 +549,21 @@ def pn_quote(value):
     return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
 
 
+def command_many(cd, lines):
+    """Sends unixsock commands one after the other over one connection,
+    reading each reply; fails on any reply but success."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10 * TIME_SCALE)
+        s.connect(cd.sock)
+        f = s.makefile("rwb")
+        for line in lines:
+            f.write(line.encode() + b"\n")
+            f.flush()
+            reply = f.readline()
+            if not reply.startswith(b"0 "):
+                raise AssertionError("%r: %r" % (line, reply))
+
+
 def lines_at(cd, level, pattern):
     """The plugin's log lines at a collectd log level matching pattern."""
     rx = re.compile(pattern)

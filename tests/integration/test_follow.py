@@ -211,6 +211,78 @@ class Limits(FollowTest):
         self.assertIsNone(csv_latest(self.dir, "fix", "derive-job_succeeded"))
 
 
+class Load(FollowTest):
+
+    def test_supervisor_restart_in_the_middle_of_a_follow(self):
+        # The supervisor goes away while it holds the result request: the
+        # follow backs off, and once it is back (its jobs kept, as TheEye
+        # keeps them in its database) the job's end is read.
+        port = free_port()
+        self.sup = self.supervisor(port=port, extra_args=[
+            "--boot", "0000abcd", "--control", "result=never&hold_ms=60000"])
+        cd = self.collectd(plugin_block(self.sup.url, [
+            ("fix", task_options(TASK_ID, SECRET, 'Plugin "svc"',
+                                 'FollowJob true'))],
+            Customer=CUSTOMER, RetryInterval=0.2, MaxRetryInterval=0.5),
+            extra=CSV_EXTRA.format(dir=self.dir))
+        cd.putnotif("down", plugin="svc")
+        (job,) = self.sup.wait_jobs(1)
+        pause(0.5)  # the result request is held by now
+        self.sup.stop()
+        pause(1)  # refused, meanwhile: backing off
+        back = self.supervisor("again", port=port, extra_args=[
+            "--boot", "0000abcd", "--control", "result_after_ms=0"])
+        line = cd.wait_log(r"job %s succeeded" % job["job_id"], timeout=10)
+        self.assertEqual(len(line), 1)
+        self.assertTrue(any(r.get("fault") == "result" and r["status"] == 200
+                            for r in back.requests()))
+        wait_counter(self.dir, "fix", "derive-job_succeeded", 1)
+        self.assertEqual(csv_latest(self.dir, "fix", "derive-follow_abandoned"),
+                         0)
+
+    def test_200_follows_while_jobs_are_delivered(self):
+        # 200 jobs followed at once (FollowLimit raised), each result held by
+        # the supervisor: 1000 more jobs of another Task are delivered all
+        # the same, on their own connection, while every follow is held.
+        self.sup = self.supervisor(
+            extra_args=["--control", "result=never&hold_ms=60000"])
+        cd = self.collectd(plugin_block(self.sup.url, [
+            ("fix", task_options(TASK_ID, SECRET, 'Plugin "svc"',
+                                 'FollowJob true', 'Argument "%{host}"')),
+            ("plain", task_options(TASK_ID2, SECRET2, 'Plugin "other"',
+                                   'Argument "%{host}"',
+                                   'CancelOnRecovery false'))],
+            Customer=CUSTOMER, FollowLimit=300, QueueLimit=5000),
+            extra=CSV_EXTRA.format(dir=self.dir))
+        def line(plugin, host):
+            return ("PUTNOTIF severity=failure time=%d host=%s plugin=%s "
+                    "message=down" % (time.time(), host, plugin))
+        command_many(cd, [line("svc", "f%d" % i) for i in range(200)])
+        self.sup.wait_jobs(200, timeout=30)
+
+        def holding():
+            _, body = http_request(self.sup.port, "GET", "/_control/stats")
+            return json.loads(body)["holding"]
+        wait_for(lambda: holding() == 200, 10, what="200 results held")
+        t0 = time.time()
+        command_many(cd, [line("other", "p%d" % i) for i in range(1000)])
+        self.sup.wait_jobs(1200, timeout=60)
+        took = time.time() - t0
+        print("1000 jobs delivered in %.2f s beside 200 held follows"
+              % took, file=sys.stderr)
+        # Every follow is still held: none was answered, none abandoned.
+        self.assertEqual(holding(), 200)
+        self.assertEqual(self.results(), [])
+        self.assertEqual(csv_latest(self.dir, "fix",
+                                    "derive-follow_abandoned"), 0)
+        conns = {r["connection"] for r in self.sup.jobs()
+                 if json.loads(r["body"])["task"] == TASK_ID2}
+        self.assertLessEqual(len(conns), 2, conns)
+        t0 = time.time()
+        cd.stop()
+        self.assertLess(time.time() - t0, 7)
+
+
 THRESHOLD = """\
 LoadPlugin threshold
 <Plugin threshold>

@@ -85,21 +85,6 @@ def putnotif_line(message, plugin, time_=None):
         time_ or int(time.time()), pn_quote(plugin), pn_quote(message))
 
 
-def command_many(cd, lines):
-    """Sends unixsock commands one after the other over one connection,
-    reading each reply; fails on any reply but success."""
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(10 * TIME_SCALE)
-        s.connect(cd.sock)
-        f = s.makefile("rwb")
-        for line in lines:
-            f.write(line.encode() + b"\n")
-            f.flush()
-            reply = f.readline()
-            if not reply.startswith(b"0 "):
-                raise AssertionError("%r: %r" % (line, reply))
-
-
 class ShutdownTest(IntegrationTest):
 
     @property
