@@ -68,6 +68,7 @@ WINDOW = env_num("BENCH_WINDOW", 1000)         # jobs in the plugin at most
 WRK_SECONDS = env_num("BENCH_WRK_SECONDS", 3)
 ROUNDS = env_num("BENCH_ROUNDS", 3)            # wrk and plugin, in turn
 PAIR_SECONDS = env_num("BENCH_PAIR_SECONDS", 15.0, float)
+FOLLOWS = env_num("BENCH_FOLLOWS", 300)          # jobs followed, held
 DELIVER_SECONDS = env_num("BENCH_DELIVER_SECONDS", 60.0, float)
 FEED_SECONDS = env_num("BENCH_FEED_SECONDS", 120.0, float)
 DRAIN_SECONDS = env_num("BENCH_DRAIN_SECONDS", 120.0, float)
@@ -80,7 +81,7 @@ OUT = os.environ.get("BENCH_OUT") or os.path.join(BUILDDIR, "bench",
                                                    "results")
 
 SCENARIOS = ["wrk", "steady", "conn4", "exec", "rtt", "latency", "pair",
-             "spool", "drain"]
+             "follow", "spool", "drain"]
 for name in ONLY - set(SCENARIOS):
     sys.exit("bench: BENCH_ONLY: unknown measurement %r (known: %s)"
              % (name, " ".join(SCENARIOS)))
@@ -695,7 +696,7 @@ class Bench:
         log("  !! %s" % why)
 
     def rate_run(self, name, server, options="", n=N, matching=None,
-                 seconds=DELIVER_SECONDS, window=WINDOW):
+                 seconds=DELIVER_SECONDS, window=WINDOW, prime=None):
         """Feeds n notifications to a fresh collectd as fast as the plugin
         delivers them (at most WINDOW ahead); returns (jobs/s at the
         supervisor, notifications/s accepted, jobs received, notifications
@@ -707,6 +708,8 @@ class Bench:
             matching or [self.nginx.url(server)], options)).start()
         perf = self.perf_start(cd, name)
         try:
+            if prime is not None:
+                prime(cd)
             socks = cd.socks(FEEDERS)
             cpu0 = thread_cpu(cd.proc.pid)
             t0 = time.time()
@@ -1001,6 +1004,67 @@ class Bench:
         finally:
             hung.stop()
 
+    def m_follow(self):
+        """FOLLOWS jobs of another Task followed, each result request held
+        by the (fake) supervisor that created them: the delivery rate of
+        the matching Tasks meanwhile, on the same sender thread and multi
+        handle."""
+        fake = os.path.join(BUILDDIR, "tests", "fake_supervisor")
+        if not os.access(fake, os.X_OK):
+            raise Failed("no %s: make check builds it" % fake)
+        port_file = os.path.join(self.workdir, "follow.port")
+        proc = self.procs.start("fake-supervisor", [
+            fake, "--port", "0", "--port-file", port_file, "--quiet",
+            "--log", os.path.join(self.workdir, "follow.jsonl"),
+            "--task", "%s:%s" % (TASK_ID, SECRET), "--customer", CUSTOMER,
+            "--control", "result=never&hold_ms=60000"])
+        if not wait_until(lambda: os.path.exists(port_file) and
+                          os.path.getsize(port_file) > 0, 10):
+            raise Failed("the fake supervisor did not start")
+        with open(port_file) as f:
+            port = int(f.read())
+
+        def holding():
+            with socket.create_connection(("127.0.0.1", port), 5) as c:
+                c.sendall(b"GET /_control/stats HTTP/1.0\r\n\r\n")
+                data = b""
+                while True:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            return json.loads(data.partition(b"\r\n\r\n")[2])["holding"]
+
+        def prime(cd):
+            (sock,) = cd.socks(1)
+            sock.send(b"".join(
+                b'PUTNOTIF severity=failure time=%d host=%s plugin=followed '
+                b'message="followed %d is down"\n'
+                % (START_TIME, HOST.encode(), i) for i in range(FOLLOWS)))
+            err = sock.replies(FOLLOWS)
+            sock.close()
+            if err:
+                raise Failed("PUTNOTIF answered: %s" % err)
+            if not wait_until(lambda: holding() >= FOLLOWS, 30):
+                raise Failed("only %d of %d follows held" % (holding(),
+                                                             FOLLOWS))
+        followed = ('  FollowLimit %d\n  <Task "followed">\n'
+                    '    URL "http://127.0.0.1:%d"\n    TaskID "%s"\n'
+                    '    Secret "%s"\n    Plugin "followed"\n'
+                    '    FollowJob true\n  </Task>\n'
+                    % (FOLLOWS + 100, port, TASK_ID, SECRET))
+        try:
+            rate, _, got, sent = self.rate_run(
+                "follow", "follow", options=followed, prime=prime)
+            self.r["follow"] = rate
+            self.cond.append("follow: %d jobs of another Task followed, each "
+                             "result request held by the supervisor that "
+                             "created them (tests/fake_supervisor), while "
+                             "%d notifications were delivered: %d jobs "
+                             "received" % (FOLLOWS, sent, got))
+        finally:
+            self.procs.stop(proc)
+
     def m_spool(self):
         spool = os.path.join(self.workdir, "spool")
         rate, _, got, sent = self.rate_run(
@@ -1118,7 +1182,7 @@ class Bench:
         log("   before: CPU idle %.0f%% over 1 s, load average %s"
             % (idle0, load0))
         servers = ["wrk1", "wrk4", "steady", "burst", "conn4", "exec", "rtt",
-                   "latency", "pair", "spool"]
+                   "latency", "pair", "follow", "spool"]
         self.nginx = Nginx(self, "main", [(s, free_port()) for s in servers])
         self.nginx.start()
         steps = [("wrk,steady,conn4", self.m_rates,
@@ -1128,6 +1192,7 @@ class Bench:
                                       "rtt_hung_p50"]),
                  ("latency", self.m_latency, ["lat_p50", "lat_p99"]),
                  ("pair", self.m_pair, ["pair"]),
+                 ("follow", self.m_follow, ["follow"]),
                  ("spool", self.m_spool, ["spool"]),
                  ("drain", self.m_drain, ["drain", "rss_per_job"])]
         for name, step, keys in steps:
@@ -1257,6 +1322,8 @@ class Bench:
                  "steady", 0.8)
         rate_row("pair", "healthy supervisor next to a hung one", "steady",
                  "alone", 0.9)
+        rate_row("follow", "with %d jobs followed, held" % FOLLOWS, "steady",
+                 "without", 0.9)
         rate_row("spool", "with SpoolDir", "steady", "without", 0.5)
         if "rss_per_job" in r:
             row("rss_empty", "collectd RSS, queue empty", r["rss_empty"],
@@ -1343,6 +1410,7 @@ class Bench:
                                ("burst", "C1, burst"),
                                ("conn4", "plugin C4"),
                                ("drain", "drain"), ("pair", "next to hung"),
+                               ("follow", "follows held"),
                                ("spool", "SpoolDir"),
                                ("exec", "Exec+curl")):
                 v = by.get(key, {}).get("value")
@@ -1397,6 +1465,7 @@ SHORT = {"steady": "C1 vs wrk -c1", "conn4": "C4 vs wrk -c4",
          "rtt_hung_p50": "RTT hung p50", "rtt_hung_p99": "RTT hung p99",
          "lat_p50": "latency p50", "lat_p99": "latency p99",
          "drain": "drain", "pair": "next to hung", "spool": "SpoolDir",
+         "follow": "follows held",
          "rss_per_job": "memory/job"}
 
 

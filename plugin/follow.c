@@ -36,6 +36,9 @@ struct nt_follows_s {
   size_t num;
   list_t gone; /* abandoned while in flight */
   bool stopping;
+  /* No follow waiting to be asked again is due before (a request in flight
+   * ends by itself): the follows are looked at only then. */
+  double next_due;
 };
 
 nt_follows_t *nt_follows_create(const nt_config_t *cfg,
@@ -44,6 +47,7 @@ nt_follows_t *nt_follows_create(const nt_config_t *cfg,
   if (fs == NULL)
     return NULL;
   fs->cfg = cfg;
+  fs->next_due = INFINITY;
   fs->report = report;
   fs->arg = arg;
   return fs;
@@ -159,6 +163,8 @@ void nt_follows_add(nt_follows_t *fs, const nt_job_t *job,
   }
   append_to(&fs->live, f);
   fs->num++;
+  if (now < fs->next_due)
+    fs->next_due = now;
 }
 
 /* The job ended: logged, counted and reported. */
@@ -207,6 +213,12 @@ static void timed_out(nt_follows_t *fs, nt_follow_t *f) {
 
 void nt_follows_run(nt_follows_t *fs, nt_http_t *h, double now,
                     double *next_due) {
+  if (now < fs->next_due) {
+    if (fs->next_due < *next_due)
+      *next_due = fs->next_due;
+    return;
+  }
+  fs->next_due = INFINITY;
   for (nt_follow_t *f = fs->live.head, *next; f != NULL; f = next) {
     next = f->next;
     if (f->in_flight || fs->stopping)
@@ -216,8 +228,9 @@ void nt_follows_run(nt_follows_t *fs, nt_http_t *h, double now,
       continue;
     }
     if (f->not_before > now) {
-      if (f->not_before < *next_due)
-        *next_due = f->not_before;
+      double due = f->not_before < f->deadline ? f->not_before : f->deadline;
+      if (due < fs->next_due)
+        fs->next_due = due;
       continue;
     }
     /* The hold, plus the Task's Timeout for the answer; never past the
@@ -226,12 +239,13 @@ void nt_follows_run(nt_follows_t *fs, nt_http_t *h, double now,
     if (now + seconds > f->deadline)
       seconds = f->deadline - now;
     long ms = (long)ceil(seconds * 1000);
-    if (nt_http_get(h, f->task, f->url, ms > 0 ? ms : 1, f) == 0) {
+    if (nt_http_get(h, f->task, f->url, ms > 0 ? ms : 1, f) == 0)
       f->in_flight = true;
-    } else if (1.0 < *next_due - now) {
-      *next_due = now + 1.0; /* no room now: look again in a second */
-    }
+    else if (now + 1.0 < fs->next_due)
+      fs->next_due = now + 1.0; /* no room now: look again in a second */
   }
+  if (fs->next_due < *next_due)
+    *next_due = fs->next_due;
 }
 
 void nt_follows_settle(nt_follows_t *fs, void *owner, const nt_http_result_t *r,
@@ -257,6 +271,7 @@ void nt_follows_settle(nt_follows_t *fs, void *owner, const nt_http_result_t *r,
   } else if (r->status == 303 || r->status == 408) {
     f->tries = 0; /* not finished yet: ask again at once */
     f->not_before = now;
+    fs->next_due = now;
   } else if (r->status == 404) {
     nt_stats_add(&f->task->stats, NT_STAT_FOLLOW_ABANDONED, 1);
     NT_WARNING("Task \"%s\": job %s is gone from the supervisor (HTTP 404): "
@@ -272,5 +287,8 @@ void nt_follows_settle(nt_follows_t *fs, void *owner, const nt_http_result_t *r,
                                                    fs->cfg->max_retry_interval,
                                                    f->tries),
                                 u);
+    double due = f->not_before < f->deadline ? f->not_before : f->deadline;
+    if (due < fs->next_due)
+      fs->next_due = due;
   }
 }

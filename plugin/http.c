@@ -3,10 +3,14 @@
 #include "log.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,7 +57,14 @@ typedef struct xfer_s {
 struct nt_http_s {
   const nt_config_t *cfg;
   CURLM *multi; /* owns the connection cache: keep-alive across jobs */
-  xfer_t **all; /* every transfer made, for abort and free */
+  /* libcurl's socket interface: the sockets it watches in an epoll set,
+   * and when it wants to be called for its timeouts. Only the transfers
+   * whose sockets are ready are moved along: a few hundred result
+   * requests held by a supervisor cost nothing while they wait. */
+  int epfd;
+  int wakefd;      /* an eventfd in the set: nt_http_wakeup */
+  double timer_at; /* monotonic; INFINITY: none */
+  xfer_t **all;    /* every transfer made, for abort and free */
   size_t num, max;
   xfer_t *free;                     /* ready for another exchange */
   struct curl_slist *proxy_headers; /* the User-Agent, for a proxy */
@@ -259,6 +270,32 @@ static int set_options(xfer_t *x, const nt_http_t *h) {
   return bad ? -1 : 0;
 }
 
+/* libcurl says what to watch a socket for. */
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *arg,
+                     void *socket_arg) {
+  (void)easy, (void)socket_arg;
+  nt_http_t *h = arg;
+  if (what == CURL_POLL_REMOVE) {
+    epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL);
+    return 0;
+  }
+  struct epoll_event ev = {.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) |
+                                     (what & CURL_POLL_OUT ? EPOLLOUT : 0u),
+                           .data.fd = fd};
+  if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 &&
+      epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+    return -1; /* the transfer fails */
+  return 0;
+}
+
+/* libcurl says when it wants to be called for its timeouts. */
+static int on_timer(CURLM *multi, long timeout_ms, void *arg) {
+  (void)multi;
+  nt_http_t *h = arg;
+  h->timer_at = timeout_ms < 0 ? INFINITY : nt_now() + timeout_ms / 1000.0;
+  return 0;
+}
+
 nt_http_t *nt_http_create(const nt_config_t *cfg, size_t transfers_max) {
   /* Built against a newer libcurl than the one loaded, every request
    * would fail to set up: say so once, at init. */
@@ -275,12 +312,28 @@ nt_http_t *nt_http_create(const nt_config_t *cfg, size_t transfers_max) {
   h->cfg = cfg;
   h->max = transfers_max;
   h->done_tail = &h->done;
+  h->timer_at = INFINITY;
+  h->epfd = epoll_create1(EPOLL_CLOEXEC);
+  h->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  struct epoll_event wake = {.events = EPOLLIN, .data.fd = h->wakefd};
+  if (h->epfd < 0 || h->wakefd < 0 ||
+      epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->wakefd, &wake) != 0) {
+    NT_ERROR("cannot set up the sender: %s", strerror(errno));
+    nt_http_free(h);
+    return NULL;
+  }
   h->all = calloc(transfers_max, sizeof(*h->all));
   h->multi = curl_multi_init();
   h->proxy_headers = curl_slist_append(NULL, USER_AGENT);
   if (h->all == NULL || h->multi == NULL || h->proxy_headers == NULL ||
       curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
-                        (long)transfers_max + 1) != CURLM_OK)
+                        (long)transfers_max + 1) != CURLM_OK ||
+      curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket) !=
+          CURLM_OK ||
+      curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) != CURLM_OK ||
+      curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer) !=
+          CURLM_OK ||
+      curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h) != CURLM_OK)
     goto oom;
   return h;
 oom:
@@ -302,10 +355,19 @@ void nt_http_free(nt_http_t *h) {
   if (h->multi)
     curl_multi_cleanup(h->multi);
   curl_slist_free_all(h->proxy_headers);
+  if (h->wakefd >= 0)
+    close(h->wakefd);
+  if (h->epfd >= 0)
+    close(h->epfd);
   free(h);
 }
 
-void nt_http_wakeup(nt_http_t *h) { curl_multi_wakeup(h->multi); }
+void nt_http_wakeup(nt_http_t *h) {
+  uint64_t one = 1;
+  /* Full (it never is: the thread reads it) or not: it is readable. */
+  ssize_t n = write(h->wakefd, &one, sizeof(one));
+  (void)n;
+}
 
 size_t nt_http_running(const nt_http_t *h) { return h->running; }
 
@@ -478,15 +540,40 @@ static void collect(nt_http_t *h) {
   }
 }
 
+/* libcurl's timeouts that are due (a transfer just added is one). */
+static void run_timer(nt_http_t *h) {
+  if (nt_now() < h->timer_at)
+    return;
+  h->timer_at = INFINITY; /* libcurl sets the next one */
+  int still;
+  curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+}
+
 void nt_http_run(nt_http_t *h, int timeout_ms) {
   recycle(h);
-  int still;
-  curl_multi_perform(h->multi, &still);
+  run_timer(h);
   collect(h);
   if (h->done != NULL)
     return;
-  curl_multi_poll(h->multi, NULL, 0, timeout_ms, NULL);
-  curl_multi_perform(h->multi, &still);
+  double now = nt_now();
+  if (h->timer_at - now < timeout_ms / 1000.0)
+    timeout_ms = (int)ceil((h->timer_at - now) * 1000);
+  struct epoll_event ev[64];
+  int n = epoll_wait(h->epfd, ev, 64, timeout_ms > 0 ? timeout_ms : 0);
+  for (int i = 0; i < n; i++) {
+    if (ev[i].data.fd == h->wakefd) {
+      uint64_t count;
+      ssize_t got = read(h->wakefd, &count, sizeof(count));
+      (void)got;
+      continue;
+    }
+    int flags = (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                (ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+    int still;
+    curl_multi_socket_action(h->multi, ev[i].data.fd, flags, &still);
+  }
+  run_timer(h);
   collect(h);
 }
 
