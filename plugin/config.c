@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1165,6 +1166,21 @@ static int collect_secrets(nt_config_t *cfg) {
   return status;
 }
 
+/* Each follow holds a socket while its result is held: more than collectd
+ * may open would starve every plugin of descriptors. */
+static void warn_follow_limit(const nt_config_t *cfg) {
+  bool following = false;
+  for (size_t i = 0; i < cfg->tasks_num; i++)
+    following |= cfg->tasks[i]->follow_job;
+  struct rlimit rl;
+  if (following && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+      rl.rlim_cur != RLIM_INFINITY && cfg->follow_limit > rl.rlim_cur / 2)
+    NT_WARNING("FollowLimit (%zu) is above half of collectd's open files "
+               "limit (%llu): each follow holds a connection; raise the "
+               "limit (LimitNOFILE) or lower FollowLimit",
+               cfg->follow_limit, (unsigned long long)rl.rlim_cur);
+}
+
 int nt_config_finalize(nt_config_t *cfg) {
   if (!cfg->blocks_seen) {
     NT_ERROR("no <Plugin notify_theeye> block in the configuration: nothing "
@@ -1189,6 +1205,7 @@ int nt_config_finalize(nt_config_t *cfg) {
     NT_WARNING("QueueLimit (%zu) is above SpoolLimit (%zu): with SpoolDir "
                "at most %zu jobs wait, the oldest beyond that is dropped",
                cfg->queue_limit, cfg->spool_limit, cfg->spool_limit);
+  warn_follow_limit(cfg);
   return 0;
 }
 

@@ -35,7 +35,8 @@ typedef enum {
   NT_COMPLAINT_GAVE_UP,     /* MaxAttempts spent */
   NT_COMPLAINT_EXPIRED,
   NT_COMPLAINT_DROPPED,
-  NT_COMPLAINT_GUARDS_FULL, /* a guard's table full of running windows */
+  NT_COMPLAINT_GUARDS_FULL,  /* a guard's table full of running windows */
+  NT_COMPLAINT_NOT_FOLLOWED, /* FollowJob: an answer without the secret */
   NT_COMPLAINTS_NUM
 } nt_complaint_kind_t;
 
@@ -82,7 +83,7 @@ typedef struct nt_task_s {
 
   /* Runtime state. */
   nt_stats_t stats;
-  nt_complaint_t complaints[NT_COMPLAINTS_NUM]; /* sender thread only */
+  nt_complaint_t complaints[NT_COMPLAINTS_NUM]; /* under log.c's lock */
 } nt_task_t;
 
 typedef struct {

@@ -30,6 +30,7 @@ typedef struct {
 
 struct nt_follows_s {
   const nt_config_t *cfg;
+  nt_http_t *http;
   nt_follow_report_t report;
   void *arg;
   list_t live; /* oldest first; FollowLimit counts these */
@@ -41,12 +42,13 @@ struct nt_follows_s {
   double next_due;
 };
 
-nt_follows_t *nt_follows_create(const nt_config_t *cfg,
+nt_follows_t *nt_follows_create(const nt_config_t *cfg, nt_http_t *h,
                                 nt_follow_report_t report, void *arg) {
   nt_follows_t *fs = calloc(1, sizeof(*fs));
   if (fs == NULL)
     return NULL;
   fs->cfg = cfg;
+  fs->http = h;
   fs->next_due = INFINITY;
   fs->report = report;
   fs->arg = arg;
@@ -105,13 +107,14 @@ size_t nt_follows_num(const nt_follows_t *fs) { return fs->num; }
 void nt_follows_stop(nt_follows_t *fs) { fs->stopping = true; }
 
 /* The follow is over: out of the live list, freed (or, in flight, kept
- * until its request ends). */
+ * until its request, cut now, comes back). */
 static void end_follow(nt_follows_t *fs, nt_follow_t *f) {
   unlink_from(&fs->live, f);
   fs->num--;
   if (f->in_flight) {
     f->gone = true;
     append_to(&fs->gone, f);
+    nt_http_cancel(fs->http, f);
   } else {
     free_follow(f);
   }
@@ -132,9 +135,15 @@ void nt_follows_add(nt_follows_t *fs, const nt_job_t *job,
                     const nt_job_info_t *info, double now) {
   nt_task_t *task = job->task;
   if (fs->stopping || !task->follow_job || job->about == NULL ||
-      !info->is_job || info->rejected || info->secret[0] == '\0' ||
-      !plain_id(info->id))
+      !info->is_job || info->rejected)
     return;
+  if (info->secret[0] == '\0' || !plain_id(info->id)) {
+    nt_complain(&task->complaints[NT_COMPLAINT_NOT_FOLLOWED], now, LOG_WARNING,
+                "Task \"%s\": job %s is not followed: the supervisor's "
+                "answer holds no job secret (or an id unfit for a URL)",
+                task->name, plain_id(info->id) ? info->id : "?");
+    return;
+  }
   nt_follow_t *f = calloc(1, sizeof(*f) + nt_about_len(job->about));
   size_t len = strlen(task->eff.url) + sizeof("/job//secret/") +
                strlen(info->id) + strlen(info->secret) + sizeof(RESULT_QUERY);
@@ -184,9 +193,6 @@ static void report_end(nt_follows_t *fs, nt_follow_t *f, bool success,
   nt_about_subject(f->about, &about);
   char subject[5 * DATA_MAX_NAME_LEN];
   nt_subject_name(&about, subject, sizeof(subject));
-  /* The remediation ran: now its subject's OKAY is expected. */
-  if (success && task->verifies != NULL)
-    nt_verify_open(task->verifies, f->about, f->id, now);
   nt_event_t *e = nt_event_new(
       success ? "job_succeeded" : "job_failed",
       success ? NOTIF_OKAY : NOTIF_FAILURE, task->name, &about,
@@ -195,12 +201,17 @@ static void report_end(nt_follows_t *fs, nt_follow_t *f, bool success,
       "was created",
       task->name, f->id, subject, success ? "succeeded" : "failed", state,
       lifecycle, took);
-  if (e == NULL)
-    return;
-  snprintf(e->job_id, sizeof(e->job_id), "%s", f->id);
-  snprintf(e->state, sizeof(e->state), "%s", state);
-  snprintf(e->lifecycle, sizeof(e->lifecycle), "%s", lifecycle);
-  fs->report(e, fs->arg);
+  if (e != NULL) {
+    snprintf(e->job_id, sizeof(e->job_id), "%s", f->id);
+    snprintf(e->state, sizeof(e->state), "%s", state);
+    snprintf(e->lifecycle, sizeof(e->lifecycle), "%s", lifecycle);
+    fs->report(e, fs->arg);
+  }
+  /* The remediation ran: now its subject's OKAY is expected (after the
+   * report of its end, so that resolved never comes first). */
+  if (success && task->verifies != NULL)
+    nt_verify_after_job(task, fs->cfg->subjects, f->about, f->id, now,
+                        fs->report, fs->arg);
 }
 
 static void timed_out(nt_follows_t *fs, nt_follow_t *f) {
@@ -211,8 +222,7 @@ static void timed_out(nt_follows_t *fs, nt_follow_t *f) {
   end_follow(fs, f);
 }
 
-void nt_follows_run(nt_follows_t *fs, nt_http_t *h, double now,
-                    double *next_due) {
+void nt_follows_run(nt_follows_t *fs, double now, double *next_due) {
   if (now < fs->next_due) {
     if (fs->next_due < *next_due)
       *next_due = fs->next_due;
@@ -239,7 +249,7 @@ void nt_follows_run(nt_follows_t *fs, nt_http_t *h, double now,
     if (now + seconds > f->deadline)
       seconds = f->deadline - now;
     long ms = (long)ceil(seconds * 1000);
-    if (nt_http_get(h, f->task, f->url, ms > 0 ? ms : 1, f) == 0)
+    if (nt_http_get(fs->http, f->task, f->url, ms > 0 ? ms : 1, f) == 0)
       f->in_flight = true;
     else if (now + 1.0 < fs->next_due)
       fs->next_due = now + 1.0; /* no room now: look again in a second */
@@ -261,12 +271,10 @@ void nt_follows_settle(nt_follows_t *fs, void *owner, const nt_http_result_t *r,
     end_follow(fs, f);
     return;
   }
-  nt_job_info_t info = {0};
-  if (r->status == 200 || r->status == 500)
-    nt_json_parse_job(r->body, r->body_len, &info);
-  bool ours = info.is_job && strcmp(info.id, f->id) == 0;
+  const nt_job_info_t *info = &r->job;
+  bool ours = info->is_job && strcmp(info->id, f->id) == 0;
   if ((r->status == 200 || r->status == 500) && ours) {
-    report_end(fs, f, r->status == 200, &info, now);
+    report_end(fs, f, r->status == 200, info, now);
     end_follow(fs, f);
   } else if (r->status == 303 || r->status == 408) {
     f->tries = 0; /* not finished yet: ask again at once */
@@ -282,11 +290,7 @@ void nt_follows_settle(nt_follows_t *fs, void *owner, const nt_http_result_t *r,
     timed_out(fs, f);
   } else {
     f->tries++;
-    f->not_before =
-        now + nt_backoff_jitter(nt_backoff_nominal(fs->cfg->retry_interval,
-                                                   fs->cfg->max_retry_interval,
-                                                   f->tries),
-                                u);
+    f->not_before = now + nt_retry_wait(fs->cfg, r, f->tries, u);
     double due = f->not_before < f->deadline ? f->not_before : f->deadline;
     if (due < fs->next_due)
       fs->next_due = due;

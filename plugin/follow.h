@@ -22,7 +22,9 @@ typedef struct nt_follows_s nt_follows_t;
 /* Hands an event to the plugin's own notifications (takes it). */
 typedef void (*nt_follow_report_t)(nt_event_t *e, void *arg);
 
-nt_follows_t *nt_follows_create(const nt_config_t *cfg,
+/* Follows run their requests on h (a follow abandoned in flight has its
+ * request cut). */
+nt_follows_t *nt_follows_create(const nt_config_t *cfg, nt_http_t *h,
                                 nt_follow_report_t report, void *arg);
 /* Frees every follow; none may be in flight (the multi handle was
  * aborted and read, or freed). NULL is harmless. */
@@ -38,8 +40,7 @@ void nt_follows_add(nt_follows_t *fs, const nt_job_t *job,
 
 /* Starts the result requests that are due, ends the follows past their
  * FollowTimeout; *next_due (only lowered) gets the next time one is due. */
-void nt_follows_run(nt_follows_t *fs, nt_http_t *h, double now,
-                    double *next_due);
+void nt_follows_run(nt_follows_t *fs, double now, double *next_due);
 
 /* One result request ended (owner is what nt_follows_run gave http);
  * u, uniform in [0, 1), draws the backoff's jitter. */

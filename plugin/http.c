@@ -47,6 +47,7 @@ typedef struct xfer_s {
   bool post_out;           /* the last request written was the POST */
   bool running;            /* in the multi handle */
   long answered;           /* status of the answer to the POST, 0: none */
+  nt_job_scan_t *scan;     /* a GET's: its answer's job, as it arrives */
 #if !HAVE_PREREQ
   const char *post; /* the request body, read by on_read */
   size_t post_len, post_off;
@@ -66,6 +67,7 @@ struct nt_http_s {
   double timer_at; /* monotonic; INFINITY: none */
   xfer_t **all;    /* every transfer made, for abort and free */
   size_t num, max;
+  size_t gets, gets_max;            /* GETs running: never in a POST's place */
   xfer_t *free;                     /* ready for another exchange */
   struct curl_slist *proxy_headers; /* the User-Agent, for a proxy */
   xfer_t *done, **done_tail;        /* ended, not yet read */
@@ -77,6 +79,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
   xfer_t *x = arg;
   nt_http_result_t *r = &x->result;
   size_t len = size * nmemb;
+  if (x->scan != NULL)
+    nt_job_scan_feed(x->scan, data, len);
   size_t room = MAX_BODY - r->body_len;
   size_t take = len < room ? len : room;
   memcpy(x->body + r->body_len, data, take);
@@ -114,7 +118,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
  * on_open_socket, or one more it keeps alive: refused here). So every
  * exchange is one attempt, as the spool wrote it down before. */
 static bool refuse_resend(xfer_t *x) {
-  if (x->result.writes == 0)
+  /* A GET (a result) may be sent again: it runs nothing. */
+  if (x->result.writes == 0 || x->result.get)
     return false;
   x->refused = true;
   return true;
@@ -282,9 +287,11 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *arg,
   struct epoll_event ev = {.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) |
                                      (what & CURL_POLL_OUT ? EPOLLOUT : 0u),
                            .data.fd = fd};
-  if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 &&
-      epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
-    return -1; /* the transfer fails */
+  /* Should both fail (out of memory), the socket is not watched and its
+   * transfer ends at its timeout: an error here would stop the multi
+   * handle for every transfer. */
+  if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev) != 0)
+    epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev);
   return 0;
 }
 
@@ -296,7 +303,9 @@ static int on_timer(CURLM *multi, long timeout_ms, void *arg) {
   return 0;
 }
 
-nt_http_t *nt_http_create(const nt_config_t *cfg, size_t transfers_max) {
+nt_http_t *nt_http_create(const nt_config_t *cfg, size_t posts_max,
+                          size_t gets_max) {
+  size_t transfers_max = posts_max + gets_max;
   /* Built against a newer libcurl than the one loaded, every request
    * would fail to set up: say so once, at init. */
   const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
@@ -311,6 +320,7 @@ nt_http_t *nt_http_create(const nt_config_t *cfg, size_t transfers_max) {
     goto oom;
   h->cfg = cfg;
   h->max = transfers_max;
+  h->gets_max = gets_max;
   h->done_tail = &h->done;
   h->timer_at = INFINITY;
   h->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -349,6 +359,7 @@ void nt_http_free(nt_http_t *h) {
     if (h->all[i]->running)
       curl_multi_remove_handle(h->multi, h->all[i]->easy);
     curl_easy_cleanup(h->all[i]->easy);
+    nt_job_scan_free(h->all[i]->scan);
     free(h->all[i]);
   }
   free(h->all);
@@ -375,6 +386,8 @@ size_t nt_http_running(const nt_http_t *h) { return h->running; }
 static void recycle(nt_http_t *h) {
   if (h->returned == NULL)
     return;
+  /* A job's answer holds its own secret. */
+  explicit_bzero(h->returned->body, h->returned->result.body_len);
   h->returned->next = h->free;
   h->free = h->returned;
   h->returned = NULL;
@@ -411,6 +424,7 @@ static xfer_t *take_xfer(nt_http_t *h, void *owner, bool get) {
   x->body[0] = '\0';
   x->refused = x->post_out = false;
   x->answered = 0;
+  x->scan = get ? nt_job_scan_new() : NULL; /* NULL: read from the body */
   return x;
 }
 
@@ -427,6 +441,8 @@ static int run_xfer(nt_http_t *h, xfer_t *x) {
 
 int nt_http_get(nt_http_t *h, const nt_task_t *task, const char *url,
                 long timeout_ms, void *owner) {
+  if (h->gets >= h->gets_max)
+    return -1;
   xfer_t *x = take_xfer(h, owner, true);
   if (x == NULL)
     return -1;
@@ -436,7 +452,10 @@ int nt_http_get(nt_http_t *h, const nt_task_t *task, const char *url,
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, task->headers);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, task->eff.connect_timeout_ms);
-  return run_xfer(h, x);
+  if (run_xfer(h, x) != 0)
+    return -1;
+  h->gets++;
+  return 0;
 }
 
 int nt_http_start(nt_http_t *h, const nt_task_t *task, const char *body,
@@ -507,6 +526,15 @@ static void explain(xfer_t *x) {
 static void end_xfer(nt_http_t *h, xfer_t *x, CURLcode code) {
   nt_http_result_t *r = &x->result;
   r->curl_code = code;
+  if (r->get)
+    h->gets--;
+  if (x->scan != NULL) {
+    nt_job_scan_result(x->scan, &r->job);
+    nt_job_scan_free(x->scan);
+    x->scan = NULL;
+  } else if (r->get) {
+    nt_json_parse_job(r->body, r->body_len, &r->job);
+  }
   if (code == CURLE_OK)
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
   else if (x->answered >= 200 && x->answered < 300)
@@ -588,6 +616,12 @@ void *nt_http_next_done(nt_http_t *h, nt_http_result_t *r) {
   *r = x->result;
   h->returned = x;
   return x->owner;
+}
+
+void nt_http_cancel(nt_http_t *h, void *owner) {
+  for (size_t i = 0; i < h->num; i++)
+    if (h->all[i]->running && h->all[i]->owner == owner)
+      end_xfer(h, h->all[i], CURLE_ABORTED_BY_CALLBACK);
 }
 
 void nt_http_abort(nt_http_t *h, bool gets_only) {

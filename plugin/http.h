@@ -9,8 +9,10 @@
 
 typedef struct nt_http_s nt_http_t;
 
-/* Room for up to transfers_max exchanges at once (jobs' and follows'). */
-nt_http_t *nt_http_create(const nt_config_t *cfg, size_t transfers_max);
+/* Room for posts_max POSTs (jobs) and, besides, gets_max GETs (follows)
+ * at once. */
+nt_http_t *nt_http_create(const nt_config_t *cfg, size_t posts_max,
+                          size_t gets_max);
 /* Ends whatever is under way, unreported. */
 void nt_http_free(nt_http_t *h);
 
@@ -27,7 +29,8 @@ int nt_http_start(nt_http_t *h, const nt_task_t *task, const char *body,
 
 /* Starts a GET of url (a followed job's result route: it holds the job's
  * secret, never logged) with the Task's headers and connect timeout, cut
- * after timeout_ms; as nt_http_start otherwise. */
+ * after timeout_ms; as nt_http_start otherwise (-1 also past gets_max).
+ * Its result's job is read from the whole answer, however long. */
 int nt_http_get(nt_http_t *h, const nt_task_t *task, const char *url,
                 long timeout_ms, void *owner);
 
@@ -38,6 +41,9 @@ void nt_http_run(nt_http_t *h, int timeout_ms);
 /* One exchange that ended: returns its owner and fills *r (r->body stays
  * valid until the next call into this file), or NULL when none is left. */
 void *nt_http_next_done(nt_http_t *h, nt_http_result_t *r);
+
+/* Cuts owner's exchange short, as nt_http_abort does. */
+void nt_http_cancel(nt_http_t *h, void *owner);
 
 /* Cuts every transfer under way short (CURLE_ABORTED_BY_CALLBACK), or only
  * the GETs (follows, at shutdown): their ends are then read with

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
 static const char replacement[] = "\xEF\xBF\xBD";
@@ -138,6 +139,7 @@ static yajl_val parse_tree(const char *body, size_t len) {
   memcpy(copy, body, len);
   copy[len] = '\0';
   yajl_val tree = yajl_tree_parse(copy, NULL, 0);
+  explicit_bzero(copy, len); /* a job's answer holds its secret */
   free(copy);
   return tree;
 }
@@ -184,6 +186,123 @@ void nt_json_parse_job(const char *body, size_t len, nt_job_info_t *info) {
       memcpy(info->secret, secret, sizeof(info->secret));
   }
   yajl_tree_free(tree);
+}
+
+/* The fields of the top-level object that say which job, and how it is,
+ * read as the answer arrives: a result with a long output is never held
+ * whole. */
+struct nt_job_scan_s {
+  yajl_handle yajl;
+  int depth;
+  char *want; /* the next string's place, or NULL */
+  size_t want_size;
+  bool failed; /* not JSON: nothing more is read */
+  char id[64], state[32], lifecycle[32];
+};
+
+static int scan_start(void *arg) {
+  ((nt_job_scan_t *)arg)->depth++;
+  ((nt_job_scan_t *)arg)->want = NULL;
+  return 1;
+}
+
+static int scan_end(void *arg) {
+  ((nt_job_scan_t *)arg)->depth--;
+  return 1;
+}
+
+static int scan_key(void *arg, const unsigned char *key, size_t len) {
+  nt_job_scan_t *sc = arg;
+  sc->want = NULL;
+  if (sc->depth != 1)
+    return 1;
+  struct {
+    const char *name;
+    char *to;
+    size_t size;
+  } fields[] = {{"id", sc->id, sizeof(sc->id)},
+                {"state", sc->state, sizeof(sc->state)},
+                {"lifecycle", sc->lifecycle, sizeof(sc->lifecycle)}};
+  for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
+    if (strlen(fields[i].name) == len &&
+        memcmp(fields[i].name, key, len) == 0) {
+      sc->want = fields[i].to;
+      sc->want_size = fields[i].size;
+    }
+  return 1;
+}
+
+static int scan_string(void *arg, const unsigned char *value, size_t len) {
+  nt_job_scan_t *sc = arg;
+  if (sc->want != NULL) {
+    char text[64];
+    snprintf(text, sizeof(text), "%.*s", (int)len, (const char *)value);
+    copy_printable(text, sc->want, sc->want_size);
+  }
+  sc->want = NULL;
+  return 1;
+}
+
+static int scan_other(void *arg) {
+  ((nt_job_scan_t *)arg)->want = NULL;
+  return 1;
+}
+static int scan_bool(void *arg, int b) {
+  (void)b;
+  return scan_other(arg);
+}
+static int scan_number(void *arg, const char *n, size_t len) {
+  (void)n, (void)len;
+  return scan_other(arg);
+}
+
+static const yajl_callbacks scan_callbacks = {
+    .yajl_null = scan_other,
+    .yajl_boolean = scan_bool,
+    .yajl_number = scan_number,
+    .yajl_string = scan_string,
+    .yajl_start_map = scan_start,
+    .yajl_map_key = scan_key,
+    .yajl_end_map = scan_end,
+    .yajl_start_array = scan_start,
+    .yajl_end_array = scan_end,
+};
+
+nt_job_scan_t *nt_job_scan_new(void) {
+  nt_job_scan_t *sc = calloc(1, sizeof(*sc));
+  if (sc == NULL)
+    return NULL;
+  sc->yajl = yajl_alloc(&scan_callbacks, NULL, sc);
+  if (sc->yajl == NULL) {
+    free(sc);
+    return NULL;
+  }
+  return sc;
+}
+
+void nt_job_scan_feed(nt_job_scan_t *sc, const char *data, size_t len) {
+  if (!sc->failed &&
+      yajl_parse(sc->yajl, (const unsigned char *)data, len) != yajl_status_ok)
+    sc->failed = true;
+}
+
+void nt_job_scan_result(nt_job_scan_t *sc, nt_job_info_t *info) {
+  *info = (nt_job_info_t){0};
+  if (!sc->failed && yajl_complete_parse(sc->yajl) != yajl_status_ok)
+    sc->failed = true;
+  if (sc->failed || sc->id[0] == '\0')
+    return;
+  info->is_job = true;
+  memcpy(info->id, sc->id, sizeof(info->id));
+  memcpy(info->state, sc->state, sizeof(info->state));
+  memcpy(info->lifecycle, sc->lifecycle, sizeof(info->lifecycle));
+}
+
+void nt_job_scan_free(nt_job_scan_t *sc) {
+  if (sc == NULL)
+    return;
+  yajl_free(sc->yajl);
+  free(sc);
 }
 
 void nt_json_error_message(const char *body, size_t len, char *msg,

@@ -36,6 +36,15 @@ typedef struct {
 /* Parses a 2xx body. Never fails: a body without a job gives is_job false. */
 void nt_json_parse_job(const char *body, size_t len, nt_job_info_t *info);
 
+/* A job answer read as it arrives, however long (a result with its
+ * output): only the top-level object's id, state and lifecycle are kept.
+ * The result says is_job when an id was seen and the answer is JSON. */
+typedef struct nt_job_scan_s nt_job_scan_t;
+nt_job_scan_t *nt_job_scan_new(void);
+void nt_job_scan_feed(nt_job_scan_t *sc, const char *data, size_t len);
+void nt_job_scan_result(nt_job_scan_t *sc, nt_job_info_t *info);
+void nt_job_scan_free(nt_job_scan_t *sc);
+
 /* The message of an error body (a JSON string, or an object's "message"),
  * else the body itself; made printable (control bytes and non-ASCII become
  * '?'), cut to fit in size with "...". */

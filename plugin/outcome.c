@@ -18,6 +18,7 @@ static nt_outcome_t classify_status(const nt_http_result_t *r,
     nt_json_parse_job(r->body ? r->body : "", r->body_len, &info);
     if (job != NULL)
       *job = info;
+    explicit_bzero(info.secret, sizeof(info.secret));
     if (!info.is_job)
       return NT_SENT_NO_JOB;
     return info.rejected ? NT_REJECTED : NT_SENT;
@@ -263,11 +264,22 @@ static void count_gave_up(nt_task_t *task, const nt_job_t *job, const char *msg,
               task->name, job->attempts, msg, task->eff.url);
 }
 
+double nt_retry_wait(const nt_config_t *cfg, const nt_http_result_t *r,
+                     unsigned tries, double u) {
+  return r->retry_after >= 0
+             ? fmax(r->retry_after, cfg->retry_interval / 2)
+             : nt_backoff_jitter(nt_backoff_nominal(cfg->retry_interval,
+                                                    cfg->max_retry_interval,
+                                                    tries),
+                                 u);
+}
+
 double nt_outcome_settle(const nt_config_t *cfg, nt_job_t *job,
                          const nt_http_result_t *r, double now, double u) {
   nt_task_t *task = job->task;
   nt_job_info_t info = {0};
   nt_outcome_t o = nt_outcome_classify(r, &info);
+  explicit_bzero(info.secret, sizeof(info.secret)); /* not needed here */
   char msg[sizeof(r->error)] = "";
 
   switch (o) {
@@ -326,13 +338,7 @@ double nt_outcome_settle(const nt_config_t *cfg, nt_job_t *job,
     count_gave_up(task, job, msg, now);
     return NAN;
   }
-  double wait =
-      r->retry_after >= 0
-          ? fmax(r->retry_after, cfg->retry_interval / 2)
-          : nt_backoff_jitter(nt_backoff_nominal(cfg->retry_interval,
-                                                 cfg->max_retry_interval,
-                                                 job->tries),
-                              u);
+  double wait = nt_retry_wait(cfg, r, job->tries, u);
   if (now + wait >= job->deadline) {
     nt_outcome_expired(cfg, job, now);
     return NAN;

@@ -21,8 +21,9 @@ typedef struct {
   double retry_after;  /* seconds from the answer, < 0 when absent */
   char *body;          /* the response body, cut at a bound */
   size_t body_len;
-  char error[512]; /* what went wrong, for the log */
-  bool get;        /* a followed job's GET, not a job's POST */
+  char error[512];   /* what went wrong, for the log */
+  bool get;          /* a followed job's GET, not a job's POST */
+  nt_job_info_t job; /* a GET's: the job in its whole answer */
 } nt_http_result_t;
 
 typedef enum {
@@ -62,6 +63,12 @@ double nt_retry_after_parse(const char *value, time_t now);
  * Retry-After value as above, or NT_NOT_RETRY_AFTER for any other header. */
 #define NT_NOT_RETRY_AFTER (-2.0)
 double nt_retry_after_header(const char *line, size_t len, time_t now);
+
+/* How long to wait before trying again after answer r, the tries-th
+ * failure in a row: the supervisor's Retry-After (at least half of
+ * RetryInterval), else the backoff with jitter u. */
+double nt_retry_wait(const nt_config_t *cfg, const nt_http_result_t *r,
+                     unsigned tries, double u);
 
 /* Settles a job after one exchange r, at the monotonic time now: counts
  * and logs the outcome under the job's Task and adds the attempts it

@@ -135,9 +135,11 @@ nt_sender_t *nt_sender_create(nt_config_t *cfg) {
     s->verifying |= cfg->tasks[i]->verifies != NULL;
   }
   /* Follows never take a delivery's place: room for both. */
-  s->http = nt_http_create(cfg, cfg->lanes_num * cfg->connections +
-                                    (following ? cfg->follow_limit : 0));
-  s->follows = nt_follows_create(cfg, report_follow, s);
+  s->http = nt_http_create(cfg, cfg->lanes_num * cfg->connections,
+                           following ? cfg->follow_limit : 0);
+  s->follows = s->http != NULL
+                   ? nt_follows_create(cfg, s->http, report_follow, s)
+                   : NULL;
   s->starting =
       calloc(cfg->lanes_num ? cfg->lanes_num : 1, sizeof(*s->starting));
   if (s->queue == NULL || s->http == NULL || s->starting == NULL ||
@@ -250,7 +252,8 @@ static void created(nt_sender_t *s, const nt_job_t *job,
   if (task->follow_job)
     nt_follows_add(s->follows, job, &info, now);
   else if (task->verifies != NULL && info.is_job && !info.rejected)
-    nt_verify_open(task->verifies, job->about, info.id, now);
+    nt_verify_after_job(task, s->cfg->subjects, job->about, info.id, now,
+                        report_follow, s);
   explicit_bzero(info.secret, sizeof(info.secret));
 }
 
@@ -280,11 +283,13 @@ static void finish(nt_sender_t *s, nt_job_t *job, const nt_http_result_t *r) {
     return;
   }
   double now = nt_now();
+  /* Followed or verified from before its creation is logged: an OKAY that
+   * comes on the heels of that line finds its window open. */
+  if (job->about != NULL && r->status >= 200 && r->status < 300)
+    created(s, job, r, now);
   double retry_at =
       nt_outcome_settle(s->cfg, job, r, now, erand48(s->rand_state));
   if (isnan(retry_at)) {
-    if (job->about != NULL && r->status >= 200 && r->status < 300)
-      created(s, job, r, now);
     done(s, job);
     return;
   }
@@ -617,7 +622,7 @@ static void *sender_main(void *arg) {
     pthread_mutex_unlock(&s->lock);
 
     double follow_due = INFINITY;
-    nt_follows_run(s->follows, s->http, now, &follow_due);
+    nt_follows_run(s->follows, now, &follow_due);
     if (follow_due < INFINITY) {
       double ms = ceil((follow_due - now) * 1000);
       if (ms < timeout)

@@ -103,6 +103,19 @@ void nt_subjects_note(nt_subjects_t *s, const notification_t *n, double now,
     episode_id(key, len, start, info);
 }
 
+bool nt_subjects_in_episode(nt_subjects_t *s, const char *key, size_t len,
+                            const char *episode) {
+  pthread_mutex_lock(&s->lock);
+  subject_t *sub = nt_table_find(s->table, key, len);
+  int64_t start = sub != NULL && sub->in_episode ? sub->episode_start : 0;
+  pthread_mutex_unlock(&s->lock);
+  if (start == 0)
+    return false;
+  nt_subject_info_t info;
+  episode_id(key, len, start, &info);
+  return strcmp(info.episode, episode) == 0;
+}
+
 size_t nt_subjects_size(nt_subjects_t *s) {
   pthread_mutex_lock(&s->lock);
   size_t size = nt_table_size(s->table);

@@ -55,5 +55,9 @@ int nt_subjects_restore(nt_subjects_t *s, const char *fields);
 
 /* Subjects remembered, for tests. */
 size_t nt_subjects_size(nt_subjects_t *s);
+/* Whether the subject of key is still in the episode of that id (no OKAY
+ * ended it since). */
+bool nt_subjects_in_episode(nt_subjects_t *s, const char *key, size_t len,
+                            const char *episode);
 
 #endif

@@ -1,4 +1,6 @@
 #include "verify.h"
+#include "cooldown.h"
+#include "log.h"
 #include "table.h"
 
 #include <pthread.h>
@@ -92,6 +94,28 @@ nt_event_t *nt_verify_resolve(nt_verify_t *v, const char *task, const char *key,
   }
   pthread_mutex_unlock(&v->lock);
   return w != NULL ? event(task, key, &copy, true, now) : NULL;
+}
+
+void nt_verify_after_job(nt_task_t *task, nt_subjects_t *subjects,
+                         const char *about, const char *job_id, double now,
+                         void (*report)(nt_event_t *e, void *arg), void *arg) {
+  const char *episode = nt_about_episode(about);
+  size_t len = (size_t)(episode - about);
+  if (!nt_verify_open(task->verifies, about, job_id, now)) {
+    nt_complain(&task->complaints[NT_COMPLAINT_GUARDS_FULL], now, LOG_WARNING,
+                "Task \"%s\": %d subjects have a Verify window open: job %s "
+                "is not verified",
+                task->name, NT_COOLDOWN_CAPACITY, job_id);
+    return;
+  }
+  if (nt_subjects_in_episode(subjects, about, len, episode))
+    return;
+  nt_event_t *e =
+      nt_verify_resolve(task->verifies, task->name, about, len, now);
+  if (e == NULL)
+    return;
+  nt_stats_add(&task->stats, NT_STAT_RESOLVED, 1);
+  report(e, arg);
 }
 
 nt_event_t *nt_verify_expire(nt_verify_t *v, const char *task, double now) {

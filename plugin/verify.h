@@ -11,7 +11,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config.h"
 #include "events.h"
+#include "subjects.h"
 
 typedef struct nt_verify_s nt_verify_t;
 
@@ -28,6 +30,15 @@ bool nt_verify_open(nt_verify_t *v, const char *about, const char *job_id,
  * resolves its window (for task), or NULL when none was open. */
 nt_event_t *nt_verify_resolve(nt_verify_t *v, const char *task, const char *key,
                               size_t len, double now);
+
+/* After job job_id of task, for the subject of the job's about (see
+ * nt_job_t): its window opens (or starts again). Should the subject's
+ * incident have ended already (its OKAY came while the job ran), it is
+ * resolved at once. Counted, and reported through report; a window that
+ * finds no room is said once in a while. */
+void nt_verify_after_job(nt_task_t *task, nt_subjects_t *subjects,
+                         const char *about, const char *job_id, double now,
+                         void (*report)(nt_event_t *e, void *arg), void *arg);
 
 /* The windows run out by now, as unresolved events (a list chained by
  * next), oldest first. */

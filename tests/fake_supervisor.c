@@ -101,7 +101,7 @@ static struct {
   const char **customers, **tokens;
   size_t ntasks, ncustomers, ntokens;
   bool print_jobs;
-  uint32_t boot; /* job id prefix, so ids stay unique across restarts */
+  uint32_t boot;   /* job id prefix, so ids stay unique across restarts */
   bool boot_given; /* --boot: a restart of an earlier run, whose jobs the
                       result route still knows */
 } cfg;
@@ -117,6 +117,7 @@ struct faults {
   long hold_ms;   /* the result route holds a request at most this long (0:
                      its timeout parameter) */
   bool see_other; /* after a hold: 303 to ask again, rather than 408 */
+  long output_kb; /* a finished job's output, that long, before its state */
   char *retry_after, *body;
   enum body_mode body_mode;
 };
@@ -128,7 +129,7 @@ static struct {
   FILE *log;
   struct faults f;
   unsigned long requests, jobs, conns, hang_gen, arrivals;
-  long holding; /* result requests held right now */
+  long holding;       /* result requests held right now */
   double started;     /* wall clock */
   struct fjob *fjobs; /* by job number - 1 */
   size_t fjobs_size;
@@ -901,6 +902,7 @@ static int process_result(struct MHD_Connection *c, struct request *r,
   }
   long hold_ms = st.f.hold_ms;
   bool see_other = st.f.see_other;
+  long output_kb = st.f.output_kb;
   unlock();
   if (!known || j.result == RES_GONE)
     return set_error(r, 404, "Not Found");
@@ -938,12 +940,20 @@ static int process_result(struct MHD_Connection *c, struct request *r,
     }
   }
   bool ok = j.result == RES_SUCCESS;
-  char body[512];
-  snprintf(body, sizeof body,
-           "{\"id\":\"%s\",\"state\":\"%s\",\"lifecycle\":\"finished\","
-           "\"secret\":\"%s\",\"output\":[]}",
+  /* A long output first: a client must read the answer whole. */
+  size_t out_len = (size_t)output_kb * 1024;
+  char *body = malloc(out_len + 512);
+  if (body == NULL)
+    return set_error(r, 500, "fake supervisor: out of memory");
+  int n = snprintf(body, 512, "{\"output\":[\"");
+  memset(body + n, 'o', out_len);
+  snprintf(body + n + out_len, 512,
+           "\"],\"id\":\"%s\",\"state\":\"%s\",\"lifecycle\":"
+           "\"finished\",\"secret\":\"%s\"}",
            id, ok ? "success" : "failure", want);
-  return set_answer(r, ok ? 200 : 500, body);
+  int status = set_answer(r, ok ? 200 : 500, body);
+  free(body);
+  return status;
 }
 
 static enum MHD_Result handle_recorded(struct MHD_Connection *c,
@@ -1042,9 +1052,9 @@ out:
 struct control {
   bool reset, has_status, has_count, has_retry, has_hang, has_close, has_delay,
       has_body, has_mode, has_rst, has_after_job, has_refuse, has_result,
-      has_result_after, has_hold, has_see_other;
+      has_result_after, has_hold, has_see_other, has_output;
   long status, count, hang, close, delay_ms, rst, after_job, refuse,
-      result_after, hold_ms, see_other;
+      result_after, hold_ms, see_other, output_kb;
   enum result_kind result;
   const char *retry_after, *body;
   enum body_mode mode;
@@ -1088,6 +1098,8 @@ static enum MHD_Result control_arg(void *cls, enum MHD_ValueKind kind,
     ok = ct->has_result_after = parse_long(v, 0, 3600000, &ct->result_after);
   } else if (strcmp(key, "hold_ms") == 0) {
     ok = ct->has_hold = parse_long(v, 0, 60000, &ct->hold_ms);
+  } else if (strcmp(key, "output_kb") == 0) {
+    ok = ct->has_output = parse_long(v, 0, 10240, &ct->output_kb);
   } else if (strcmp(key, "see_other") == 0) {
     ok = ct->has_see_other = parse_long(v, 0, 1, &ct->see_other);
   } else if (strcmp(key, "delay_ms") == 0) {
@@ -1166,6 +1178,8 @@ static bool apply_control(const struct control *ct) {
     f->hold_ms = ct->hold_ms;
   if (ct->has_see_other)
     f->see_other = ct->see_other == 1;
+  if (ct->has_output)
+    f->output_kb = ct->output_kb;
   if (ct->has_body) {
     ok = replace(&f->body, ct->body) && ok;
     f->body_mode = BODY_CUSTOM;
@@ -1478,7 +1492,8 @@ static void usage(FILE *out) {
         "                     (how the jobs created from now on end, for\n"
         "                     GET /job/ID/secret/S/result?full&timeout=T)\n"
         "            hold_ms=N see_other=0|1 (that route's hold, and 303\n"
-        "                     rather than 408 after it)\n"
+        "                     rather than 408 after it) output_kb=N (a\n"
+        "                     finished job's output, before its id)\n"
         "  /_control/stats\n",
         out);
 }

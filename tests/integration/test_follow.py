@@ -125,6 +125,15 @@ class Ends(FollowTest):
         self.assertEqual([e[0] for e in self.logged_events(cd)], ["FAILURE"])
         self.assertNoJobSecret(cd)
 
+    def test_a_long_result_is_read_whole(self):
+        # A job with 300 KiB of output before its id: its end is still
+        # understood (the answer is read as it arrives, not cut).
+        cd = self.start("result=failure&output_kb=300")
+        cd.putnotif("down", plugin="svc")
+        (job,) = self.sup.wait_jobs(1)
+        cd.wait_log(r"job %s failed: state failure" % job["job_id"])
+        self.assertEqual(len(self.results()), 1)
+
     def test_ask_again_after_408_and_303(self):
         # The supervisor holds each request 0.3 s, then says "not yet"
         # (408); then with 303 and a Location that is never followed.
@@ -185,6 +194,14 @@ class Limits(FollowTest):
         pause(1)
         recent = {r["path"].split("/")[2] for r in self.results()[-4:]}
         self.assertEqual(recent, {jobs[1]["job_id"], jobs[2]["job_id"]})
+        # The abandoned follow's request was cut: more follows, still no
+        # delivery waits for a connection slot.
+        for host in ("d", "e", "f", "g"):
+            cd.putnotif("down", host=host, plugin="svc")
+        self.sup.wait_jobs(7)
+        wait_counter(self.dir, "fix", "derive-follow_abandoned", 5)
+        self.assertEqual(lines_at(cd, "error", ""), [])
+        self.assertEqual(csv_latest(self.dir, "fix", "derive-retried"), 0)
 
     def test_stop_does_not_wait_for_held_results(self):
         # Requests held by the supervisor for a minute end at once at
@@ -308,10 +325,10 @@ class Verify(FollowTest):
     def test_resolved_and_unresolved_after_created_jobs(self):
         # Without FollowJob the window opens at the job's creation. Any
         # OKAY for the subject resolves it, whatever the Task's Severity.
-        cd = self.start(follow=("Verify 1.5",))
+        cd = self.start(follow=("Verify %g" % (1.5 * TIME_SCALE),))
         cd.putnotif("down", host="h1", plugin="svc")
         (job,) = self.sup.wait_jobs(1)
-        pause(0.3)
+        cd.wait_log(r"job %s created" % job["job_id"])  # the window opens
         cd.putnotif("up", severity="okay", host="h1", plugin="svc")
         wait_counter(self.dir, "fix", "derive-resolved", 1)
         wait_for(lambda: self.events(cd, "fix"), 5, what="resolved")
@@ -321,7 +338,8 @@ class Verify(FollowTest):
         self.assertIn("after job %s of Task fix" % job["job_id"], message)
         cd.putnotif("down again", host="h1", plugin="svc")
         job2 = self.sup.wait_jobs(2)[1]
-        wait_counter(self.dir, "fix", "derive-unresolved", 1, timeout=10)
+        wait_counter(self.dir, "fix", "derive-unresolved", 1,
+                     timeout=10 * TIME_SCALE)
         (sev, host, what, message) = self.events(cd, "fix")[1]
         self.assertEqual((sev, host, what), ("FAILURE", "h1", "unresolved"))
         self.assertIn("h1/svc still not OKAY", message)
@@ -336,7 +354,8 @@ class Verify(FollowTest):
             extra_args=["--control", "result_after_ms=300"])
         cd = self.collectd(plugin_block(self.sup.url, [
             ("fix", task_options(TASK_ID, SECRET, 'Plugin "foo"',
-                                 'FollowJob true', 'Verify 2',
+                                 'FollowJob true',
+                                 'Verify %g' % (2 * TIME_SCALE),
                                  'Argument "%{type_instance}"'))],
             Customer=CUSTOMER),
             extra=THRESHOLD + CSV_EXTRA.format(dir=self.dir))
@@ -353,7 +372,8 @@ class Verify(FollowTest):
         wait_counter(self.dir, "fix", "derive-job_succeeded", 2)
         putval("x", 5)
         wait_counter(self.dir, "fix", "derive-resolved", 1)
-        wait_counter(self.dir, "fix", "derive-unresolved", 1, timeout=10)
+        wait_counter(self.dir, "fix", "derive-unresolved", 1,
+                     timeout=10 * TIME_SCALE)
         got = sorted((what, host) for _, host, what, _ in
                      self.events(cd, "fix") if what.endswith("resolved"))
         self.assertEqual(got, [("resolved", "testhost"),

@@ -10,6 +10,7 @@
 #include "../../plugin/clock.h"
 #include "../../plugin/dispatch.h"
 #include "../../plugin/follow.h"
+#include "../../plugin/subjects.h"
 #include "../../plugin/table.h"
 #include "../../plugin/verify.h"
 #include "fake_collectd.h"
@@ -48,6 +49,8 @@ typedef struct {
   nt_follows_t *fs;
   nt_job_t *job;
   nt_http_t *http;
+  notification_t down; /* the job's notification, its subject failing */
+  nt_subject_info_t subject;
 } fixture_t;
 
 static int setup(void **state) {
@@ -63,16 +66,16 @@ static int setup(void **state) {
   assert_int_equal(nt_config_block(&f->cfg, &root), 0);
   th_item_free(&root);
   assert_int_equal(nt_config_finalize(&f->cfg), 0);
-  f->fs = nt_follows_create(&f->cfg, report, NULL);
-  assert_non_null(f->fs);
-  notification_t n =
-      th_notif(NOTIF_FAILURE, "web1", "svc", "nginx", "ps", "", "down");
-  f->job =
-      nt_job_make(&f->cfg, f->cfg.tasks[0], &n, "00000000000000ab", true, 0);
-  assert_non_null(f->job);
   /* Room for the requests; nothing listens there, nothing is run. */
-  f->http = nt_http_create(&f->cfg, 8);
+  f->http = nt_http_create(&f->cfg, 1, 8);
   assert_non_null(f->http);
+  f->fs = nt_follows_create(&f->cfg, f->http, report, NULL);
+  assert_non_null(f->fs);
+  f->down = th_notif(NOTIF_FAILURE, "web1", "svc", "nginx", "ps", "", "down");
+  nt_subjects_note(f->cfg.subjects, &f->down, nt_wall(), &f->subject);
+  f->job = nt_job_make(&f->cfg, f->cfg.tasks[0], &f->down, f->subject.episode,
+                       true, 0);
+  assert_non_null(f->job);
   fake_log_reset();
   *state = f;
   return 0;
@@ -100,7 +103,7 @@ static nt_job_info_t created(const char *id) {
  * its request, which is then settled by hand. */
 static void *run_one(fixture_t *f, double now) {
   double due = 1e300;
-  nt_follows_run(f->fs, f->http, now, &due);
+  nt_follows_run(f->fs, now, &due);
   nt_http_result_t r;
   nt_http_abort(f->http, true);
   void *owner = nt_http_next_done(f->http, &r);
@@ -109,11 +112,15 @@ static void *run_one(fixture_t *f, double now) {
   return owner;
 }
 
+/* An answer to a GET as http.c hands it over: with the job it holds. */
 static nt_http_result_t answer(long status, const char *body) {
-  return (nt_http_result_t){.status = status,
-                            .body = (char *)body,
-                            .body_len = strlen(body),
-                            .retry_after = -1};
+  nt_http_result_t r = {.status = status,
+                        .body = (char *)body,
+                        .body_len = strlen(body),
+                        .retry_after = -1,
+                        .get = true};
+  nt_json_parse_job(body, strlen(body), &r.job);
+  return r;
 }
 
 static uint64_t count(fixture_t *f, nt_stat_t s) {
@@ -136,13 +143,17 @@ static void test_success_and_failure(void **state) {
   assert_int_equal(reported->severity, NOTIF_OKAY);
   assert_string_equal(reported->host, "web1");
   assert_string_equal(reported->plugin_instance, "nginx");
-  assert_string_equal(reported->episode, "00000000000000ab");
+  assert_string_equal(reported->episode, f->subject.episode);
   assert_string_equal(reported->job_id, JOB_ID);
   assert_string_equal(reported->state, "success");
   assert_string_equal(reported->lifecycle, "finished");
   assert_true(fake_log_contains("job " JOB_ID " succeeded: state success, "
                                 "lifecycle finished, 12.5 s after"));
   assert_false(fake_log_contains(JOB_SECRET));
+
+  /* The subject still fails: its Verify window is open, nothing else was
+   * reported. */
+  assert_null(reported->next);
 
   /* 500 with the job: failed. */
   nt_follows_add(f->fs, f->job, &info, 30);
@@ -153,6 +164,19 @@ static void test_success_and_failure(void **state) {
   assert_int_equal(count(f, NT_STAT_JOB_FAILED), 1);
   assert_string_equal(reported->name, "job_failed");
   assert_int_equal(reported->severity, NOTIF_FAILURE);
+
+  /* The subject's OKAY came while the job ran: its success is resolved at
+   * once, reported after job_succeeded. */
+  notification_t up = f->down;
+  up.severity = NOTIF_OKAY;
+  nt_subject_info_t ended;
+  nt_subjects_note(f->cfg.subjects, &up, nt_wall(), &ended);
+  nt_follows_add(f->fs, f->job, &info, 40);
+  nt_follows_settle(f->fs, run_one(f, 40), &ok, 45, 0);
+  assert_string_equal(reported->name, "resolved");
+  assert_string_equal(reported->job_id, JOB_ID);
+  assert_string_equal(reported->next->name, "job_succeeded");
+  assert_int_equal(count(f, NT_STAT_RESOLVED), 1);
 }
 
 /* 303 and 408 ask again at once; other answers (a 500 without this job, a
@@ -180,7 +204,7 @@ static void test_ask_again_back_off_gone(void **state) {
     nt_follows_settle(f->fs, owner, &r, now, 0.5);
     assert_int_equal(nt_follows_num(f->fs), 1);
     double due = 1e300;
-    nt_follows_run(f->fs, f->http, now, &due); /* starts it, if due now */
+    nt_follows_run(f->fs, now, &due); /* starts it, if due now */
     if (cases[i].backs_off) {
       /* RetryInterval 2: between 1 and 2 s later. */
       assert_true(due >= now + 1 && due <= now + 2);
@@ -217,7 +241,7 @@ static void test_timeout_and_limit(void **state) {
                                 "followed: FollowLimit (2) reached"));
   /* FollowTimeout 100: b's ends at 150, c's at 160. */
   double due = 1e300;
-  nt_follows_run(f->fs, f->http, 150, &due);
+  nt_follows_run(f->fs, 150, &due);
   assert_int_equal(nt_follows_num(f->fs), 1);
   assert_int_equal(count(f, NT_STAT_FOLLOW_TIMEOUT), 1);
   /* Shutting down: an aborted request ends c's follow, uncounted. */
@@ -227,7 +251,7 @@ static void test_timeout_and_limit(void **state) {
   void *owner;
   while ((owner = nt_http_next_done(f->http, &r)) != NULL)
     nt_follows_settle(f->fs, owner, &r, 151, 0);
-  nt_follows_run(f->fs, f->http, 151, &due);
+  nt_follows_run(f->fs, 151, &due);
   assert_int_equal(count(f, NT_STAT_FOLLOW_TIMEOUT), 1);
   assert_null(reported);
 }
