@@ -1046,7 +1046,7 @@ static int task_finalize(nt_config_t *cfg, nt_task_t *task) {
       make_windows(&task->budget, NT_COOLDOWN_CAPACITY, &task->budgets) &&
       make_windows(&task->task_budget, 1, &task->task_budgets);
   if (task->verify > 0)
-    task->verifies = nt_verify_create(task->verify, NT_COOLDOWN_CAPACITY);
+    task->verifies = nt_verify_create(task->verify, NT_VERIFY_CAPACITY);
   if (task->request_url == NULL || task->redacted_url == NULL ||
       task->headers == NULL || (task->cooldown > 0 && !task->cooldowns) ||
       (task->verify > 0 && !task->verifies) || !windows_ok) {

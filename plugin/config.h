@@ -37,6 +37,7 @@ typedef enum {
   NT_COMPLAINT_DROPPED,
   NT_COMPLAINT_GUARDS_FULL,  /* a guard's table full of running windows */
   NT_COMPLAINT_NOT_FOLLOWED, /* FollowJob: an answer without the secret */
+  NT_COMPLAINT_VERIFY_FULL,  /* Verify: no room for a window */
   NT_COMPLAINTS_NUM
 } nt_complaint_kind_t;
 

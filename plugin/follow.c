@@ -11,6 +11,9 @@
 /* What the result route is asked for: the whole job, held up to a minute. */
 #define RESULT_QUERY "/result?full&timeout=60"
 #define HOLD_SECONDS 60
+/* A "not yet" sooner than this after the request was not held: the next
+ * request waits as long. */
+#define MIN_HOLD 1.0
 
 typedef struct nt_follow_s {
   struct nt_follow_s *next, *prev; /* in creation order, or the gone list */
@@ -18,6 +21,7 @@ typedef struct nt_follow_s {
   char id[64];
   char *url; /* the result route: holds the job's secret, never logged */
   double created, deadline, not_before; /* monotonic */
+  double asked;                         /* its last request's start */
   unsigned tries; /* failed requests in a row, for the backoff */
   bool in_flight; /* its request is under way */
   bool gone;      /* abandoned in flight: freed once its request ends */
@@ -249,9 +253,10 @@ void nt_follows_run(nt_follows_t *fs, double now, double *next_due) {
     if (now + seconds > f->deadline)
       seconds = f->deadline - now;
     long ms = (long)ceil(seconds * 1000);
-    if (nt_http_get(fs->http, f->task, f->url, ms > 0 ? ms : 1, f) == 0)
+    if (nt_http_get(fs->http, f->task, f->url, ms > 0 ? ms : 1, f) == 0) {
       f->in_flight = true;
-    else if (now + 1.0 < fs->next_due)
+      f->asked = now;
+    } else if (now + 1.0 < fs->next_due)
       fs->next_due = now + 1.0; /* no room now: look again in a second */
   }
   if (fs->next_due < *next_due)
@@ -277,9 +282,12 @@ void nt_follows_settle(nt_follows_t *fs, void *owner, const nt_http_result_t *r,
     report_end(fs, f, r->status == 200, info, now);
     end_follow(fs, f);
   } else if (r->status == 303 || r->status == 408) {
-    f->tries = 0; /* not finished yet: ask again at once */
-    f->not_before = now;
-    fs->next_due = now;
+    /* Not finished yet: ask again at once, unless the supervisor did not
+     * hold the request (a proxy in between, say): then not in a loop. */
+    f->tries = 0;
+    f->not_before = now - f->asked < MIN_HOLD ? now + MIN_HOLD : now;
+    if (f->not_before < fs->next_due)
+      fs->next_due = f->not_before;
   } else if (r->status == 404) {
     nt_stats_add(&f->task->stats, NT_STAT_FOLLOW_ABANDONED, 1);
     NT_WARNING("Task \"%s\": job %s is gone from the supervisor (HTTP 404): "

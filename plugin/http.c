@@ -430,6 +430,8 @@ static xfer_t *take_xfer(nt_http_t *h, void *owner, bool get) {
 
 static int run_xfer(nt_http_t *h, xfer_t *x) {
   if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK) {
+    nt_job_scan_free(x->scan);
+    x->scan = NULL;
     x->next = h->free;
     h->free = x;
     return -1;
@@ -535,6 +537,7 @@ static void end_xfer(nt_http_t *h, xfer_t *x, CURLcode code) {
   } else if (r->get) {
     nt_json_parse_job(r->body, r->body_len, &r->job);
   }
+  explicit_bzero(r->job.secret, sizeof(r->job.secret)); /* not needed */
   if (code == CURLE_OK)
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
   else if (x->answered >= 200 && x->answered < 300)

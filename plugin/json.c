@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include <yajl/yajl_gen.h>
-#include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
 static const char replacement[] = "\xEF\xBF\xBD";
@@ -189,121 +188,126 @@ void nt_json_parse_job(const char *body, size_t len, nt_job_info_t *info) {
 }
 
 /* The fields of the top-level object that say which job, and how it is,
- * read as the answer arrives: a result with a long output is never held
- * whole. */
+ * read as the answer arrives, byte by byte, in constant memory and time
+ * per byte: a result with a long output is never held (a JSON parser would
+ * keep a long string whole, and yajl rescans it at every chunk). Only the
+ * structure is followed: strings, nesting, and the keys and string values
+ * of the top-level object; anything that is not an object is no job. */
 struct nt_job_scan_s {
-  yajl_handle yajl;
-  int depth;
-  char *want; /* the next string's place, or NULL */
-  size_t want_size;
-  bool failed; /* not JSON: nothing more is read */
+  int depth;      /* of objects and arrays */
+  bool started;   /* the top-level object's '{' was seen */
+  bool failed;    /* not an object: nothing more is read */
+  bool in_string; /* inside "..." */
+  bool escaped;   /* after a backslash in a string */
+  bool want_key;  /* at depth 1, the next string is a key */
+  bool is_key;    /* the current string is a top-level key */
+  char key[16];   /* the last top-level key, cut */
+  size_t key_len;
+  char *value; /* where a top-level string value goes, or NULL */
+  size_t value_size, value_len;
   char id[64], state[32], lifecycle[32];
 };
 
-static int scan_start(void *arg) {
-  ((nt_job_scan_t *)arg)->depth++;
-  ((nt_job_scan_t *)arg)->want = NULL;
-  return 1;
-}
-
-static int scan_end(void *arg) {
-  ((nt_job_scan_t *)arg)->depth--;
-  return 1;
-}
-
-static int scan_key(void *arg, const unsigned char *key, size_t len) {
-  nt_job_scan_t *sc = arg;
-  sc->want = NULL;
-  if (sc->depth != 1)
-    return 1;
-  struct {
-    const char *name;
-    char *to;
-    size_t size;
-  } fields[] = {{"id", sc->id, sizeof(sc->id)},
-                {"state", sc->state, sizeof(sc->state)},
-                {"lifecycle", sc->lifecycle, sizeof(sc->lifecycle)}};
-  for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
-    if (strlen(fields[i].name) == len &&
-        memcmp(fields[i].name, key, len) == 0) {
-      sc->want = fields[i].to;
-      sc->want_size = fields[i].size;
-    }
-  return 1;
-}
-
-static int scan_string(void *arg, const unsigned char *value, size_t len) {
-  nt_job_scan_t *sc = arg;
-  if (sc->want != NULL) {
-    char text[64];
-    snprintf(text, sizeof(text), "%.*s", (int)len, (const char *)value);
-    copy_printable(text, sc->want, sc->want_size);
-  }
-  sc->want = NULL;
-  return 1;
-}
-
-static int scan_other(void *arg) {
-  ((nt_job_scan_t *)arg)->want = NULL;
-  return 1;
-}
-static int scan_bool(void *arg, int b) {
-  (void)b;
-  return scan_other(arg);
-}
-static int scan_number(void *arg, const char *n, size_t len) {
-  (void)n, (void)len;
-  return scan_other(arg);
-}
-
-static const yajl_callbacks scan_callbacks = {
-    .yajl_null = scan_other,
-    .yajl_boolean = scan_bool,
-    .yajl_number = scan_number,
-    .yajl_string = scan_string,
-    .yajl_start_map = scan_start,
-    .yajl_map_key = scan_key,
-    .yajl_end_map = scan_end,
-    .yajl_start_array = scan_start,
-    .yajl_end_array = scan_end,
-};
-
 nt_job_scan_t *nt_job_scan_new(void) {
-  nt_job_scan_t *sc = calloc(1, sizeof(*sc));
-  if (sc == NULL)
-    return NULL;
-  sc->yajl = yajl_alloc(&scan_callbacks, NULL, sc);
-  if (sc->yajl == NULL) {
-    free(sc);
-    return NULL;
+  return calloc(1, sizeof(nt_job_scan_t));
+}
+
+/* A top-level string ends: a key names the value to keep. */
+static void scan_string_end(nt_job_scan_t *sc) {
+  if (sc->is_key) {
+    sc->key[sc->key_len] = '\0';
+    struct {
+      const char *name;
+      char *to;
+      size_t size;
+    } fields[] = {{"id", sc->id, sizeof(sc->id)},
+                  {"state", sc->state, sizeof(sc->state)},
+                  {"lifecycle", sc->lifecycle, sizeof(sc->lifecycle)}};
+    sc->value = NULL;
+    for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
+      if (strcmp(fields[i].name, sc->key) == 0) {
+        sc->value = fields[i].to;
+        sc->value_size = fields[i].size;
+      }
+    return;
   }
-  return sc;
+  if (sc->value != NULL)
+    sc->value[sc->value_len] = '\0';
+  sc->value = NULL;
 }
 
 void nt_job_scan_feed(nt_job_scan_t *sc, const char *data, size_t len) {
-  if (!sc->failed &&
-      yajl_parse(sc->yajl, (const unsigned char *)data, len) != yajl_status_ok)
-    sc->failed = true;
+  for (size_t i = 0; i < len && !sc->failed; i++) {
+    char c = data[i];
+    if (sc->in_string) {
+      if (sc->escaped) {
+        sc->escaped = false;
+      } else if (c == '\\') {
+        sc->escaped = true;
+      } else if (c == '"') {
+        sc->in_string = false;
+        if (sc->depth == 1)
+          scan_string_end(sc);
+        continue;
+      }
+      if (sc->depth != 1)
+        continue;
+      if (sc->is_key && sc->key_len < sizeof(sc->key) - 1)
+        sc->key[sc->key_len++] = c;
+      else if (!sc->is_key && sc->value != NULL &&
+               sc->value_len < sc->value_size - 1)
+        sc->value[sc->value_len++] = c;
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+      continue;
+    if (!sc->started) { /* the first byte says whether it is an object */
+      sc->failed = c != '{';
+      sc->started = true;
+    }
+    switch (c) {
+    case '"':
+      sc->in_string = true;
+      sc->is_key = sc->depth == 1 && sc->want_key;
+      sc->key_len = sc->value_len = 0;
+      sc->want_key = false;
+      break;
+    case '{':
+    case '[':
+      if (sc->depth == 1)
+        sc->value = NULL; /* a nested value: not a string */
+      sc->depth++;
+      sc->want_key = sc->depth == 1;
+      break;
+    case '}':
+    case ']':
+      sc->depth--;
+      if (sc->depth < 0)
+        sc->failed = true;
+      break;
+    case ',':
+      sc->want_key = sc->depth == 1;
+      sc->value = NULL;
+      break;
+    default: /* ':', numbers, true, false, null */
+      break;
+    }
+  }
 }
 
 void nt_job_scan_result(nt_job_scan_t *sc, nt_job_info_t *info) {
   *info = (nt_job_info_t){0};
-  if (!sc->failed && yajl_complete_parse(sc->yajl) != yajl_status_ok)
-    sc->failed = true;
-  if (sc->failed || sc->id[0] == '\0')
+  /* A cut answer (the object not closed) holds no job. */
+  if (sc->failed || !sc->started || sc->depth != 0 || sc->in_string ||
+      sc->id[0] == '\0')
     return;
   info->is_job = true;
-  memcpy(info->id, sc->id, sizeof(info->id));
-  memcpy(info->state, sc->state, sizeof(info->state));
-  memcpy(info->lifecycle, sc->lifecycle, sizeof(info->lifecycle));
+  copy_printable(sc->id, info->id, sizeof(info->id));
+  copy_printable(sc->state, info->state, sizeof(info->state));
+  copy_printable(sc->lifecycle, info->lifecycle, sizeof(info->lifecycle));
 }
 
-void nt_job_scan_free(nt_job_scan_t *sc) {
-  if (sc == NULL)
-    return;
-  yajl_free(sc->yajl);
-  free(sc);
-}
+void nt_job_scan_free(nt_job_scan_t *sc) { free(sc); }
 
 void nt_json_error_message(const char *body, size_t len, char *msg,
                            size_t size) {

@@ -55,9 +55,9 @@ int nt_subjects_restore(nt_subjects_t *s, const char *fields);
 
 /* Subjects remembered, for tests. */
 size_t nt_subjects_size(nt_subjects_t *s);
-/* Whether the subject of key is still in the episode of that id (no OKAY
- * ended it since). */
-bool nt_subjects_in_episode(nt_subjects_t *s, const char *key, size_t len,
-                            const char *episode);
+/* Whether an OKAY ended the episode of that id of the subject of key since
+ * (false also for a subject no longer remembered: nothing is known). */
+bool nt_subjects_episode_ended(nt_subjects_t *s, const char *key, size_t len,
+                               const char *episode);
 
 #endif

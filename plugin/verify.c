@@ -1,5 +1,4 @@
 #include "verify.h"
-#include "cooldown.h"
 #include "log.h"
 #include "table.h"
 
@@ -102,13 +101,13 @@ void nt_verify_after_job(nt_task_t *task, nt_subjects_t *subjects,
   const char *episode = nt_about_episode(about);
   size_t len = (size_t)(episode - about);
   if (!nt_verify_open(task->verifies, about, job_id, now)) {
-    nt_complain(&task->complaints[NT_COMPLAINT_GUARDS_FULL], now, LOG_WARNING,
+    nt_complain(&task->complaints[NT_COMPLAINT_VERIFY_FULL], now, LOG_WARNING,
                 "Task \"%s\": %d subjects have a Verify window open: job %s "
                 "is not verified",
-                task->name, NT_COOLDOWN_CAPACITY, job_id);
+                task->name, NT_VERIFY_CAPACITY, job_id);
     return;
   }
-  if (nt_subjects_in_episode(subjects, about, len, episode))
+  if (!nt_subjects_episode_ended(subjects, about, len, episode))
     return;
   nt_event_t *e =
       nt_verify_resolve(task->verifies, task->name, about, len, now);

@@ -17,6 +17,9 @@
 
 typedef struct nt_verify_s nt_verify_t;
 
+/* Windows open at once per Task, at most (as many as subjects). */
+#define NT_VERIFY_CAPACITY 100000
+
 nt_verify_t *nt_verify_create(double seconds, size_t capacity);
 void nt_verify_free(nt_verify_t *v);
 

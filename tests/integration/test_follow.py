@@ -135,9 +135,9 @@ class Ends(FollowTest):
         self.assertEqual(len(self.results()), 1)
 
     def test_ask_again_after_408_and_303(self):
-        # The supervisor holds each request 0.3 s, then says "not yet"
+        # The supervisor holds each request 1.1 s, then says "not yet"
         # (408); then with 303 and a Location that is never followed.
-        cd = self.start("result_after_ms=1200&hold_ms=300")
+        cd = self.start("result_after_ms=3000&hold_ms=1100")
         cd.putnotif("down", plugin="svc")
         (job,) = self.sup.wait_jobs(1)
         cd.wait_log(r"job %s succeeded" % job["job_id"])
@@ -156,6 +156,17 @@ class Ends(FollowTest):
                           % (job2["job_id"], job_secret(job2["job_id"]))})
         self.assertNotIn("counter=", cd.log())
         self.assertNoJobSecret(cd)
+
+    def test_not_yet_without_a_hold_is_no_loop(self):
+        # Something between the plugin and the supervisor answers 408 at
+        # once: the plugin asks again a second later, not in a loop.
+        cd = self.start("result_after_ms=2500&hold_ms=1")
+        cd.putnotif("down", plugin="svc")
+        (job,) = self.sup.wait_jobs(1)
+        cd.wait_log(r"job %s succeeded" % job["job_id"])
+        statuses = [r["status"] for r in self.results()]
+        self.assertEqual(statuses[-1], 200)
+        self.assertLessEqual(len(statuses), 5, statuses)
 
     def test_gone_and_timeout(self):
         # A job the supervisor no longer knows (404): abandoned, with a

@@ -201,6 +201,7 @@ static void test_ask_again_back_off_gone(void **state) {
   void *owner = run_one(f, now);
   for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
     nt_http_result_t r = answer(cases[i].status, cases[i].body);
+    now += 2; /* the supervisor held it */
     nt_follows_settle(f->fs, owner, &r, now, 0.5);
     assert_int_equal(nt_follows_num(f->fs), 1);
     double due = 1e300;
@@ -217,6 +218,14 @@ static void test_ask_again_back_off_gone(void **state) {
       assert_non_null(owner);
     }
   }
+  /* A "not yet" that was not held: the next request a second later. */
+  nt_http_result_t quick = answer(408, "");
+  nt_follows_settle(f->fs, owner, &quick, now + 0.1, 0.5);
+  double due = 1e300;
+  nt_follows_run(f->fs, now + 0.1, &due);
+  assert_true(due == now + 0.1 + 1.0);
+  now = due;
+  owner = run_one(f, now);
   assert_null(reported);
   nt_http_result_t gone = answer(404, "");
   nt_follows_settle(f->fs, owner, &gone, now, 0);

@@ -490,9 +490,74 @@ static void test_error_message_cut(void **state) {
   assert_int_equal(strspn(msg, "m"), 60);
 }
 
+/* The job in an answer read as it arrives, in pieces of any size. */
+static nt_job_info_t scanned(const char *body, size_t piece) {
+  nt_job_scan_t *sc = nt_job_scan_new();
+  assert_non_null(sc);
+  size_t len = strlen(body);
+  for (size_t at = 0; at < len; at += piece)
+    nt_job_scan_feed(sc, body + at, len - at < piece ? len - at : piece);
+  nt_job_info_t info;
+  nt_job_scan_result(sc, &info);
+  nt_job_scan_free(sc);
+  return info;
+}
+
+static void test_scan_job(void **state) {
+  (void)state;
+  const char *body =
+      "{\"output\":[\"a \\\"quoted\\\" } ] { [ , : \\\\\",{\"id\":\"no\"}],"
+      " \"nested\" : {\"id\":\"inner\",\"state\":\"x\"}, \"n\": 3,"
+      "\"id\" : \"0123456789abcdef01234567\", \"state\":\"failure\","
+      "\"lifecycle\":\"finished\",\"ok\":true}";
+  for (size_t piece = 1; piece < 9; piece++) {
+    nt_job_info_t info = scanned(body, piece);
+    assert_true(info.is_job);
+    assert_string_equal(info.id, "0123456789abcdef01234567");
+    assert_string_equal(info.state, "failure");
+    assert_string_equal(info.lifecycle, "finished");
+  }
+  /* Cut short, not an object, no id: no job. */
+  assert_false(scanned("{\"id\":\"abc\",\"state\":\"success\"", 4).is_job);
+  assert_false(scanned("\"Request Timeout\"", 4).is_job);
+  assert_false(scanned("[{\"id\":\"abc\"}]", 4).is_job);
+  assert_false(scanned("{\"message\":\"db down\"}", 4).is_job);
+  assert_false(scanned("", 4).is_job);
+  /* A long id is cut, never overflows. */
+  char big[300] = "{\"id\":\"";
+  memset(big + strlen(big), 'a', 200);
+  strcat(big, "\"}");
+  nt_job_info_t info = scanned(big, 7);
+  assert_true(info.is_job);
+  assert_true(strlen(info.id) < sizeof(info.id));
+}
+
+/* A long output costs time in proportion to its length, held nowhere:
+ * 16 MiB of one string, then the job. */
+static void test_scan_long_output(void **state) {
+  (void)state;
+  nt_job_scan_t *sc = nt_job_scan_new();
+  assert_non_null(sc);
+  char chunk[16384];
+  memset(chunk, 'o', sizeof(chunk));
+  nt_job_scan_feed(sc, "{\"output\":[\"", 12);
+  for (int i = 0; i < 1024; i++)
+    nt_job_scan_feed(sc, chunk, sizeof(chunk));
+  const char *tail = "\"],\"id\":\"j1\",\"state\":\"success\"}";
+  nt_job_scan_feed(sc, tail, strlen(tail));
+  nt_job_info_t info;
+  nt_job_scan_result(sc, &info);
+  nt_job_scan_free(sc);
+  assert_true(info.is_job);
+  assert_string_equal(info.id, "j1");
+  assert_string_equal(info.state, "success");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_body_simple),
+      cmocka_unit_test(test_scan_job),
+      cmocka_unit_test(test_scan_long_output),
       cmocka_unit_test(test_body_no_arguments),
       cmocka_unit_test(test_body_escapes),
       cmocka_unit_test(test_body_every_control_character),
