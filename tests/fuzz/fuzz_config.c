@@ -428,7 +428,7 @@ static void exercise_task(const nt_config_t *cfg, nt_task_t *task) {
   FUZZ_CHECK(task->request_url != NULL && task->redacted_url != NULL);
   FUZZ_CHECK(task->headers != NULL);
   FUZZ_CHECK(task->lane < cfg->lanes_num);
-  FUZZ_CHECK(strcmp(cfg->lane_urls[task->lane], task->eff.url) == 0);
+  FUZZ_CHECK(strcmp(cfg->lane_tasks[task->lane]->eff.url, task->eff.url) == 0);
   FUZZ_CHECK(task->eff.timeout_ms > 0 && task->eff.connect_timeout_ms > 0);
   FUZZ_CHECK(strlen(task->task_id) == 24);
   if (task->cred_kind == NT_CRED_SECRET) {
