@@ -277,9 +277,10 @@ static int nt_notify(const notification_t *n, user_data_t *ud) {
   return 0;
 }
 
-static void submit_value(const char *task, const char *type,
+static void submit_value(cdtime_t time, const char *task, const char *type,
                          const char *type_instance, value_t value) {
   value_list_t vl = VALUE_LIST_INIT;
+  vl.time = time;
   vl.values = &value;
   vl.values_len = 1;
   sstrncpy(vl.plugin, "notify_theeye", sizeof(vl.plugin));
@@ -316,21 +317,24 @@ static int nt_read(user_data_t *ud) {
   if (state != ST_READY && state != ST_REPLAYING)
     return 0;
   bool spool = plugin->cfg.spool_dir != NULL;
+  /* One time for every figure of this read: a reader can tell which
+   * figures belong together. */
+  cdtime_t now = DOUBLE_TO_CDTIME_T(nt_wall());
   for (size_t i = 0; i < plugin->cfg.tasks_num; i++) {
     nt_task_t *task = plugin->cfg.tasks[i];
     for (int s = 0; s < NT_STATS_NUM; s++)
       if (reported(task, (nt_stat_t)s, spool))
-        submit_value(task->name, "derive", nt_stat_names[s],
+        submit_value(now, task->name, "derive", nt_stat_names[s],
                      (value_t){.derive = (derive_t)nt_stats_get(&task->stats,
                                                                 (nt_stat_t)s)});
-    submit_value(task->name, "queue_length", NULL,
+    submit_value(now, task->name, "queue_length", NULL,
                  (value_t){.gauge = (gauge_t)nt_sender_queue_length(
                                plugin->sender, task)});
   }
   /* Corrupt entries may name no Task: one figure for the whole plugin. */
   if (spool)
     submit_value(
-        "", "derive", "spool_corrupt",
+        now, "", "derive", "spool_corrupt",
         (value_t){.derive = (derive_t)nt_sender_spool_corrupt(plugin->sender)});
   return 0;
 }

@@ -594,14 +594,21 @@ LoadPlugin csv
 </Plugin>"""
 
 
+def csv_pattern(workdir, task, name):
+    return os.path.join(
+        workdir, "csv", "testhost", "notify_theeye-" + task,
+        name + "-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]")
+
+
 def csv_rows(workdir, task, name):
     """(epoch, value) rows the csv plugin wrote for one self-metric of a
     Task; name is e.g. "derive-sent" or "queue_length"."""
-    pattern = os.path.join(
-        workdir, "csv", "testhost", "notify_theeye-" + task,
-        name + "-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]")
+    return csv_file_rows(sorted(glob.glob(csv_pattern(workdir, task, name))))
+
+
+def csv_file_rows(paths):
     rows = []
-    for path in sorted(glob.glob(pattern)):
+    for path in paths:
         with open(path) as f:
             for line in f:
                 if not line.endswith("\n"):
@@ -616,10 +623,31 @@ def csv_rows(workdir, task, name):
     return rows
 
 
-def csv_latest(workdir, task, name):
-    """The latest value of a self-metric, or None before the first."""
-    rows = csv_rows(workdir, task, name)
-    return rows[-1][1] if rows else None
+def csv_newest_read(workdir, task):
+    """The time of the plugin's newest read that the csv plugin began to
+    write for a Task (one read gives all its figures one time)."""
+    newest = None
+    for path in glob.glob(csv_pattern(workdir, task, "*")):
+        rows = csv_file_rows([path])
+        if rows and (newest is None or rows[-1][0] > newest):
+            newest = rows[-1][0]
+    return newest
+
+
+def csv_latest(workdir, task, name, settle=3):
+    """The value of a self-metric in the newest read, or None if it has
+    none. The csv plugin writes a read's figures one after another, so a
+    figure may lag the others of its read for a moment: wait for it (for
+    at most settle seconds) rather than give the value of an older read or
+    none at all."""
+    newest = csv_newest_read(workdir, task)
+    deadline = time.monotonic() + settle
+    while True:
+        rows = csv_rows(workdir, task, name)
+        if newest is None or (rows and rows[-1][0] >= newest) or \
+                time.monotonic() > deadline:
+            return rows[-1][1] if rows else None
+        time.sleep(0.05)
 
 
 def wait_counter(workdir, task, name, expected, timeout=8):
