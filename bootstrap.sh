@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # From the unpacked source, as root on Debian 12: installs what the build
 # and the tests need, builds, then runs the demo or the whole test suite.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """`make bench`: the plugin's performance figures, side by side in one run.
 
 Everything runs on this machine against 127.0.0.1 only: one nginx (the fast

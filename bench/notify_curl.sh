@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # What people run today, for `make bench` to compare with: collectd's exec
 # plugin runs this once per notification (NotificationExec), and it POSTs
 # the same job as the plugin would with curl.

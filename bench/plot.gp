@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The bench's plot: gnuplot -e "rates='R'; targets='T'; out='O.png';
 # heading='...'" plot.gp (bench.py writes R and T: quoted label, TAB,
 # value[, TAB, colour]).

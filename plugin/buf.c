@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+
 #include "buf.h"
 
 #include <stdio.h>

@@ -1,4 +1,6 @@
-/* A growable byte buffer: rendering and JSON output append to one of these
+/* SPDX-License-Identifier: MIT
+ *
+ * A growable byte buffer: rendering and JSON output append to one of these
  * so that no step needs a fixed-size scratch array that could truncate. */
 #ifndef NT_BUF_H
 #define NT_BUF_H

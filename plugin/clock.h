@@ -1,4 +1,6 @@
-/* Time, and waiting for it: every deadline (MaxAge, backoff, shutdown) is
+/* SPDX-License-Identifier: MIT
+ *
+ * Time, and waiting for it: every deadline (MaxAge, backoff, shutdown) is
  * measured on the monotonic clock so that a wall-clock jump neither expires
  * nor revives jobs. */
 #ifndef NT_CLOCK_H

@@ -1,4 +1,6 @@
-/* The <Plugin notify_theeye> configuration: parsed and checked while
+/* SPDX-License-Identifier: MIT
+ *
+ * The <Plugin notify_theeye> configuration: parsed and checked while
  * collectd reads its configuration, completed once all of it is read. */
 #ifndef NT_CONFIG_H
 #define NT_CONFIG_H

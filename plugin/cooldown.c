@@ -1,4 +1,6 @@
-/* Cooldown windows per notification identity, shared by collectd's threads
+/* SPDX-License-Identifier: MIT
+ *
+ * Cooldown windows per notification identity, shared by collectd's threads
  * under one lock that is never held while logging. */
 #include "cooldown.h"
 #include "table.h"

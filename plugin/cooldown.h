@@ -1,4 +1,6 @@
-/* Cooldown: at most one job per notification identity and window. */
+/* SPDX-License-Identifier: MIT
+ *
+ * Cooldown: at most one job per notification identity and window. */
 #ifndef NT_COOLDOWN_H
 #define NT_COOLDOWN_H
 

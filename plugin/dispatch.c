@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+
 #include "dispatch.h"
 #include "clock.h"
 #include "cooldown.h"

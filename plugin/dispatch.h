@@ -1,4 +1,6 @@
-/* A notification becomes jobs: its subject is remembered; for every Task
+/* SPDX-License-Identifier: MIT
+ *
+ * A notification becomes jobs: its subject is remembered; for every Task
  * that matches it and that no guard holds back (IgnoreFirstOkay,
  * Cooldown), its arguments are rendered into a body and queued. This is
  * all the work done in collectd's thread. */

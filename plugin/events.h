@@ -1,4 +1,6 @@
-/* The plugin's own notifications: what the guards (and, later, the jobs
+/* SPDX-License-Identifier: MIT
+ *
+ * The plugin's own notifications: what the guards (and, later, the jobs
  * followed to their end) report to humans through collectd itself, so that
  * every notification plugin already configured (email, Nagios, logfile, an
  * escalation Task) sees them. Built in collectd's threads, dispatched from

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+
 #include "follow.h"
 #include "log.h"
 #include "outcome.h"

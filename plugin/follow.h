@@ -1,4 +1,6 @@
-/* FollowJob: each created job followed to its end through the supervisor's
+/* SPDX-License-Identifier: MIT
+ *
+ * FollowJob: each created job followed to its end through the supervisor's
  * result route, with the job's own secret from its creation answer:
  *   GET <URL>/job/<id>/secret/<job secret>/result?full&timeout=60
  * The supervisor holds the request until the job ends (or up to the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+
 #include "http.h"
 #include "clock.h"
 #include "log.h"

@@ -1,4 +1,6 @@
-/* The one seam with the network: POSTs to Tasks' URLs, many at once on one
+/* SPDX-License-Identifier: MIT
+ *
+ * The one seam with the network: POSTs to Tasks' URLs, many at once on one
  * libcurl multi handle, and what happened to each. Used only by the
  * sender's thread (but for nt_http_wakeup). */
 #ifndef NT_HTTP_H

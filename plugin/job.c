@@ -1,4 +1,6 @@
-/* Builds a job: the one constructor of nt_job_t, for new notifications and
+/* SPDX-License-Identifier: MIT
+ *
+ * Builds a job: the one constructor of nt_job_t, for new notifications and
  * for jobs resumed from the spool. Touches nothing but memory. */
 #include "job.h"
 #include "config.h"

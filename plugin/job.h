@@ -1,4 +1,6 @@
-/* The job: one request to make for one Task, from the notification (or the
+/* SPDX-License-Identifier: MIT
+ *
+ * The job: one request to make for one Task, from the notification (or the
  * spool entry) it came of until it is done with. One type, built by one
  * function, for the queue, the sender and the spooler. */
 #ifndef NT_JOB_H

@@ -1,4 +1,6 @@
-/* The JSON of the wire: the job request body, and what the supervisor
+/* SPDX-License-Identifier: MIT
+ *
+ * The JSON of the wire: the job request body, and what the supervisor
  * answers (a job, or an error message). */
 #ifndef NT_JSON_H
 #define NT_JSON_H

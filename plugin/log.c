@@ -1,4 +1,6 @@
-/* Log lines with the plugin's prefix, rate-limited complaints, and the
+/* SPDX-License-Identifier: MIT
+ *
+ * Log lines with the plugin's prefix, rate-limited complaints, and the
  * redaction of what a server says before it is logged. */
 #include "log.h"
 

@@ -1,4 +1,6 @@
-/* Logging with the plugin's own prefix, and rate-limiting for failures that
+/* SPDX-License-Identifier: MIT
+ *
+ * Logging with the plugin's own prefix, and rate-limiting for failures that
  * repeat during an outage. */
 #ifndef NT_LOG_H
 #define NT_LOG_H

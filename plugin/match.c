@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+
 #include "match.h"
 
 #include <stdio.h>

@@ -1,4 +1,6 @@
-/* Which notifications a Task wants: severities and per-field filters. */
+/* SPDX-License-Identifier: MIT
+ *
+ * Which notifications a Task wants: severities and per-field filters. */
 #ifndef NT_MATCH_H
 #define NT_MATCH_H
 

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+
 #include "notifier.h"
 #include "clock.h"
 #include "log.h"

@@ -1,4 +1,6 @@
-/* The plugin's own notifications on their way to collectd: a bounded list
+/* SPDX-License-Identifier: MIT
+ *
+ * The plugin's own notifications on their way to collectd: a bounded list
  * drained by a thread of their own. Handing one to collectd runs every
  * notification plugin in turn (an email plugin may wait on its server):
  * never in collectd's threads, and never in the sender's, whose deliveries

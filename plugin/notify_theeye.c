@@ -1,4 +1,5 @@
-/**
+/* SPDX-License-Identifier: MIT
+ *
  * notify_theeye: runs TheEye tasks when collectd raises notifications.
  *
  * This file is only the glue with collectd: it registers the callbacks and

@@ -1,4 +1,6 @@
-/* What an answer means for a job (sent, refused, not or maybe delivered),
+/* SPDX-License-Identifier: MIT
+ *
+ * What an answer means for a job (sent, refused, not or maybe delivered),
  * when to try again, and what becomes of the job: counted under its Task
  * and logged, every secret redacted. */
 #ifndef NT_OUTCOME_H

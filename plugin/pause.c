@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+
 #define _GNU_SOURCE /* strptime, timegm */
 #include "pause.h"
 #include "log.h"

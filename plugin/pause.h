@@ -1,4 +1,6 @@
-/* PauseFile: maintenance without a restart. While the file exists nothing
+/* SPDX-License-Identifier: MIT
+ *
+ * PauseFile: maintenance without a restart. While the file exists nothing
  * is queued or sent; its first line may hold the time the pause ends. The
  * sender's thread looks at the file once a second (never a notification
  * callback); anyone reads the verdict. */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+
 #include "queue.h"
 
 #include <stdlib.h>

@@ -1,4 +1,6 @@
-/* The jobs waiting for delivery: one line per supervisor, in arrival order,
+/* SPDX-License-Identifier: MIT
+ *
+ * The jobs waiting for delivery: one line per supervisor, in arrival order,
  * bounded as a whole. Not thread-safe: the sender holds its lock around
  * every call. Every call costs O(1), or O(lanes + in flight), never the
  * queue's length (but for drain and each). */

@@ -1,4 +1,6 @@
-/* The sender: owns the queue and the thread that does all network I/O,
+/* SPDX-License-Identifier: MIT
+ *
+ * The sender: owns the queue and the thread that does all network I/O,
  * many requests at once on one libcurl multi handle, each supervisor's at
  * its own pace. What an answer means, and what is counted and logged for
  * it, is outcome.c's business; this file is about threads and locks.

@@ -1,4 +1,6 @@
-/* The sender: owns the queue and the one thread that does all network I/O,
+/* SPDX-License-Identifier: MIT
+ *
+ * The sender: owns the queue and the one thread that does all network I/O,
  * applies the outcome of each exchange and counts it. */
 #ifndef NT_SENDER_H
 #define NT_SENDER_H

@@ -1,4 +1,6 @@
-/* The spool's files: the entry format, the directory's trust rules and
+/* SPDX-License-Identifier: MIT
+ *
+ * The spool's files: the entry format, the directory's trust rules and
  * lock, writing, removing and loading entries. Touches only SpoolDir. */
 /* renameat2, strerror_r returning char * */
 #define _GNU_SOURCE

@@ -1,4 +1,6 @@
-/* The on-disk spool: one file per job not yet delivered, so that a restart
+/* SPDX-License-Identifier: MIT
+ *
+ * The on-disk spool: one file per job not yet delivered, so that a restart
  * or a crash of collectd loses none. Only file I/O lives here (no threads,
  * no logging); when to write and remove is the spooler's business.
  *

@@ -1,4 +1,6 @@
-/* The spooler: one thread that keeps SpoolDir in step with the queue, so
+/* SPDX-License-Identifier: MIT
+ *
+ * The spooler: one thread that keeps SpoolDir in step with the queue, so
  * that neither collectd's threads nor the sender wait on the disk. It
  * writes entries in batches (group commit: each file flushed, then the
  * directory once), the jobs about to be sent first, and removes the

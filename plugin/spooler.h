@@ -1,4 +1,6 @@
-/* The spooler: one thread that keeps the spool in step with the queue, so
+/* SPDX-License-Identifier: MIT
+ *
+ * The spooler: one thread that keeps the spool in step with the queue, so
  * that neither collectd's threads nor the sender wait on the disk for a
  * job they are not about to send. */
 #ifndef NT_SPOOLER_H

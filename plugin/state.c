@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+
 #include "state.h"
 #include "spool.h"
 #include "subjects.h"

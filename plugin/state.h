@@ -1,4 +1,6 @@
-/* The remediation state kept in SpoolDir across restarts and kill -9: the
+/* SPDX-License-Identifier: MIT
+ *
+ * The remediation state kept in SpoolDir across restarts and kill -9: the
  * subjects (once seen failing, their current episode) and the budgets'
  * windows, so that a restart neither re-fires a spent budget, nor forgets
  * an incident, nor ignores the OKAY that ends one begun before it. One

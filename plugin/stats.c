@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+
 #include "stats.h"
 
 const char *const nt_stat_names[NT_STATS_NUM] = {

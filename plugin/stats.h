@@ -1,4 +1,6 @@
-/* Per-Task counters, updated from collectd's threads and the sender, read
+/* SPDX-License-Identifier: MIT
+ *
+ * Per-Task counters, updated from collectd's threads and the sender, read
  * by the read callback. */
 #ifndef NT_STATS_H
 #define NT_STATS_H

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+
 #include "subjects.h"
 #include "table.h"
 

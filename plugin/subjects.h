@@ -1,4 +1,6 @@
-/* Subjects and episodes. A notification's subject is its identity without
+/* SPDX-License-Identifier: MIT
+ *
+ * Subjects and episodes. A notification's subject is its identity without
  * severity (host, plugin, plugin instance, type, type instance); the plugin
  * remembers every subject it is notified of, whether a Task wants it or
  * not: its last severity and its current episode, which starts with the

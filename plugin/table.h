@@ -1,4 +1,6 @@
-/* A bounded table of small records keyed by bytes, kept in the order they
+/* SPDX-License-Identifier: MIT
+ *
+ * A bounded table of small records keyed by bytes, kept in the order they
  * were last touched: the memory of Cooldown windows and of subjects. Not
  * thread-safe: its owner holds its own lock around every call. Every call
  * costs O(1) on average. */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+
 #include "template.h"
 
 #include "utils/common/common.h"

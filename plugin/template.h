@@ -1,4 +1,6 @@
-/* Argument templates: "%{host} is %{meta:CurrentValue}" parsed once at
+/* SPDX-License-Identifier: MIT
+ *
+ * Argument templates: "%{host} is %{meta:CurrentValue}" parsed once at
  * configuration time, rendered per notification. */
 #ifndef NT_TEMPLATE_H
 #define NT_TEMPLATE_H

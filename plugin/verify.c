@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+
 #include "verify.h"
 #include "log.h"
 #include "table.h"

@@ -1,4 +1,6 @@
-/* Verify SECONDS: after a job for a subject succeeded (FollowJob) or was
+/* SPDX-License-Identifier: MIT
+ *
+ * Verify SECONDS: after a job for a subject succeeded (FollowJob) or was
  * created (without), the subject's OKAY is expected within SECONDS: it
  * resolves the window ("resolved"), or the window runs out ("unresolved":
  * the remediation ran and did not fix the problem). One window per Task

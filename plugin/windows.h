@@ -1,4 +1,6 @@
-/* Sliding windows of arrival times per subject: how Confirm counts the
+/* SPDX-License-Identifier: MIT
+ *
+ * Sliding windows of arrival times per subject: how Confirm counts the
  * notifications of a subject, and Budget and TaskBudget the jobs a Task
  * ran. Each is bounded and safe to use from several threads (one lock per
  * instance, never held while logging). */

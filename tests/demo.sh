@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The demo: a real collectd with the plugin and a threshold that fires,
 # against the fake supervisor on 127.0.0.1, for a few seconds.
 set -eu

@@ -1,4 +1,6 @@
-/* Fake TheEye supervisor, a test tool for the notify_theeye collectd plugin.
+/* SPDX-License-Identifier: MIT
+ *
+ * Fake TheEye supervisor, a test tool for the notify_theeye collectd plugin.
  *
  * It imitates the three job-creation routes of the TheEye supervisor API,
  * records every request as one JSON line so tests can check exactly what the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The collectd version probe, end to end (run by `make check`).
 #
 # plugin_thread_create takes a pthread_attr_t before the thread function in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Fault-injection suite: the real collectd with the plugin, through each
 fault the spool and the sender must survive, with figures.
 

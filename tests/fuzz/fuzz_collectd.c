@@ -1,4 +1,6 @@
-/* The only collectd symbol the parsers and renderers need, for the
+/* SPDX-License-Identifier: MIT
+ *
+ * The only collectd symbol the parsers and renderers need, for the
  * fuzzers: plugin_log. The line is formatted (so that a bad format or
  * argument is caught by the sanitizers) into a buffer of collectd's own
  * size, handed to the target's hook if it set one, then dropped;

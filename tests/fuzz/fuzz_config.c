@@ -1,4 +1,6 @@
-/* The configuration and its errors, from a fuzzed oconfig_item_t tree:
+/* SPDX-License-Identifier: MIT
+ *
+ * The configuration and its errors, from a fuzzed oconfig_item_t tree:
  * every mistake is refused with an ERROR line, never a crash or a leak;
  * what is accepted finalizes into routes that render and match.
  *

@@ -1,4 +1,6 @@
-/* The request body ("any input is safe"): any bytes as task
+/* SPDX-License-Identifier: MIT
+ *
+ * The request body ("any input is safe"): any bytes as task
  * arguments give valid JSON, each invalid UTF-8 sequence replaced by
  * U+FFFD, nothing lost.
  *

@@ -1,4 +1,6 @@
-/* The supervisor's answer: status line, header lines (the
+/* SPDX-License-Identifier: MIT
+ *
+ * The supervisor's answer: status line, header lines (the
  * Retry-After, seconds or an HTTP date) and body (a job, or an
  * error as a JSON string or a {statusCode, message} object).
  *

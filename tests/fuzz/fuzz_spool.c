@@ -1,4 +1,6 @@
-/* Spool entries read back from disk: whatever a file holds (cut short,
+/* SPDX-License-Identifier: MIT
+ *
+ * Spool entries read back from disk: whatever a file holds (cut short,
  * corrupt, crafted, an older format), decoding never goes wrong, what
  * decodes is what encode could have written (a 24-hex TaskID, one-line
  * Task name), and it survives an encode/decode round trip.

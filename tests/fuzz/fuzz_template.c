@@ -1,4 +1,6 @@
-/* Argument templates: parse any text, and render what parses
+/* SPDX-License-Identifier: MIT
+ *
+ * Argument templates: parse any text, and render what parses
  * against a notification made from the same input; then what collectd's
  * thread does with the result (nt_job_make): the rendered arguments make a
  * valid JSON body; and the notification's Cooldown identity.

@@ -1,4 +1,6 @@
-/* Helpers shared by the fuzz targets: checks that abort (so libFuzzer
+/* SPDX-License-Identifier: MIT
+ *
+ * Helpers shared by the fuzz targets: checks that abort (so libFuzzer
  * reports them as crashes), and input splitting. */
 #ifndef NT_FUZZ_UTIL_H
 #define NT_FUZZ_UTIL_H

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs libFuzzer targets for a bounded time each, on a copy of their seed
 # corpus (the committed one never grows), and fails on any crash, leak,
 # timeout, out-of-memory or sanitizer report. `make fuzz` calls it:

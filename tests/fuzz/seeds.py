@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes the seed corpora, tests/fuzz/corpus/TARGET/NAME: small, readable
 inputs that each reach one case (every placeholder, every kind of invalid
 UTF-8, each answer of the supervisor, each configuration mistake, a real

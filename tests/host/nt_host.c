@@ -1,4 +1,6 @@
-/* nt_host: a stand-in for collectd that loads notify_theeye.so, for the
+/* SPDX-License-Identifier: MIT
+ *
+ * nt_host: a stand-in for collectd that loads notify_theeye.so, for the
  * ASan/UBSan run of `make check-asan` (tests/sanitize.am).
  *
  * It implements, and exports (-rdynamic), the few collectd symbols the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs tests/host/nt_host (the stand-in for collectd) with the plugin .so
 # against a fresh tests/fake_supervisor, for `make check-asan`.
 #

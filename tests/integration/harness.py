@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Integration test harness: the real collectd daemon with the freshly built
 plugin, fed real notifications (unixsock PUTNOTIF, the threshold plugin),
 sending to tests/fake_supervisor on 127.0.0.1.

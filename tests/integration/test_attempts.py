@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """MaxAttempts is a hard bound on how many times the supervisor may see one
 job, whatever libcurl does on its own: every time the request was written
 counts, and libcurl's silent resend on a fresh connection (after a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`collectd -T` (how an operator checks a configuration) acts on nothing.
 
 collectd -T runs every init callback and every read callback once, then

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Concurrency: `Connections` requests in flight at once per supervisor,
 jobs leaving in arrival order, and supervisors that never hold each other
 up (a hung one, a down one, one whose line waits for a retry).

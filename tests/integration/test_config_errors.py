@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Bad configuration: `collectd -T -C FILE` refuses each
 mistake with exactly one ERROR line of this plugin that names the option
 (and the Task inside one), and never shows a secret or a token."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Which Tasks a notification triggers (severity and field filters), and
 what it sends (default and templated arguments, odd bytes, threshold meta).
 

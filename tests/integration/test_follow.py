@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """FollowJob in the real daemon: each created job is followed through the
 fake supervisor's result route (GET /job/ID/secret/S/result?full&timeout=60)
 to its end, which is logged, counted and dispatched as the plugin's own

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Remediation safety in the real daemon: Confirm, Budget and TaskBudget
 hold matches back and count them; a spent budget is reported once per run
 of refusals as the plugin's own notification, which collectd hands to every

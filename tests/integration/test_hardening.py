@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Secrets at the edges and small hardening fixes.
 
 - A supervisor (or a proxy in front of it) that echoes the request path in

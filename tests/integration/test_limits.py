@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The plugin's bounds: MaxAge, QueueLimit, Cooldown, and the
 queue_length gauge.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """How the plugin treats each answer of the supervisor: what is
 retried, what is not, what spends an attempt, Retry-After, and ordering.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Through a proxy, only the writing of the POST itself counts as the
 supervisor seeing the job: a proxy that refuses the tunnel (CONNECT answered
 502 or 503) means "not delivered", spends no attempt, and the job waits

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The wire: each route's exact request, headers, body, URL
 escaping, per-Task overrides, keep-alive, and credential files."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Runtime behaviour: never blocking collectd, bounded shutdown,
 thread safety under a burst, self-metrics through a write plugin, and
 notifications during shutdown.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Secrets and tokens never reach a log line or collectd's output; DryRun
 logs each job (secret redacted, long bodies cut visibly) and sends and
 counts nothing."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """collectd's shutdown never hangs on the plugin.
 
 The sender goes on for up to min(Timeout, 5 s), then aborts the request in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The on-disk spool: SpoolDir and SpoolLimit.
 
 Every test runs the real collectd with the built plugin against

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The spool directory's trust rules and faults: what SpoolDir may be,
 who may share it, and what the plugin does with entries it cannot trust
 or a directory it cannot write.

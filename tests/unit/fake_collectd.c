@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+
 #include "fake_collectd.h"
 
 #include <pthread.h>

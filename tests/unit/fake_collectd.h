@@ -1,4 +1,6 @@
-/* What the unit tests provide in place of the collectd daemon: plugin_log,
+/* SPDX-License-Identifier: MIT
+ *
+ * What the unit tests provide in place of the collectd daemon: plugin_log,
  * capturing every line in memory so tests can assert on the log. */
 #ifndef NT_FAKE_COLLECTD_H
 #define NT_FAKE_COLLECTD_H

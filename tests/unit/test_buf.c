@@ -1,4 +1,6 @@
-/* The byte buffer every rendering and the state file are written into. */
+/* SPDX-License-Identifier: MIT
+ *
+ * The byte buffer every rendering and the state file are written into. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,6 @@
-/* Unit tests of plugin/config.c: the <Plugin notify_theeye> block, its
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests of plugin/config.c: the <Plugin notify_theeye> block, its
  * defaults, the Task overrides, the routes and every configuration
  * mistake. */
 #include <setjmp.h>

@@ -1,4 +1,6 @@
-/* Unit tests of plugin/cooldown.c: one job per identity and window. Time is
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests of plugin/cooldown.c: one job per identity and window. Time is
  * passed in explicitly: nothing here sleeps. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,6 @@
-/* Unit tests of plugin/dispatch.c with a real configuration and sender
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests of plugin/dispatch.c with a real configuration and sender
  * whose thread is never started: what a notification turns into, what is
  * queued, suppressed and dropped. Nothing is sent. */
 #include <setjmp.h>

@@ -1,4 +1,6 @@
-/* Unit tests of plugin/follow.c (which answers end a follow, and how) and
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests of plugin/follow.c (which answers end a follow, and how) and
  * plugin/verify.c (Verify windows at their edges). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,6 @@
-/* Unit tests of plugin/json.c: the request body, UTF-8 repair, and what
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests of plugin/json.c: the request body, UTF-8 repair, and what
  * the supervisor answers. */
 #include <setjmp.h>
 #include <stdarg.h>

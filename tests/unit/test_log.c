@@ -1,4 +1,6 @@
-/* Unit tests of plugin/log.c: what a server says is cleared of secrets
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests of plugin/log.c: what a server says is cleared of secrets
  * before it is cut short, and complaints are rate-limited from any
  * thread. */
 #include <setjmp.h>

@@ -1,4 +1,6 @@
-/* Unit tests of plugin/match.c: which notifications a Task wants. */
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests of plugin/match.c: which notifications a Task wants. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,6 @@
-/* Unit tests of plugin/outcome.c: what each answer means for a job,
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests of plugin/outcome.c: what each answer means for a job,
  * attempts, proxies' answers to CONNECT, backoff and Retry-After. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,6 @@
-/* Unit tests of plugin/pause.c: the time in a PauseFile, and the verdict
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests of plugin/pause.c: the time in a PauseFile, and the verdict
  * of a look at the file as it appears, changes and goes. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,6 @@
-/* Unit tests of plugin/queue.c: lanes in arrival order, retries that hold a
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests of plugin/queue.c: lanes in arrival order, retries that hold a
  * lane, the bound, expiry. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,6 @@
-/* Unit tests of plugin/sender.c's threads: they start and stop together,
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests of plugin/sender.c's threads: they start and stop together,
  * and shutdown keeps its bound even when a thread does not stop. Nothing
  * is sent: DryRun, or a supervisor address where nothing listens. */
 #include <setjmp.h>

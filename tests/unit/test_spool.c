@@ -1,4 +1,6 @@
-/* Unit tests of plugin/spool.c: the entry format (encode, decode and every
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests of plugin/spool.c: the entry format (encode, decode and every
  * way a decode must refuse), the directory's trust rules and lock, and the
  * entries (modes, names, links never followed, concurrent writers, load
  * order and stop, temporary files, FIFOs and bad entries moved aside,

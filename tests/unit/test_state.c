@@ -1,4 +1,6 @@
-/* Unit tests of plugin/state.c: the remediation state written and read
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests of plugin/state.c: the remediation state written and read
  * back (subjects, episodes, budgets), and a damaged one refused whole. */
 #include <setjmp.h>
 #include <stdarg.h>

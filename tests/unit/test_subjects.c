@@ -1,4 +1,6 @@
-/* Unit tests of plugin/subjects.c: what the plugin remembers of each
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests of plugin/subjects.c: what the plugin remembers of each
  * subject, its episodes and their ids, the bound. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,6 @@
-/* Unit tests of plugin/template.c: the Argument templates. */
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests of plugin/template.c: the Argument templates. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

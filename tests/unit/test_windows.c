@@ -1,4 +1,6 @@
-/* Unit tests of plugin/windows.c: Confirm's and the budgets' sliding
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests of plugin/windows.c: Confirm's and the budgets' sliding
  * windows at their edges. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+
 #include "unit_helpers.h"
 
 #include <setjmp.h>

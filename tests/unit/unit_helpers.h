@@ -1,4 +1,6 @@
-/* What several unit tests build the same way: configuration trees (the
+/* SPDX-License-Identifier: MIT
+ *
+ * What several unit tests build the same way: configuration trees (the
  * oconfig_item_t collectd hands to the plugin) and notifications. Every
  * string is copied, so a tree or a notification owns what it holds. */
 #ifndef NT_UNIT_HELPERS_H
