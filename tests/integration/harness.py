@@ -299,6 +299,9 @@ LoadPlugin unixsock
   SocketFile "{dir}/sock"
 </Plugin>
 {extra}
+"""
+
+PLUGIN_TEMPLATE = """\
 PluginDir "{plugin_dir}"
 LoadPlugin notify_theeye
 {block}
@@ -338,6 +341,8 @@ class Collectd:
 
     def __init__(self, workdir, block, extra="", interval=1,
                  hostname="testhost", loglevel="info"):
+        """block: the <Plugin notify_theeye> block, or None for a collectd
+        without the plugin (a fleet's host that only forwards)."""
         self.workdir = workdir
         self.conf = os.path.join(workdir, "collectd.conf")
         self.log_path = os.path.join(workdir, "collectd.log")
@@ -345,8 +350,10 @@ class Collectd:
         with open(self.conf, "w") as f:
             f.write(CONF_TEMPLATE.format(
                 hostname=hostname, interval=interval, dir=workdir,
-                loglevel=loglevel, extra=extra, plugin_dir=PLUGIN_DIR,
-                block=block))
+                loglevel=loglevel, extra=extra))
+            if block is not None:
+                f.write(PLUGIN_TEMPLATE.format(plugin_dir=PLUGIN_DIR,
+                                               block=block))
         self.proc = None
         self.returncode = None  # the exit status, once stopped or killed
 
@@ -542,6 +549,43 @@ class Collectd:
             return f.read().decode(errors="replace")
 
 
+def shipped_configuration(name, workdir, url, listen_port):
+    """conf/NAME as shipped, with only what a user changes (secret files,
+    paths: into workdir) and what keeps a test on 127.0.0.1 (the URLs, the
+    network plugin's Listen) replaced; this plugin loads from the build,
+    every other one from collectd's directory. Secret files hold SECRET;
+    the fleet's password file has "fleet: fleet-password"."""
+    with open(os.path.join(SRCDIR, "conf", name)) as f:
+        text = f.read()
+    secrets = os.path.join(workdir, "theeye")
+    os.makedirs(secrets, 0o700, exist_ok=True)
+    for path in set(re.findall(r'/etc/collectd/theeye/[^"]+\.secret', text)):
+        own = os.path.join(secrets, os.path.basename(path))
+        with open(os.open(own, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(SECRET + "\n")
+        text = text.replace(path, own)
+    passwd = os.path.join(workdir, "fleet.passwd")
+    with open(os.open(passwd, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write("fleet: fleet-password\n")
+    text = text.replace("/etc/collectd/fleet.passwd", passwd)
+    for old, new in (
+            ("https://supervisor.theeye.io", url),
+            ("https://supervisor.eu.example.com", url),
+            ("/var/lib/collectd/notify_theeye-spool",
+             os.path.join(workdir, "spool")),
+            ("/run/collectd-maintenance", os.path.join(workdir, "maintenance")),
+            ('"0.0.0.0" "25826"', '"127.0.0.1" "%d"' % listen_port)):
+        text = text.replace(old, new)
+    left = [l for l in text.splitlines()
+            if "/etc/collectd" in l and not l.lstrip().startswith("#")]
+    if left:
+        raise AssertionError("conf/%s: paths left to replace: %s"
+                             % (name, left))
+    return text.replace("LoadPlugin notify_theeye\n",
+                        'PluginDir "%s"\nLoadPlugin notify_theeye\n'
+                        'PluginDir "/usr/lib/collectd"\n' % PLUGIN_DIR)
+
+
 def pn_quote(value):
     """A PUTNOTIF value: double-quoted when it holds spaces or quotes."""
     value = str(value)
@@ -725,8 +769,14 @@ class IntegrationTest(unittest.TestCase):
         self.processes.append(s)
         return s.start()
 
-    def collectd(self, block, start=True, **kw):
-        c = Collectd(self.dir, block, **kw)
+    def collectd(self, block, start=True, subdir=None, **kw):
+        """Starts collectd in the test's directory, or in its subdirectory
+        subdir (created), for a second daemon beside it."""
+        workdir = self.dir
+        if subdir is not None:
+            workdir = os.path.join(self.dir, subdir)
+            os.makedirs(workdir, exist_ok=True)
+        c = Collectd(workdir, block, **kw)
         self.processes.append(c)
         if start:
             c.start()

@@ -289,41 +289,12 @@ class ShippedConfigurations(IntegrationTest):
     keeps a test on 127.0.0.1 (URLs, the network plugin's Listen) replaced."""
 
     def check_file(self, name):
-        with open(os.path.join(SRCDIR, "conf", name)) as f:
-            text = f.read()
         workdir = os.path.join(self.dir, name.replace("/", "-"))
         os.makedirs(workdir)
-        secrets = os.path.join(workdir, "theeye")
-        os.mkdir(secrets, 0o700)
-        for path in set(re.findall(r'/etc/collectd/theeye/[^"]+\.secret',
-                                   text)):
-            own = os.path.join(secrets, os.path.basename(path))
-            with open(os.open(own, os.O_WRONLY | os.O_CREAT, 0o600),
-                      "w") as f:
-                f.write(SECRET + "\n")
-            text = text.replace(path, own)
-        passwd = os.path.join(workdir, "fleet.passwd")
-        with open(passwd, "w") as f:
-            f.write("web1: not-a-real-password\n")
-        text = text.replace("/etc/collectd/fleet.passwd", passwd)
-        url = "http://127.0.0.1:%d" % free_port()
-        for old, new in (
-                ("https://supervisor.theeye.io", url),
-                ("https://supervisor.eu.example.com", url),
-                ("/var/lib/collectd/notify_theeye-spool",
-                 os.path.join(workdir, "spool")),
-                ("/run/collectd-maintenance",
-                 os.path.join(workdir, "maintenance")),
-                ('"0.0.0.0" "25826"', '"127.0.0.1" "%d"' % free_port())):
-            text = text.replace(old, new)
-        self.assertEqual([l for l in text.splitlines() if "/etc/collectd"
-                          in l and not l.lstrip().startswith("#")], [])
+        text = shipped_configuration(name, workdir,
+                                     "http://127.0.0.1:%d" % free_port(),
+                                     free_port())
         tasks = len(re.findall(r"^\s*<Task ", text, re.M))
-        # Other plugins load from collectd's directory, this one from the
-        # build.
-        text = text.replace("LoadPlugin notify_theeye\n",
-                            'PluginDir "%s"\nLoadPlugin notify_theeye\n'
-                            'PluginDir "/usr/lib/collectd"\n' % PLUGIN_DIR)
         cd = Collectd(workdir, "")
         with open(cd.conf, "w") as f:
             f.write('Hostname "testhost"\nFQDNLookup false\n'
