@@ -34,6 +34,24 @@
  * counted across all connections, /_control included): the log's own order
  * ("n") is that of the answers, which differs once requests overlap.
  *
+ * Load, for the herd test (bench/herd.py):
+ *   capacity=N     at most N job requests (POSTs to the three job routes)
+ *                  a second are let through, counted by the wall-clock
+ *                  second of their arrival; the rest are answered 503 with
+ *                  Retry-After (shed_retry_after), recorded with
+ *                  "fault":"capacity".  0 (the default): no limit.
+ *   down=S         for S seconds from now every job request is answered 503
+ *                  with that Retry-After, recorded "fault":"down": an
+ *                  outage behind a proxy that says so; then it comes back
+ *                  by itself.  down=0 ends an outage at once.
+ *   shed_retry_after=V  the Retry-After of those 503s (1 unless set; empty:
+ *                  none).  Status faults keep their own retry_after.
+ * A request a fault answers (status, hang, close, rst) is neither shed nor
+ * counted against the capacity.  /_control/stats has, per second of
+ * arrival since the start ("seconds": "first", the epoch second of index
+ * 0, then arrays "seen", "accepted", "refused"), the job requests seen,
+ * those that created a job with a 2xx, and those shed (capacity or down).
+ *
  * --tls-cert FILE --tls-key FILE serve HTTPS instead of HTTP (PEM files;
  * /_control is then HTTPS too).  --control QUERY applies a control query
  * ("close=1&after_job=1") before the first connection is accepted, so a
@@ -122,6 +140,21 @@ struct faults {
   long output_kb; /* a finished job's output, that long, before its state */
   char *retry_after, *body;
   enum body_mode body_mode;
+  long capacity;          /* job requests let through a second; 0: any */
+  double down_until;      /* wall clock: job requests shed until then */
+  char *shed_retry_after; /* Retry-After of the shed; NULL: SHED_RETRY */
+  bool shed_quiet;        /* shed_retry_after= (empty): no Retry-After */
+};
+
+/* The Retry-After of a shed request unless shed_retry_after says. */
+#define SHED_RETRY "1"
+/* Seconds of arrival whose capacity counts are kept: a request decided
+ * later than that after its arrival is shed. */
+#define WINDOWS 8
+
+/* Job requests of one second of arrival, for /_control/stats. */
+struct second {
+  unsigned long seen, accepted, refused;
 };
 
 /* One lock guards everything shared: faults, counters, log and stdout. */
@@ -139,6 +172,13 @@ static struct {
   bool stopping;
   struct MHD_Daemon *daemon;
   int quiesced_fd; /* the listener once refuse stopped it, else -1 */
+  struct {
+    long second, count;
+  } window[WINDOWS];       /* capacity used, by second of arrival */
+  struct second *seconds;  /* by second of arrival since first_second */
+  size_t seconds_size;     /* allocated */
+  size_t seconds_used;     /* 1 + the last one counted */
+  long first_second;       /* floor(started) */
 } st = {.lock = PTHREAD_MUTEX_INITIALIZER, .quiesced_fd = -1};
 
 /* The faults that apply to one job request, copied out under the lock so
@@ -150,6 +190,7 @@ struct decision {
   unsigned long hang_gen;
   char *retry_after, *body;
   enum body_mode body_mode;
+  const char *shed; /* "down" or "capacity": answered 503, no job */
 };
 
 struct request {
@@ -165,6 +206,7 @@ struct request {
   const char *fault;
   long delay_ms;
   char job_id[25];
+  bool job_request; /* a POST to a job route: counted per second */
   char *resp;
   size_t resp_len; /* of resp, which may hold NULs (gzip) */
   bool resp_gzip;  /* resp is gzip-encoded: say so in Content-Encoding */
