@@ -434,6 +434,36 @@ static enum MHD_Result gen_query_arg(void *cls, enum MHD_ValueKind kind,
   return ctx->failed ? MHD_NO : MHD_YES;
 }
 
+/* Counts a job request under the second of its arrival. Under the lock;
+ * a count that memory cannot hold is lost, with a line saying so. */
+static void count_second(const struct request *r) {
+  long sec = (long)r->time - st.first_second;
+  if (!r->job_request || sec < 0)
+    return;
+  if ((size_t)sec >= st.seconds_size) {
+    size_t size = st.seconds_size ? st.seconds_size : 1024;
+    while (size <= (size_t)sec)
+      size *= 2;
+    struct second *grown = realloc(st.seconds, size * sizeof *grown);
+    if (grown == NULL) {
+      fputs("fake_supervisor: out of memory counting a second\n", stderr);
+      return;
+    }
+    memset(grown + st.seconds_size, 0,
+           (size - st.seconds_size) * sizeof *grown);
+    st.seconds = grown;
+    st.seconds_size = size;
+  }
+  struct second *s = &st.seconds[sec];
+  s->seen++;
+  if (r->job_id[0] != '\0' && r->status >= 200 && r->status < 300)
+    s->accepted++;
+  if (strcmp(r->fault, "capacity") == 0 || strcmp(r->fault, "down") == 0)
+    s->refused++;
+  if ((size_t)sec >= st.seconds_used)
+    st.seconds_used = (size_t)sec + 1;
+}
+
 static void record(struct MHD_Connection *c, struct request *r,
                    const char *method, const char *path, const char *version) {
   struct headers h = {0};
@@ -445,6 +475,7 @@ static void record(struct MHD_Connection *c, struct request *r,
   size_t len;
 
   lock(); /* taken first so "n" follows the order of lines in the file */
+  count_second(r);
   if (hex == NULL || q.g == NULL ||
       MHD_get_connection_values(c, MHD_HEADER_KIND, add_header, &h) < 0 ||
       h.failed)
@@ -832,6 +863,47 @@ static bool take_faults(struct decision *d) {
   return ok;
 }
 
+/* Whether a job request that no fault answers is shed: the supervisor is
+ * down (down=), or the second of its arrival already let capacity= job
+ * requests through. A shed request takes the shed's Retry-After. False
+ * only when memory ran out (then nothing is shed). */
+static bool take_shed(const struct request *r, struct decision *d) {
+  struct faults *f = &st.f;
+  bool ok = true;
+  if (d->hang || d->close || d->rst || d->status != 0)
+    return true;
+  lock();
+  long sec = (long)r->time, slot = sec % WINDOWS;
+  if (r->time < f->down_until)
+    d->shed = "down";
+  else if (f->capacity > 0) {
+    if (st.window[slot].second < sec) {
+      st.window[slot].second = sec;
+      st.window[slot].count = 0;
+    }
+    /* A request decided WINDOWS seconds after its arrival has lost its
+     * window: shed, never let through beyond the capacity. */
+    if (st.window[slot].second != sec ||
+        st.window[slot].count >= f->capacity)
+      d->shed = "capacity";
+    else
+      st.window[slot].count++;
+  }
+  if (d->shed != NULL) {
+    const char *v = f->shed_quiet         ? NULL
+                    : f->shed_retry_after ? f->shed_retry_after
+                                          : SHED_RETRY;
+    free(d->retry_after);
+    d->retry_after = v != NULL ? strdup(v) : NULL;
+    if (v != NULL && d->retry_after == NULL) {
+      d->shed = NULL;
+      ok = false;
+    }
+  }
+  unlock();
+  return ok;
+}
+
 /* Waits on the condition so that a release or shutdown ends the wait at once;
  * with a thread per connection this blocks nobody else. */
 static void wait_for(long delay_ms, const unsigned long *hang_gen) {
@@ -1012,6 +1084,8 @@ static enum MHD_Result handle_recorded(struct MHD_Connection *c,
   if (r->len > 0 && !r->too_large && memchr(r->body, '\0', r->len) == NULL)
     r->json = yajl_tree_parse(r->body, msg, sizeof msg);
   enum route route = match_route(url, &task, &secret, &copy);
+  r->job_request = route != R_NONE && route != R_RESULT &&
+                   strcmp(method, MHD_HTTP_METHOD_POST) == 0;
   if (r->too_large)
     set_error(r, 413, "payload too large");
   else if (route == R_NONE)
@@ -1026,7 +1100,7 @@ static enum MHD_Result handle_recorded(struct MHD_Connection *c,
     goto out;
   } else if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
     set_error(r, 405, "Method Not Allowed");
-  else if (!take_faults(&d))
+  else if (!take_faults(&d) || !take_shed(r, &d))
     set_error(r, 500, "fake supervisor: out of memory");
   else {
     bool no_answer = d.hang || d.close || d.rst;
@@ -1063,7 +1137,11 @@ static enum MHD_Result handle_recorded(struct MHD_Connection *c,
         reset_connection(c);
       goto out; /* MHD_NO after the whole body was read: close, no answer */
     }
-    if (d.status == 0) {
+    if (d.shed != NULL) {
+      r->fault = d.shed;
+      set_error(r, 503, strcmp(d.shed, "down") == 0 ? "Service Unavailable"
+                                                     : "over capacity");
+    } else if (d.status == 0) {
       process_job(c, r, route, task, secret, &d);
     } else if (d.status < 300) {
       yajl_val body = r->json && YAJL_IS_OBJECT(r->json) ? r->json : NULL;
@@ -1083,7 +1161,8 @@ static enum MHD_Result handle_recorded(struct MHD_Connection *c,
     r->answered = wall_clock();
   record(c, r, method, url, version);
   ret = respond_buf(c, r->status, r->resp, r->resp_len, "application/json",
-                    d.status != 0 ? d.retry_after : NULL, r->resp_gzip);
+                    d.status != 0 || d.shed != NULL ? d.retry_after : NULL,
+                    r->resp_gzip);
 out:
   free(d.retry_after);
   free(d.body);
