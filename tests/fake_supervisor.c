@@ -1175,11 +1175,12 @@ out:
 struct control {
   bool reset, has_status, has_count, has_retry, has_hang, has_close, has_delay,
       has_body, has_mode, has_rst, has_after_job, has_refuse, has_result,
-      has_result_after, has_hold, has_see_other, has_output;
+      has_result_after, has_hold, has_see_other, has_output, has_capacity,
+      has_down, has_shed_retry;
   long status, count, hang, close, delay_ms, rst, after_job, refuse,
-      result_after, hold_ms, see_other, output_kb;
+      result_after, hold_ms, see_other, output_kb, capacity, down;
   enum result_kind result;
-  const char *retry_after, *body;
+  const char *retry_after, *body, *shed_retry_after;
   enum body_mode mode;
   char err[160];
 };
@@ -1230,6 +1231,13 @@ static enum MHD_Result control_arg(void *cls, enum MHD_ValueKind kind,
   } else if (strcmp(key, "retry_after") == 0) {
     ct->retry_after = v;
     ct->has_retry = true;
+  } else if (strcmp(key, "capacity") == 0) {
+    ok = ct->has_capacity = parse_long(v, 0, 1000000, &ct->capacity);
+  } else if (strcmp(key, "down") == 0) {
+    ok = ct->has_down = parse_long(v, 0, 86400, &ct->down);
+  } else if (strcmp(key, "shed_retry_after") == 0) {
+    ct->shed_retry_after = v;
+    ct->has_shed_retry = true;
   } else if (strcmp(key, "body") == 0) {
     ct->body = v;
     ct->has_body = true;
@@ -1271,6 +1279,7 @@ static bool apply_control(const struct control *ct) {
   if (ct->reset) {
     free(f->retry_after);
     free(f->body);
+    free(f->shed_retry_after);
     memset(f, 0, sizeof *f);
     release_hung();
   }
@@ -1309,7 +1318,60 @@ static bool apply_control(const struct control *ct) {
   }
   if (ct->has_mode)
     f->body_mode = ct->mode;
+  if (ct->has_capacity)
+    f->capacity = ct->capacity;
+  if (ct->has_down)
+    f->down_until = ct->down > 0 ? wall_clock() + (double)ct->down : 0;
+  if (ct->has_shed_retry) {
+    f->shed_quiet = *ct->shed_retry_after == '\0';
+    ok = replace(&f->shed_retry_after,
+                 f->shed_quiet ? NULL : ct->shed_retry_after) &&
+         ok;
+  }
   return ok;
+}
+
+/* The load settings (capacity=, down=, shed_retry_after=), for both
+ * answers of /_control. Under the lock. */
+static yajl_gen_status gen_load(yajl_gen g) {
+  const struct faults *f = &st.f;
+  double left = f->down_until - wall_clock();
+  char stamp[32];
+  snprintf(stamp, sizeof stamp, "%.3f", left > 0 ? left : 0);
+  GEN(gen_kv_int(g, "capacity", f->capacity));
+  GEN(gen_kv_str(g, "shed_retry_after",
+                 f->shed_quiet         ? NULL
+                 : f->shed_retry_after ? f->shed_retry_after
+                                       : SHED_RETRY));
+  GEN(gen_cstr(g, "down_left"));
+  GEN(yajl_gen_number(g, stamp, strlen(stamp)));
+  return yajl_gen_status_ok;
+fail:
+  return yajl_gen_generation_complete;
+}
+
+/* "seconds": the job requests counted per second of arrival. Under the
+ * lock. */
+static yajl_gen_status gen_seconds(yajl_gen g) {
+  static const char *const names[] = {"seen", "accepted", "refused"};
+  GEN(gen_cstr(g, "seconds"));
+  GEN(yajl_gen_map_open(g));
+  GEN(gen_kv_int(g, "first", st.first_second));
+  for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+    GEN(gen_cstr(g, names[k]));
+    GEN(yajl_gen_array_open(g));
+    for (size_t i = 0; i < st.seconds_used; i++) {
+      const struct second *s = &st.seconds[i];
+      GEN(yajl_gen_integer(g, (long long)(k == 0   ? s->seen
+                                          : k == 1 ? s->accepted
+                                                   : s->refused)));
+    }
+    GEN(yajl_gen_array_close(g));
+  }
+  GEN(yajl_gen_map_close(g));
+  return yajl_gen_status_ok;
+fail:
+  return yajl_gen_generation_complete;
 }
 
 static enum MHD_Result handle_control(struct MHD_Connection *c,
@@ -1345,6 +1407,8 @@ static enum MHD_Result handle_control(struct MHD_Connection *c,
     GEN(gen_kv_int(g, "holding", st.holding));
     GEN(gen_cstr(g, "refusing"));
     GEN(yajl_gen_bool(g, st.quiesced_fd >= 0));
+    GEN(gen_load(g));
+    GEN(gen_seconds(g));
   } else {
     GEN(gen_kv_int(g, "status", f->status));
     GEN(gen_kv_int(g, "count", f->status_count));
@@ -1360,6 +1424,7 @@ static enum MHD_Result handle_control(struct MHD_Connection *c,
     GEN(gen_kv_str(g, "body_mode", body_mode_names[f->body_mode]));
     GEN(gen_kv_str(g, "body", f->body));
     GEN(gen_kv_int(g, "hung", st.hung));
+    GEN(gen_load(g));
   }
   GEN(yajl_gen_map_close(g));
   unlock();
@@ -1602,6 +1667,7 @@ static void usage(FILE *out) {
         "         [--tls-cert FILE --tls-key FILE] [--control QUERY]\n"
         "         [--boot HEX] (job ids start with it; with it, the\n"
         "         result route knows the jobs of an earlier run)\n"
+        "         [--capacity N] [--retry-after V]\n"
         "Listens on 127.0.0.1 only (HTTPS with --tls-cert and --tls-key).\n"
         "Faults, set by GET or POST on the same port, or at start-up with\n"
         "--control QUERY (\"close=1&refuse=1\"):\n"
@@ -1617,7 +1683,13 @@ static void usage(FILE *out) {
         "            hold_ms=N see_other=0|1 (that route's hold, and 303\n"
         "                     rather than 408 after it) output_kb=N (a\n"
         "                     finished job's output, before its id)\n"
-        "  /_control/stats\n",
+        "            capacity=N (job requests let through per second;\n"
+        "                     the rest: 503) down=S (503 to every job\n"
+        "                     request for S seconds) shed_retry_after=V\n"
+        "                     (their Retry-After; default 1, empty: none)\n"
+        "  /_control/stats (counts; per second: seen, accepted, refused)\n"
+        "--capacity N and --retry-after V are capacity=N and\n"
+        "shed_retry_after=V at start-up.\n",
         out);
 }
 
@@ -1635,10 +1707,13 @@ int main(int argc, char **argv) {
       {"tls-key", required_argument, NULL, 'K'},
       {"control", required_argument, NULL, 'x'},
       {"boot", required_argument, NULL, 'b'},
+      {"capacity", required_argument, NULL, 'N'},
+      {"retry-after", required_argument, NULL, 'R'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   const char *port_file = NULL, *log_path = NULL, *cert_path = NULL,
-             *key_path = NULL, *control = NULL;
+             *key_path = NULL, *control = NULL, *capacity = NULL,
+             *shed_retry = NULL;
   long port = 0;
   bool quiet = false, ok = true;
   int opt, sig;
@@ -1674,6 +1749,10 @@ int main(int argc, char **argv) {
       control = optarg;
     else if (opt == 'b')
       ok = sscanf(optarg, "%8x", &cfg.boot) == 1 && (cfg.boot_given = true);
+    else if (opt == 'N')
+      capacity = optarg;
+    else if (opt == 'R')
+      shed_retry = optarg;
     else if (opt == 'h') {
       usage(stdout);
       return 0;
@@ -1687,6 +1766,23 @@ int main(int argc, char **argv) {
   }
   if (control != NULL && !startup_control(control))
     return 2;
+  if (capacity != NULL || shed_retry != NULL) {
+    char *load = NULL;
+    /* A value with '&' or '%' would be another query: only digits fit. */
+    if ((capacity != NULL && capacity[strspn(capacity, "0123456789")]) ||
+        (shed_retry != NULL && shed_retry[strspn(shed_retry, "0123456789")])) {
+      usage(stderr);
+      return 2;
+    }
+    if (asprintf(&load, "capacity=%s&shed_retry_after=%s",
+                 capacity != NULL ? capacity : "0",
+                 shed_retry != NULL ? shed_retry : SHED_RETRY) < 0)
+      return 1;
+    ok = startup_control(load);
+    free(load);
+    if (!ok)
+      return 2;
+  }
   char *cert = NULL, *key = NULL;
   struct MHD_OptionItem tls_opts[3] = {{MHD_OPTION_END, 0, NULL}};
   if (cert_path != NULL) {
@@ -1704,6 +1800,7 @@ int main(int argc, char **argv) {
   if (!cfg.boot_given)
     cfg.boot = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16);
   st.started = wall_clock();
+  st.first_second = (long)st.started;
 
   pthread_condattr_t ca;
   sigset_t sigs;
@@ -1770,6 +1867,7 @@ int main(int argc, char **argv) {
   free(cert);
   free(key);
   free(st.fjobs);
+  free(st.seconds);
   if (fclose(st.log) != 0) {
     perror(log_path);
     return 1;
