@@ -21,7 +21,7 @@ esac
 
 packages="build-essential autoconf automake libtool pkg-config
   collectd-core collectd-dev libcurl4-openssl-dev libyajl-dev
-  libmicrohttpd-dev libcmocka-dev python3 socat ca-certificates
+  libmicrohttpd-dev libcmocka-dev python3 socat ca-certificates perl man-db
   valgrind clang libclang-rt-14-dev
   libpython3.11"
 if [ "$what" = bench ]; then
