@@ -178,6 +178,11 @@ class Supervisor:
         """Requests that created a job."""
         return [r for r in self.requests() if r.get("job_id")]
 
+    def jobs_of(self, task_id):
+        """Requests that created a job of the TheEye task task_id."""
+        return [r for r in self.jobs()
+                if json.loads(r["body"])["task"] == task_id]
+
     def wait_requests(self, n, timeout=10):
         return wait_for(lambda: len(self.requests()) >= n and self.requests(),
                         timeout, what="%d requests at the supervisor" % n)
@@ -584,6 +589,28 @@ def shipped_configuration(name, workdir, url, listen_port):
     return text.replace("LoadPlugin notify_theeye\n",
                         'PluginDir "%s"\nLoadPlugin notify_theeye\n'
                         'PluginDir "/usr/lib/collectd"\n' % PLUGIN_DIR)
+
+
+def putval(cd, identifier, value, at="N", interval=1):
+    """One value through unixsock PUTVAL, as a read plugin would dispatch
+    it (the threshold plugin judges it): identifier host/plugin/type, at
+    "N" (now) or an epoch."""
+    if not isinstance(at, str):
+        at = "%.3f" % at
+    reply, _ = cd.command("PUTVAL %s interval=%s %s:%s"
+                          % (identifier, interval, at, value))
+    if not reply.startswith("0 "):
+        raise AssertionError("PUTVAL %s: %s" % (identifier, reply))
+
+
+def own_notifications(cd, task):
+    """The plugin's own notifications about Task task, as collectd's
+    logfile plugin wrote them: (severity, host, event, message) tuples."""
+    rx = re.compile(r"Notification: severity = (\w+), host = ([^,]*), "
+                    r"plugin = notify_theeye, plugin_instance = %s, "
+                    r"type = remediation, type_instance = (\w+), "
+                    r"message = (.*)$" % re.escape(task))
+    return [m.groups() for m in map(rx.search, cd.log().splitlines()) if m]
 
 
 def pn_quote(value):

@@ -370,14 +370,10 @@ class Threshold(FilterTest):
                                   *meta_args)),
         ], extra=THRESHOLD)
         # Within range first: the threshold's start-up OKAY.
-        reply, _ = self.cd.command("PUTVAL testhost/foo/gauge-y "
-                                   "interval=1 N:5")
-        self.assertTrue(reply.startswith("0 "), reply)
+        putval(self.cd, "testhost/foo/gauge-y", 5)
         r = self.sup.wait_jobs(1, timeout=15)[0]
         self.assertEqual(arguments(r)[:3], ["okay", "OKAY", "y"])
-        reply, _ = self.cd.command("PUTVAL testhost/foo/gauge-x "
-                                   "interval=1 N:42")
-        self.assertTrue(reply.startswith("0 "), reply)
+        putval(self.cd, "testhost/foo/gauge-x", 42)
 
         def failure_job():
             return [r for r in self.sup.jobs()
@@ -407,26 +403,24 @@ class Threshold(FilterTest):
                                        'Severity "OKAY"', *args)),
         ], extra=THRESHOLD + CSV_EXTRA.format(dir=self.dir))
 
-        def putval(instance, value):
-            reply, _ = self.cd.command("PUTVAL testhost/foo/gauge-%s "
-                                       "interval=1 N:%s" % (instance, value))
-            self.assertTrue(reply.startswith("0 "), reply)
+        def foo(instance, value):
+            putval(self.cd, "testhost/foo/gauge-" + instance, value)
 
-        putval("y", 5)  # in range at first sight: the start-up OKAY
+        foo("y", 5)  # in range at first sight: the start-up OKAY
         wait_counter(self.dir, "recovered", "derive-ignored_okay", 1,
                      timeout=15)
         self.assertEqual(self.sup.jobs(), [])
-        putval("x", 42)  # FailureMax 10
+        foo("x", 42)  # FailureMax 10
         failure = self.sup.wait_jobs(1, timeout=15)[0]
         self.assertEqual(arguments(failure)[:3], ["remedy", "FAILURE", "x"])
         episode = arguments(failure)[3]
         self.assertRegex(episode, r"^[0-9a-f]{16}$")
         time.sleep(1.1)  # one value per interval
-        putval("x", 5)
+        foo("x", 5)
         okay = self.sup.wait_jobs(2, timeout=15)[1]
         self.assertEqual(arguments(okay), ["recovered", "OKAY", "x", episode])
         time.sleep(1.1)
-        putval("x", 43)
+        foo("x", 43)
         again = self.sup.wait_jobs(3, timeout=15)[2]
         self.assertEqual(arguments(again)[:3], ["remedy", "FAILURE", "x"])
         self.assertRegex(arguments(again)[3], r"^[0-9a-f]{16}$")
@@ -446,9 +440,7 @@ class Threshold(FilterTest):
             'Argument "%{meta:FailureMin}"'))], extra=THRESHOLD)
         for instance, value in (("a", "1e21"), ("b", "0.125"),
                                 ("c", "0.00001")):
-            reply, _ = self.cd.command("PUTVAL testhost/bar/gauge-%s "
-                                       "interval=1 N:%s" % (instance, value))
-            self.assertTrue(reply.startswith("0 "), reply)
+            putval(self.cd, "testhost/bar/gauge-" + instance, value)
         rs = self.sup.wait_jobs(3, timeout=15)
         first = {}
         for r in rs:  # the first job of each metric, in any order

@@ -12,7 +12,6 @@ notification meta does not cross the network; the guards work per host on
 the central daemon; a host without the fleet's password triggers nothing.
 """
 
-import json
 import os
 import socket
 import sys
@@ -94,13 +93,11 @@ class Fleet(IntegrationTest):
         """One value of the nginx process count, as the processes plugin of
         that host would dispatch it; its threshold judges it there."""
         self.t += 1
-        reply, _ = cd.command("PUTVAL %s/processes-nginx/ps_count "
-                              "interval=10 %.3f:%d:0" % (host, self.t, count))
-        self.assertTrue(reply.startswith("0 "), reply)
+        putval(cd, host + "/processes-nginx/ps_count", "%d:0" % count,
+               at=self.t, interval=10)
 
     def jobs_of(self, task_id):
-        return [arguments(r) for r in self.sup.jobs()
-                if json.loads(r["body"])["task"] == task_id]
+        return [arguments(r) for r in self.sup.jobs_of(task_id)]
 
     def test_a_hosts_threshold_runs_the_task_for_that_host(self):
         web1 = self.client("web1")

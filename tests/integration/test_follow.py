@@ -57,14 +57,6 @@ class FollowTest(IntegrationTest):
     def results(self):
         return [r for r in self.sup.requests() if r.get("fault") == "result"]
 
-    def logged_events(self, cd):
-        rx = re.compile(r"Notification: severity = (\w+), host = ([^,]*), "
-                        r"plugin = notify_theeye, plugin_instance = fix, "
-                        r"type = remediation, type_instance = (\w+), "
-                        r"message = (.*)$")
-        return [m.groups() for m in map(rx.search, cd.log().splitlines())
-                if m]
-
     def assertNoJobSecret(self, cd):
         """No job's secret in anything collectd wrote: its log (every
         level), the csv files."""
@@ -98,12 +90,12 @@ class Ends(FollowTest):
         self.assertEqual(len(line), 1)
         wait_counter(self.dir, "fix", "derive-job_succeeded", 1)
         self.assertEqual(csv_latest(self.dir, "fix", "derive-job_failed"), 0)
-        (told,) = [r for r in self.sup.wait_jobs(2)
-                   if json.loads(r["body"])["task"] == TASK_ID2]
+        self.sup.wait_jobs(2)
+        (told,) = self.sup.jobs_of(TASK_ID2)
         self.assertEqual(arguments(told), [
             "job_succeeded", "OKAY", "web1", job["job_id"], "success",
             "finished", "svc", arguments(job)[1]])
-        events = self.logged_events(cd)
+        events = own_notifications(cd, "fix")
         self.assertEqual([(sev, host, what) for sev, host, what, _ in events],
                          [("OKAY", "web1", "job_succeeded")])
         pause(1)  # the escalation's job would have been followed by now
@@ -118,12 +110,13 @@ class Ends(FollowTest):
         cd.wait_log(r'Task "fix": job %s failed: state failure, lifecycle '
                     r'finished' % job["job_id"])
         wait_counter(self.dir, "fix", "derive-job_failed", 1)
-        told = [r for r in self.sup.wait_jobs(2)
-                if json.loads(r["body"])["task"] == TASK_ID2]
+        self.sup.wait_jobs(2)
+        told = self.sup.jobs_of(TASK_ID2)
         self.assertEqual(arguments(told[0])[:6], [
             "job_failed", "FAILURE", "web2", job["job_id"], "failure",
             "finished"])
-        self.assertEqual([e[0] for e in self.logged_events(cd)], ["FAILURE"])
+        self.assertEqual([e[0] for e in own_notifications(cd, "fix")],
+                         ["FAILURE"])
         self.assertNoJobSecret(cd)
 
     def test_a_long_result_is_read_whole(self):
@@ -187,7 +180,7 @@ class Ends(FollowTest):
         cd.wait_log(r"job %s has not finished within FollowTimeout"
                     % job2["job_id"], timeout=10)
         wait_counter(self.dir, "fix", "derive-follow_timeout", 1)
-        self.assertEqual(self.logged_events(cd), [])
+        self.assertEqual(own_notifications(cd, "fix"), [])
         self.assertEqual(csv_latest(self.dir, "fix", "derive-job_succeeded"),
                          0)
 
@@ -306,8 +299,7 @@ class Load(FollowTest):
         self.assertEqual(self.results(), [])
         self.assertEqual(csv_latest(self.dir, "fix",
                                     "derive-follow_abandoned"), 0)
-        conns = {r["connection"] for r in self.sup.jobs()
-                 if json.loads(r["body"])["task"] == TASK_ID2}
+        conns = {r["connection"] for r in self.sup.jobs_of(TASK_ID2)}
         self.assertLessEqual(len(conns), 2, conns)
         t0 = time.time()
         cd.stop()
@@ -328,14 +320,6 @@ LoadPlugin threshold
 
 class Verify(FollowTest):
 
-    def events(self, cd, task):
-        rx = re.compile(r"Notification: severity = (\w+), host = ([^,]*), "
-                        r"plugin = notify_theeye, plugin_instance = %s, "
-                        r"type = remediation, type_instance = (\w+), "
-                        r"message = (.*)$" % re.escape(task))
-        return [m.groups() for m in map(rx.search, cd.log().splitlines())
-                if m]
-
     def test_resolved_and_unresolved_after_created_jobs(self):
         # Without FollowJob the window opens at the job's creation. Any
         # OKAY for the subject resolves it, whatever the Task's Severity.
@@ -345,8 +329,8 @@ class Verify(FollowTest):
         cd.wait_log(r"job %s created" % job["job_id"])  # the window opens
         cd.putnotif("up", severity="okay", host="h1", plugin="svc")
         wait_counter(self.dir, "fix", "derive-resolved", 1)
-        wait_for(lambda: self.events(cd, "fix"), 5, what="resolved")
-        (sev, host, what, message) = self.events(cd, "fix")[0]
+        wait_for(lambda: own_notifications(cd, "fix"), 5, what="resolved")
+        (sev, host, what, message) = own_notifications(cd, "fix")[0]
         self.assertEqual((sev, host, what), ("OKAY", "h1", "resolved"))
         self.assertIn("h1/svc is OKAY again", message)
         self.assertIn("after job %s of Task fix" % job["job_id"], message)
@@ -354,7 +338,7 @@ class Verify(FollowTest):
         job2 = self.sup.wait_jobs(2)[1]
         wait_counter(self.dir, "fix", "derive-unresolved", 1,
                      timeout=10 * TIME_SCALE)
-        (sev, host, what, message) = self.events(cd, "fix")[1]
+        (sev, host, what, message) = own_notifications(cd, "fix")[1]
         self.assertEqual((sev, host, what), ("FAILURE", "h1", "unresolved"))
         self.assertIn("h1/svc still not OKAY", message)
         self.assertIn("after job %s of Task fix" % job2["job_id"], message)
@@ -375,24 +359,23 @@ class Verify(FollowTest):
             extra=THRESHOLD + CSV_EXTRA.format(dir=self.dir))
         t = [time.time() - 600]
 
-        def putval(instance, value):
+        def putval_at(instance, value):
             t[0] += 1
-            reply, _ = cd.command("PUTVAL testhost/foo/gauge-%s interval=60 "
-                                  "%.3f:%s" % (instance, t[0], value))
-            self.assertTrue(reply.startswith("0 "), reply)
-        putval("x", 42)
-        putval("y", 43)
+            putval(cd, "testhost/foo/gauge-" + instance, value, at=t[0],
+                   interval=60)
+        putval_at("x", 42)
+        putval_at("y", 43)
         self.sup.wait_jobs(2)
         wait_counter(self.dir, "fix", "derive-job_succeeded", 2)
-        putval("x", 5)
+        putval_at("x", 5)
         wait_counter(self.dir, "fix", "derive-resolved", 1)
         wait_counter(self.dir, "fix", "derive-unresolved", 1,
                      timeout=10 * TIME_SCALE)
         got = sorted((what, host) for _, host, what, _ in
-                     self.events(cd, "fix") if what.endswith("resolved"))
+                     own_notifications(cd, "fix") if what.endswith("resolved"))
         self.assertEqual(got, [("resolved", "testhost"),
                                ("unresolved", "testhost")])
-        msgs = [m for _, _, what, m in self.events(cd, "fix")
+        msgs = [m for _, _, what, m in own_notifications(cd, "fix")
                 if what == "unresolved"]
         self.assertIn("testhost/foo/gauge-y still not OKAY", msgs[0])
 

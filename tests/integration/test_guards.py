@@ -29,19 +29,6 @@ class GuardTest(IntegrationTest):
                                           Customer=CUSTOMER),
                              extra=CSV_EXTRA.format(dir=self.dir))
 
-    def jobs_of(self, task_id):
-        return [r for r in self.sup.jobs()
-                if json.loads(r["body"])["task"] == task_id]
-
-    def logged_events(self, cd, task):
-        """The plugin's own notifications about task, as the logfile
-        plugin wrote them."""
-        rx = re.compile(r"Notification: severity = (\w+), host = ([^,]*), "
-                        r"plugin = notify_theeye, plugin_instance = %s, "
-                        r"type = remediation, type_instance = (\w+), "
-                        r"message = (.*)$" % re.escape(task))
-        return [m.groups() for m in map(rx.search, cd.log().splitlines())
-                if m]
 
 
 class Budget(GuardTest):
@@ -67,15 +54,15 @@ class Budget(GuardTest):
                             type="ps_count")
         wait_counter(self.dir, "restart", "derive-over_budget", 9)
         wait_counter(self.dir, "restart", "derive-sent", 6)
-        wait_for(lambda: len(self.logged_events(cd, "restart")) >= 3, 10,
+        wait_for(lambda: len(own_notifications(cd, "restart")) >= 3, 10,
                  what="three budget_exhausted notifications")
         wait_counter(self.dir, "escalate", "derive-sent", 1)
         wait_counter(self.dir, "escalate", "derive-over_budget", 2)
         pause(0.5)
-        restart = self.jobs_of(TASK_ID)
+        restart = self.sup.jobs_of(TASK_ID)
         self.assertEqual(sorted(arguments(r)[0] for r in restart),
                          ["h1", "h1", "h2", "h2", "h3", "h3"])
-        events = self.logged_events(cd, "restart")
+        events = own_notifications(cd, "restart")
         self.assertEqual(sorted(e[1] for e in events), hosts)
         for severity, host, name, message in events:
             self.assertEqual((severity, name), ("FAILURE", "budget_exhausted"))
@@ -83,7 +70,7 @@ class Budget(GuardTest):
                              r"60 s for %s/svc/ps_count; not run again "
                              r"until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$" % host)
         # The escalation's job: who, what, and the incident's episode.
-        (esc,) = self.jobs_of(TASK_ID2)
+        (esc,) = self.sup.jobs_of(TASK_ID2)
         args = arguments(esc)
         host = args[0]
         self.assertIn(host, hosts)
@@ -96,8 +83,8 @@ class Budget(GuardTest):
         self.assertEqual(args[7], args[5])
         self.assertTrue(args[6].startswith("Task restart already ran 2 "))
         # No loop: the escalation's refusals reported nothing.
-        self.assertEqual(self.logged_events(cd, "escalate"), [])
-        self.assertEqual(len(self.logged_events(cd, "restart")), 3)
+        self.assertEqual(own_notifications(cd, "escalate"), [])
+        self.assertEqual(len(own_notifications(cd, "restart")), 3)
 
     def test_task_budget_and_the_next_window(self):
         # TaskBudget 3 per 2 s across all hosts: the 4th and 5th are held
@@ -111,7 +98,7 @@ class Budget(GuardTest):
             cd.putnotif("down", host=h, plugin="svc")
         self.sup.wait_jobs(3)
         wait_counter(self.dir, "fleet", "derive-over_budget", 2)
-        events = wait_for(lambda: self.logged_events(cd, "fleet"), 10,
+        events = wait_for(lambda: own_notifications(cd, "fleet"), 10,
                           what="the budget_exhausted notification")
         self.assertEqual([(e[1], e[2]) for e in events],
                          [("d", "budget_exhausted")])
@@ -120,7 +107,7 @@ class Budget(GuardTest):
         cd.putnotif("down", host="f", plugin="svc")
         jobs = self.sup.wait_jobs(4)
         self.assertEqual([arguments(r)[0] for r in jobs], ["a", "b", "c", "f"])
-        self.assertEqual(len(self.logged_events(cd, "fleet")), 1)
+        self.assertEqual(len(own_notifications(cd, "fleet")), 1)
 
 
 SLOW_NOTIFIER = """\
@@ -502,9 +489,8 @@ class WithThresholds(GuardTest):
         # missing during the test, and the guards count arrivals anyway.
         for v in values:
             self.t = getattr(self, "t", time.time() - 600) + 1
-            reply, _ = cd.command("PUTVAL testhost/%s/gauge-%s interval=60 "
-                                  "%.3f:%s" % (plugin, instance, self.t, v))
-            self.assertTrue(reply.startswith("0 "), reply)
+            putval(cd, "testhost/%s/gauge-%s" % (plugin, instance), v,
+                   at=self.t, interval=60)
 
     def test_confirm_with_persist(self):
         # Persist true: a FAILURE for every value out of range. Confirm 3:
