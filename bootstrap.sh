@@ -5,7 +5,8 @@
 #
 #   sh bootstrap.sh demo    # a real collectd fires a threshold at a fake TheEye
 #   sh bootstrap.sh check   # every test: make check (unit, integration, fault
-#                           # suite), then memcheck, ASan/UBSan and fuzzing
+#                           # suite), then memcheck, ASan/UBSan, fuzzing and
+#                           # the Debian package in a fresh Debian 12 chroot
 #   sh bootstrap.sh bench   # the benchmark: make bench (nginx, wrk, gnuplot)
 #   sh bootstrap.sh         # build only
 set -eu
@@ -23,7 +24,7 @@ packages="build-essential autoconf automake libtool pkg-config
   collectd-core collectd-dev libcurl4-openssl-dev libyajl-dev
   libmicrohttpd-dev libcmocka-dev python3 socat ca-certificates perl man-db
   valgrind clang libclang-rt-14-dev
-  libpython3.11"
+  libpython3.11 dpkg-dev debhelper debootstrap"
 if [ "$what" = bench ]; then
   packages="$packages nginx-light wrk gnuplot-nox curl"
 fi
@@ -55,7 +56,7 @@ check)
   grep -E '^[a-z0-9-]+: [0-9]+ notifications, ' tests/faults/test_faults.log ||
     true
   # Each further suite is one more test: it passes or fails as a whole.
-  for suite in check-valgrind check-asan fuzz; do
+  for suite in check-valgrind check-asan fuzz check-deb; do
     echo "== make $suite"
     if make "$suite"; then
       pass=$((${pass:-0} + 1))
