@@ -687,8 +687,10 @@ static int take_resumed(nt_job_t *job, void *arg) {
   return 0;
 }
 
-/* Jobs queued before init (another plugin notified first) get their
- * entries now, named above every entry on disk. */
+/* Jobs submitted before the sender started get their entries now, named
+ * above every entry on disk. The daemon's glue holds notifications until
+ * init (notify_theeye.c), so there it finds none; the sender accepts jobs
+ * before its start all the same, so that no caller can lose one. */
 typedef struct {
   nt_spooler_t *spooler;
   uint64_t shift;
