@@ -120,9 +120,13 @@ def readme_task_options(readme):
     names = readme_options(md_section(readme, r"<Task\b"))
     m = re.search(r"A Task may override(.*?)nothing else",
                   readme_global_section(readme), re.S)
-    if m:
-        names.update(t for t in backticked(m.group(1))
-                     if OPTION_NAME.fullmatch(t))
+    if m is None:
+        raise AssertionError("README: the sentence \"A Task may override "
+                             "... nothing else\" above the global options' "
+                             "table is gone; the Task options it names "
+                             "cannot be checked")
+    names.update(t for t in backticked(m.group(1))
+                 if OPTION_NAME.fullmatch(t))
     return names
 
 
@@ -397,6 +401,12 @@ class ManPageTest(unittest.TestCase):
         self.assertFalse(missing, "%s: SELF-METRICS lacks counters of "
                          "plugin/stats.c's nt_stat_names: %s"
                          % (POD, fmt(missing)))
+        # And no counter the plugin no longer has.
+        extra = sorted(set(re.findall(r"C<derive-(\w+)>", section)) -
+                       set(names) - {"spool_corrupt"})
+        self.assertFalse(extra, "%s: SELF-METRICS documents counters "
+                         "plugin/stats.c does not have: %s"
+                         % (POD, fmt(extra)))
 
     def test_guards_in_readme_order(self):
         readme = readme_guards(self.readme)

@@ -713,7 +713,7 @@ def csv_latest(workdir, task, name, settle=3):
     at most settle seconds) rather than give the value of an older read or
     none at all."""
     newest = csv_newest_read(workdir, task)
-    deadline = time.monotonic() + settle
+    deadline = time.monotonic() + settle * TIME_SCALE
     while True:
         rows = csv_rows(workdir, task, name)
         if newest is None or (rows and rows[-1][0] >= newest) or \

@@ -124,9 +124,10 @@ class Fleet(IntegrationTest):
             self.nginx_count(web1, "web1", 0)
         wait_counter(self.dir, RECIPE_TASK, "derive-suppressed", 2)
         self.nginx_count(web2, "web2", 0)
-        wait_for(lambda: len(self.jobs_of(TASK_ID)) == 2, 10,
-                 what="a job for web2")
-        pause(1)
+        wait_for(lambda: len(self.jobs_of(TASK_ID)) == 2 and
+                 len(self.jobs_of(TASK_ID2)) == 4, 10,
+                 what="a job for web2, and every probe")
+        pause(1)  # nothing more comes
         self.assertEqual(sorted(j[0] for j in self.jobs_of(TASK_ID)),
                          ["web1", "web2"])
         self.assertEqual(len(self.jobs_of(TASK_ID2)), 4)

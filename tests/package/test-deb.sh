@@ -33,6 +33,8 @@
 #                      remade when older than TEST_DEB_CACHE_DAYS (7)
 #   TEST_DEB_TIMEOUT   seconds for the whole test (default 1200)
 #   TEST_DEB_KEEP=1    keep the chroot and the logs (path printed)
+#   TEST_DEB_WORKDIR   where the work directory is made (default /var/tmp;
+#                      it must allow executables and device files)
 #
 # Time: each step has a timeout (downloading the base system 600 s, its
 # install 300 s, apt-get 300 or 600 s, collectd -T 60 s, the demo 120 s)
@@ -40,8 +42,11 @@
 # reference machine (2 cores, a near mirror): about 65 s without the
 # debootstrap tarball, about 40 s with it.
 #
-# The mirror must be http:// (a minbase chroot has no CA certificates), or
-# set TEST_DEB_MIRROR and TEST_DEB_SECURITY.
+# The mirror must be http:// (a minbase chroot has no CA certificates): the
+# host's first http:// address is taken (from a mirror list too, as cloud
+# images have: mirror+file:), else http://deb.debian.org. A proxy comes from
+# http_proxy or apt's Acquire::http::Proxy, and reaches apt in the chroot
+# through a file there, never a command line.
 #
 # Cleans up only what it made: its work directory under /var/tmp (chroot
 # and logs), what is mounted in that chroot (the /proc it mounts there,
@@ -60,7 +65,9 @@ fail() {
 }
 finish() {
   status=$?
-  trap - EXIT INT TERM
+  # A second signal must not cut the clean-up short.
+  trap '' INT TERM
+  trap - EXIT
   [ -z "$watchdog" ] || kill "$watchdog" 2>/dev/null || true
   if [ -n "$step_pid" ]; then
     kill -TERM "$step_pid" 2>/dev/null || true
@@ -135,14 +142,15 @@ host_uri() {
     [ -f "$f" ] || continue
     awk -v suite="$1" 'BEGIN { RS = ""; FS = "\n" }
       {
-        t = ""; u = ""; s = ""
+        t = ""; u = ""; s = ""; off = 0
         for (i = 1; i <= NF; i++) {
-          if ($i ~ /^Types:/) t = " " substr($i, 7) " "
+          if ($i ~ /^[Ee]nabled:[ \t]*[Nn]o/) off = 1
+          else if ($i ~ /^Types:/) t = " " substr($i, 7) " "
           else if ($i ~ /^URIs:/) u = substr($i, 6)
           else if ($i ~ /^Suites:/) s = " " substr($i, 8) " "
         }
         gsub(/[ \t]+/, " ", t); gsub(/[ \t]+/, " ", s)
-        if (t ~ / deb / && index(s, " " suite " ")) {
+        if (!off && t ~ / deb / && index(s, " " suite " ")) {
           split(u, a, /[ \t]+/)
           for (j = 1; j in a; j++) if (a[j] != "") { print a[j]; exit }
         }
@@ -157,16 +165,55 @@ host_uri() {
       }' "$f"
   done
 }
-mirror=${TEST_DEB_MIRROR:-$(host_uri bookworm | head -n 1)}
+# The first address of those that the bare chroot can use: http://, or the
+# first http:// line of a mirror list (mirror+file:PATH).
+usable_uri() {
+  while read -r u; do
+    case $u in
+    http://*)
+      echo "$u"
+      return
+      ;;
+    mirror+file:*)
+      f=${u#mirror+file:}
+      f=/${f#"${f%%[!/]*}"}
+      [ -f "$f" ] || continue
+      u=$(sed -n 's|^[[:space:]]*\(http://[^[:space:]]*\).*|\1|p' "$f" |
+        head -n 1)
+      [ -z "$u" ] || {
+        echo "$u"
+        return
+      }
+      ;;
+    esac
+  done
+}
+mirror=${TEST_DEB_MIRROR:-$(host_uri bookworm | usable_uri)}
 mirror=${mirror:-http://deb.debian.org/debian}
-security=${TEST_DEB_SECURITY:-$(host_uri bookworm-security | head -n 1)}
+security=${TEST_DEB_SECURITY:-$(host_uri bookworm-security | usable_uri)}
 security=${security:-http://deb.debian.org/debian-security}
 cache=${TEST_DEB_CACHE:-/var/cache/notify_theeye-test-deb}
 cache_days=${TEST_DEB_CACHE_DAYS:-7}
 tarball=$cache/bookworm-minbase-$arch.tgz
 
+if [ -z "${http_proxy:-}" ]; then
+  http_proxy=$(apt-config dump --format '%v%n' Acquire::http::Proxy 2>/dev/null |
+    head -n 1)
+  [ -z "$http_proxy" ] || export http_proxy
+fi
+
+workdir=${TEST_DEB_WORKDIR:-/var/tmp}
+if command -v findmnt >/dev/null 2>&1; then
+  case ",$(findmnt -no OPTIONS -T "$workdir")," in
+  *,noexec,* | *,nodev,*)
+    fail "$workdir is mounted noexec or nodev: nothing runs in a chroot there (set TEST_DEB_WORKDIR)"
+    ;;
+  esac
+fi
 deadline=${TEST_DEB_TIMEOUT:-1200}
-work=$(mktemp -d /var/tmp/notify_theeye-test-deb.XXXXXX)
+# Its real path: /proc shows the chroot's and the mounts' real paths.
+work=$(mktemp -d "$workdir/notify_theeye-test-deb.XXXXXX")
+work=$(cd "$work" && pwd -P)
 root=$work/root
 log=$work/log
 # The whole test's deadline: a subshell that sleeps a second at a time (so
@@ -174,6 +221,8 @@ log=$work/log
 (
   i=0
   while [ "$i" -lt "$deadline" ]; do
+    # Gone (even killed with SIGKILL): never signal a reused PID.
+    kill -0 $$ 2>/dev/null || exit 0
     sleep 1
     i=$((i + 1))
   done
@@ -212,8 +261,7 @@ step() {
 # in_root COMMAND...: runs COMMAND in the chroot, with a clean environment
 # (also as the command of step).
 root_env="PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8
-  DEBIAN_FRONTEND=noninteractive ${http_proxy:+http_proxy=$http_proxy}
-  ${https_proxy:+https_proxy=$https_proxy}"
+  DEBIAN_FRONTEND=noninteractive"
 in_root() {
   # shellcheck disable=SC2086 # root_env: words without blanks
   chroot "$root" /usr/bin/env -i $root_env "$@"
@@ -237,6 +285,10 @@ else
 fi
 step debootstrap 300 debootstrap --variant=minbase --arch="$arch" \
   --unpack-tarball="$tarball" bookworm "$root" "$mirror"
+if [ -n "${http_proxy:-}" ]; then
+  (umask 077 && printf 'Acquire::http::Proxy "%s";\n' "$http_proxy" \
+    >"$root/etc/apt/apt.conf.d/99proxy")
+fi
 
 cat >"$root/etc/apt/sources.list" <<EOF
 deb $mirror bookworm main
