@@ -121,6 +121,10 @@ double nt_backoff_jitter(double nominal, double u) {
   return nominal / 2 + u * (nominal / 2);
 }
 
+double nt_retry_after_jitter(double retry_after, double max_extra, double u) {
+  return retry_after + u * fmin(retry_after, max_extra);
+}
+
 double nt_retry_after_parse(const char *value, time_t now) {
   while (isspace((unsigned char)*value))
     value++;
@@ -269,7 +273,9 @@ static void count_gave_up(nt_task_t *task, const nt_job_t *job, const char *msg,
 double nt_retry_wait(const nt_config_t *cfg, const nt_http_result_t *r,
                      unsigned tries, double u) {
   return r->retry_after >= 0
-             ? fmax(r->retry_after, cfg->retry_interval / 2)
+             ? fmax(nt_retry_after_jitter(r->retry_after,
+                                          cfg->max_retry_interval, u),
+                    cfg->retry_interval / 2)
              : nt_backoff_jitter(nt_backoff_nominal(cfg->retry_interval,
                                                     cfg->max_retry_interval,
                                                     tries),

@@ -46,6 +46,8 @@
  *                  by itself.  down=0 ends an outage at once.
  *   shed_retry_after=V  the Retry-After of those 503s (1 unless set; empty:
  *                  none).  Status faults keep their own retry_after.
+ *   reset=1 clears these too.  --capacity N and --retry-after V set
+ *   capacity= and shed_retry_after= at start-up, after --control.
  * A request a fault answers (status, hang, close, rst) is neither shed nor
  * counted against the capacity.  /_control/stats has, per second of
  * arrival since the start ("seconds": "first", the epoch second of index
@@ -174,11 +176,11 @@ static struct {
   int quiesced_fd; /* the listener once refuse stopped it, else -1 */
   struct {
     long second, count;
-  } window[WINDOWS];       /* capacity used, by second of arrival */
-  struct second *seconds;  /* by second of arrival since first_second */
-  size_t seconds_size;     /* allocated */
-  size_t seconds_used;     /* 1 + the last one counted */
-  long first_second;       /* floor(started) */
+  } window[WINDOWS];      /* capacity used, by second of arrival */
+  struct second *seconds; /* by second of arrival since first_second */
+  size_t seconds_size;    /* allocated */
+  size_t seconds_used;    /* 1 + the last one counted */
+  long first_second;      /* floor(started) */
 } st = {.lock = PTHREAD_MUTEX_INITIALIZER, .quiesced_fd = -1};
 
 /* The faults that apply to one job request, copied out under the lock so
@@ -883,8 +885,7 @@ static bool take_shed(const struct request *r, struct decision *d) {
     }
     /* A request decided WINDOWS seconds after its arrival has lost its
      * window: shed, never let through beyond the capacity. */
-    if (st.window[slot].second != sec ||
-        st.window[slot].count >= f->capacity)
+    if (st.window[slot].second != sec || st.window[slot].count >= f->capacity)
       d->shed = "capacity";
     else
       st.window[slot].count++;
@@ -1139,8 +1140,9 @@ static enum MHD_Result handle_recorded(struct MHD_Connection *c,
     }
     if (d.shed != NULL) {
       r->fault = d.shed;
-      set_error(r, 503, strcmp(d.shed, "down") == 0 ? "Service Unavailable"
-                                                     : "over capacity");
+      set_error(r, 503,
+                strcmp(d.shed, "down") == 0 ? "Service Unavailable"
+                                            : "over capacity");
     } else if (d.status == 0) {
       process_job(c, r, route, task, secret, &d);
     } else if (d.status < 300) {
@@ -1774,9 +1776,11 @@ int main(int argc, char **argv) {
       usage(stderr);
       return 2;
     }
-    if (asprintf(&load, "capacity=%s&shed_retry_after=%s",
-                 capacity != NULL ? capacity : "0",
-                 shed_retry != NULL ? shed_retry : SHED_RETRY) < 0)
+    /* Only what was given: the other one keeps what --control said. */
+    if (asprintf(&load, "%s%s%s%s", capacity != NULL ? "capacity=" : "",
+                 capacity != NULL ? capacity : "",
+                 shed_retry != NULL ? "&shed_retry_after=" : "",
+                 shed_retry != NULL ? shed_retry : "") < 0)
       return 1;
     ok = startup_control(load);
     free(load);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * Unit tests of plugin/outcome.c: what each answer means for a job,
- * attempts, proxies' answers to CONNECT, backoff and Retry-After. */
+ * attempts, proxies' answers to CONNECT, backoff and Retry-After (and
+ * the jitter of both: the bounds of every wait). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -444,6 +445,76 @@ static void test_retry_after_garbage(void **state) {
   expect_retry_after("+5", -1);
 }
 
+/* ---- Retry-After with jitter ------------------------------------------ */
+
+static void test_retry_after_jitter(void **state) {
+  (void)state;
+  /* Never below what the supervisor asked, at most twice that. */
+  assert_true(nt_retry_after_jitter(5, 60, 0) == 5);
+  assert_true(nt_retry_after_jitter(5, 60, 0.5) == 7.5);
+  double top = nt_retry_after_jitter(5, 60, nextafter(1.0, 0.0));
+  assert_true(top > 9.99);
+  assert_true(top <= 10);
+  /* The extra is capped by max_extra (MaxRetryInterval): an hour's
+   * Retry-After is not stretched to two. */
+  assert_true(nt_retry_after_jitter(3600, 60, 0.5) == 3630);
+  assert_true(nt_retry_after_jitter(3600, 60, nextafter(1.0, 0.0)) <= 3660);
+  /* "Retry-After: 0" stays 0: nothing to spread. */
+  assert_true(nt_retry_after_jitter(0, 60, 0.9) == 0);
+  for (int i = 0; i < 100; i++) {
+    double w = nt_retry_after_jitter(2, 1, i / 100.0);
+    assert_true(w >= 2 && w < 3);
+    w = nt_retry_after_jitter(2, 60, i / 100.0);
+    assert_true(w >= 2 && w < 4);
+  }
+}
+
+static void test_retry_wait_bounds(void **state) {
+  (void)state;
+  nt_config_t cfg = {.retry_interval = 1, .max_retry_interval = 60};
+  nt_http_result_t r = answer(503, "");
+  double low = INFINITY, high = 0;
+  /* Retry-After: 5 -> within [5, 10), spread over most of it (a fleet
+   * drawing u at random does not come back in one instant). */
+  r.retry_after = 5;
+  for (int i = 0; i < 1000; i++) {
+    double w = nt_retry_wait(&cfg, &r, (unsigned)i % 20 + 1, i / 1000.0);
+    if (w < 5 || w >= 10)
+      fail_msg("Retry-After 5, u %g: waited %g", i / 1000.0, w);
+    low = fmin(low, w);
+    high = fmax(high, w);
+  }
+  assert_true(low == 5);
+  assert_true(high > 9.9);
+  /* The number of failures in a row changes nothing: the supervisor's
+   * word, not the backoff. */
+  assert_true(nt_retry_wait(&cfg, &r, 1, 0.25) ==
+              nt_retry_wait(&cfg, &r, 30, 0.25));
+  /* Beyond MaxRetryInterval: kept, and at most MaxRetryInterval more. */
+  r.retry_after = 600;
+  assert_true(nt_retry_wait(&cfg, &r, 1, 0) == 600);
+  assert_true(nt_retry_wait(&cfg, &r, 1, nextafter(1.0, 0.0)) <= 660);
+  /* Below RetryInterval/2: RetryInterval/2, exactly, whatever u. */
+  cfg.retry_interval = 2;
+  r.retry_after = 0;
+  for (int i = 0; i < 100; i++)
+    assert_true(nt_retry_wait(&cfg, &r, 1, i / 100.0) == 1);
+  r.retry_after = 0.4; /* jittered to at most 0.8: still the floor */
+  assert_true(nt_retry_wait(&cfg, &r, 1, nextafter(1.0, 0.0)) == 1);
+  /* Without Retry-After: the backoff, as before. */
+  cfg.retry_interval = 1;
+  r.retry_after = -1;
+  for (unsigned n = 1; n <= 10; n++) {
+    double nominal = nt_backoff_nominal(1, 60, n);
+    for (int i = 0; i < 100; i++) {
+      double w = nt_retry_wait(&cfg, &r, n, i / 100.0);
+      if (w < nominal / 2 || w > nominal)
+        fail_msg("try %u, u %g: waited %g, nominal %g", n, i / 100.0, w,
+                 nominal);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_2xx),
@@ -468,6 +539,8 @@ int main(void) {
       cmocka_unit_test(test_backoff_jitter),
       cmocka_unit_test(test_retry_after),
       cmocka_unit_test(test_retry_after_garbage),
+      cmocka_unit_test(test_retry_after_jitter),
+      cmocka_unit_test(test_retry_wait_bounds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
