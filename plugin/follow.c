@@ -300,7 +300,8 @@ void nt_follows_settle(nt_follows_t *fs, void *owner, const nt_http_result_t *r,
     timed_out(fs, f);
   } else {
     f->tries++;
-    f->not_before = now + nt_retry_wait(fs->cfg, r, f->tries, u);
+    f->not_before =
+        now + nt_retry_wait(fs->cfg, r, f->tries, u, f->deadline - now);
     double due = f->not_before < f->deadline ? f->not_before : f->deadline;
     if (due < fs->next_due)
       fs->next_due = due;

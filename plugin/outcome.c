@@ -271,15 +271,17 @@ static void count_gave_up(nt_task_t *task, const nt_job_t *job, const char *msg,
 }
 
 double nt_retry_wait(const nt_config_t *cfg, const nt_http_result_t *r,
-                     unsigned tries, double u) {
-  return r->retry_after >= 0
-             ? fmax(nt_retry_after_jitter(r->retry_after,
-                                          cfg->max_retry_interval, u),
-                    cfg->retry_interval / 2)
-             : nt_backoff_jitter(nt_backoff_nominal(cfg->retry_interval,
-                                                    cfg->max_retry_interval,
-                                                    tries),
-                                 u);
+                     unsigned tries, double u, double left) {
+  if (r->retry_after < 0)
+    return nt_backoff_jitter(
+        nt_backoff_nominal(cfg->retry_interval, cfg->max_retry_interval, tries),
+        u);
+  /* The floor first, then the spread: a fleet told "Retry-After: 0" must
+   * not come back in step either. The spread never takes a job that could
+   * still go in time past its deadline: at most half the time left. */
+  double base = fmax(r->retry_after, cfg->retry_interval / 2);
+  double room = fmax(0, (left - base) / 2);
+  return nt_retry_after_jitter(base, fmin(cfg->max_retry_interval, room), u);
 }
 
 double nt_outcome_settle(const nt_config_t *cfg, nt_job_t *job,
@@ -346,7 +348,7 @@ double nt_outcome_settle(const nt_config_t *cfg, nt_job_t *job,
     count_gave_up(task, job, msg, now);
     return NAN;
   }
-  double wait = nt_retry_wait(cfg, r, job->tries, u);
+  double wait = nt_retry_wait(cfg, r, job->tries, u, job->deadline - now);
   if (now + wait >= job->deadline) {
     nt_outcome_expired(cfg, job, now);
     return NAN;

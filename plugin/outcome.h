@@ -75,10 +75,11 @@ double nt_retry_after_parse(const char *value, time_t now);
 double nt_retry_after_header(const char *line, size_t len, time_t now);
 
 /* How long to wait before trying again after answer r, the tries-th
- * failure in a row: the supervisor's Retry-After with jitter u (at least
- * half of RetryInterval), else the backoff with jitter u. */
+ * failure in a row, with left seconds before the deadline: the
+ * supervisor's Retry-After (at least half of RetryInterval) spread by u
+ * over at most half the time left, else the backoff with jitter u. */
 double nt_retry_wait(const nt_config_t *cfg, const nt_http_result_t *r,
-                     unsigned tries, double u);
+                     unsigned tries, double u, double left);
 
 /* Settles a job after one exchange r, at the monotonic time now: counts
  * and logs the outcome under the job's Task and adds the attempts it

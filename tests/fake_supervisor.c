@@ -438,9 +438,13 @@ static enum MHD_Result gen_query_arg(void *cls, enum MHD_ValueKind kind,
 
 /* Counts a job request under the second of its arrival. Under the lock;
  * a count that memory cannot hold is lost, with a line saying so. */
+/* Per-second counts for the first day of a run (a herd lasts minutes):
+ * bounded memory, and a clock stepped forward costs no huge array. */
+#define SECONDS_COUNTED 86400
+
 static void count_second(const struct request *r) {
   long sec = (long)r->time - st.first_second;
-  if (!r->job_request || sec < 0)
+  if (!r->job_request || sec < 0 || sec >= SECONDS_COUNTED)
     return;
   if ((size_t)sec >= st.seconds_size) {
     size_t size = st.seconds_size ? st.seconds_size : 1024;

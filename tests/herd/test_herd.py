@@ -16,9 +16,9 @@ the least time the capacity allows; the supervisor's peak accepted rate
 recovery <= 2x its capacity (before the Retry-After jitter, a fleet back
 in step reached 2.8x); and that the fake supervisor's own per-second
 counts agree with its log. Prints the figures. About 40 s on 2 cores,
-bounded at 85 s. Exit 0, 1 (an assertion failed), 77 (skipped: collectd
-or the fake supervisor is missing, or under valgrind, which would make
-sixty daemons crawl).
+bounded at 85 s. Exit 0, 1 (an assertion failed), 99 (collectd, the fake
+supervisor or the plugin is missing), 77 (skipped under valgrind, which
+would make sixty daemons crawl).
 """
 
 import os

@@ -474,11 +474,13 @@ static void test_retry_wait_bounds(void **state) {
   nt_config_t cfg = {.retry_interval = 1, .max_retry_interval = 60};
   nt_http_result_t r = answer(503, "");
   double low = INFINITY, high = 0;
-  /* Retry-After: 5 -> within [5, 10), spread over most of it (a fleet
-   * drawing u at random does not come back in one instant). */
+  /* Retry-After: 5, far from the deadline -> within [5, 10), spread over
+   * most of it (a fleet drawing u at random does not come back in one
+   * instant). */
   r.retry_after = 5;
   for (int i = 0; i < 1000; i++) {
-    double w = nt_retry_wait(&cfg, &r, (unsigned)i % 20 + 1, i / 1000.0);
+    double w =
+        nt_retry_wait(&cfg, &r, (unsigned)i % 20 + 1, i / 1000.0, INFINITY);
     if (w < 5 || w >= 10)
       fail_msg("Retry-After 5, u %g: waited %g", i / 1000.0, w);
     low = fmin(low, w);
@@ -488,26 +490,44 @@ static void test_retry_wait_bounds(void **state) {
   assert_true(high > 9.9);
   /* The number of failures in a row changes nothing: the supervisor's
    * word, not the backoff. */
-  assert_true(nt_retry_wait(&cfg, &r, 1, 0.25) ==
-              nt_retry_wait(&cfg, &r, 30, 0.25));
+  assert_true(nt_retry_wait(&cfg, &r, 1, 0.25, 600) ==
+              nt_retry_wait(&cfg, &r, 30, 0.25, 600));
   /* Beyond MaxRetryInterval: kept, and at most MaxRetryInterval more. */
   r.retry_after = 600;
-  assert_true(nt_retry_wait(&cfg, &r, 1, 0) == 600);
-  assert_true(nt_retry_wait(&cfg, &r, 1, nextafter(1.0, 0.0)) <= 660);
-  /* Below RetryInterval/2: RetryInterval/2, exactly, whatever u. */
+  assert_true(nt_retry_wait(&cfg, &r, 1, 0, INFINITY) == 600);
+  assert_true(nt_retry_wait(&cfg, &r, 1, nextafter(1.0, 0.0), INFINITY) <= 660);
+  /* Near the deadline the spread shrinks to half the time left after the
+   * Retry-After, so a job that can still go in time does: 120 s asked,
+   * 150 s left -> at most 135 s. */
+  r.retry_after = 120;
+  for (int i = 0; i < 100; i++) {
+    double w = nt_retry_wait(&cfg, &r, 1, i / 100.0, 150);
+    if (w < 120 || w > 135)
+      fail_msg("Retry-After 120, 150 s left, u %g: waited %g", i / 100.0, w);
+  }
+  /* No time left beyond it: exactly the Retry-After (the job expires). */
+  assert_true(nt_retry_wait(&cfg, &r, 1, 0.9, 100) == 120);
+  /* Below RetryInterval/2: at least RetryInterval/2, spread from there:
+   * "Retry-After: 0" to a fleet does not bring it back in step either. */
   cfg.retry_interval = 2;
   r.retry_after = 0;
-  for (int i = 0; i < 100; i++)
-    assert_true(nt_retry_wait(&cfg, &r, 1, i / 100.0) == 1);
-  r.retry_after = 0.4; /* jittered to at most 0.8: still the floor */
-  assert_true(nt_retry_wait(&cfg, &r, 1, nextafter(1.0, 0.0)) == 1);
-  /* Without Retry-After: the backoff, as before. */
+  low = INFINITY, high = 0;
+  for (int i = 0; i < 100; i++) {
+    double w = nt_retry_wait(&cfg, &r, 1, i / 100.0, INFINITY);
+    if (w < 1 || w >= 2)
+      fail_msg("Retry-After 0, u %g: waited %g", i / 100.0, w);
+    low = fmin(low, w);
+    high = fmax(high, w);
+  }
+  assert_true(low == 1);
+  assert_true(high > 1.9);
+  /* Without Retry-After: the backoff, as before, whatever the time left. */
   cfg.retry_interval = 1;
   r.retry_after = -1;
   for (unsigned n = 1; n <= 10; n++) {
     double nominal = nt_backoff_nominal(1, 60, n);
     for (int i = 0; i < 100; i++) {
-      double w = nt_retry_wait(&cfg, &r, n, i / 100.0);
+      double w = nt_retry_wait(&cfg, &r, n, i / 100.0, 1);
       if (w < nominal / 2 || w > nominal)
         fail_msg("try %u, u %g: waited %g, nominal %g", n, i / 100.0, w,
                  nominal);
