@@ -469,27 +469,38 @@ static void test_retry_after_jitter(void **state) {
   }
 }
 
+/* The shortest and longest waits over `steps` draws of u spread across
+ * [0, 1). */
+typedef struct {
+  double low, high;
+} span_t;
+
+static span_t sweep(const nt_config_t *cfg, const nt_http_result_t *r,
+                    unsigned failures, double left, int steps) {
+  span_t s = {INFINITY, 0};
+  for (int i = 0; i < steps; i++) {
+    double w = nt_retry_wait(cfg, r, failures, (double)i / steps, left);
+    s.low = fmin(s.low, w);
+    s.high = fmax(s.high, w);
+  }
+  return s;
+}
+
 static void test_retry_wait_bounds(void **state) {
   (void)state;
   nt_config_t cfg = {.retry_interval = 1, .max_retry_interval = 60};
   nt_http_result_t r = answer(503, "");
-  double low = INFINITY, high = 0;
   /* Retry-After: 5, far from the deadline -> within [5, 10), spread over
    * most of it (a fleet drawing u at random does not come back in one
    * instant). */
   r.retry_after = 5;
-  for (int i = 0; i < 1000; i++) {
-    double w =
-        nt_retry_wait(&cfg, &r, (unsigned)i % 20 + 1, i / 1000.0, INFINITY);
-    if (w < 5 || w >= 10)
-      fail_msg("Retry-After 5, u %g: waited %g", i / 1000.0, w);
-    low = fmin(low, w);
-    high = fmax(high, w);
-  }
-  assert_true(low == 5);
-  assert_true(high > 9.9);
+  span_t s = sweep(&cfg, &r, 1, INFINITY, 1000);
+  assert_true(s.low == 5);
+  assert_true(s.high > 9.9 && s.high < 10);
   /* The number of failures in a row changes nothing: the supervisor's
    * word, not the backoff. */
+  span_t s30 = sweep(&cfg, &r, 30, INFINITY, 1000);
+  assert_true(s30.low == s.low && s30.high == s.high);
   assert_true(nt_retry_wait(&cfg, &r, 1, 0.25, 600) ==
               nt_retry_wait(&cfg, &r, 30, 0.25, 600));
   /* Beyond MaxRetryInterval: kept, and at most MaxRetryInterval more. */
@@ -500,38 +511,26 @@ static void test_retry_wait_bounds(void **state) {
    * Retry-After, so a job that can still go in time does: 120 s asked,
    * 150 s left -> at most 135 s. */
   r.retry_after = 120;
-  for (int i = 0; i < 100; i++) {
-    double w = nt_retry_wait(&cfg, &r, 1, i / 100.0, 150);
-    if (w < 120 || w > 135)
-      fail_msg("Retry-After 120, 150 s left, u %g: waited %g", i / 100.0, w);
-  }
+  s = sweep(&cfg, &r, 1, 150, 100);
+  assert_true(s.low == 120 && s.high <= 135);
   /* No time left beyond it: exactly the Retry-After (the job expires). */
   assert_true(nt_retry_wait(&cfg, &r, 1, 0.9, 100) == 120);
   /* Below RetryInterval/2: at least RetryInterval/2, spread from there:
    * "Retry-After: 0" to a fleet does not bring it back in step either. */
   cfg.retry_interval = 2;
   r.retry_after = 0;
-  low = INFINITY, high = 0;
-  for (int i = 0; i < 100; i++) {
-    double w = nt_retry_wait(&cfg, &r, 1, i / 100.0, INFINITY);
-    if (w < 1 || w >= 2)
-      fail_msg("Retry-After 0, u %g: waited %g", i / 100.0, w);
-    low = fmin(low, w);
-    high = fmax(high, w);
-  }
-  assert_true(low == 1);
-  assert_true(high > 1.9);
+  s = sweep(&cfg, &r, 1, INFINITY, 100);
+  assert_true(s.low == 1);
+  assert_true(s.high > 1.9 && s.high < 2);
   /* Without Retry-After: the backoff, as before, whatever the time left. */
   cfg.retry_interval = 1;
   r.retry_after = -1;
   for (unsigned n = 1; n <= 10; n++) {
     double nominal = nt_backoff_nominal(1, 60, n);
-    for (int i = 0; i < 100; i++) {
-      double w = nt_retry_wait(&cfg, &r, n, i / 100.0, 1);
-      if (w < nominal / 2 || w > nominal)
-        fail_msg("try %u, u %g: waited %g, nominal %g", n, i / 100.0, w,
-                 nominal);
-    }
+    s = sweep(&cfg, &r, n, 1, 100);
+    if (s.low < nominal / 2 || s.high > nominal)
+      fail_msg("try %u: waited %g to %g, nominal %g", n, s.low, s.high,
+               nominal);
   }
 }
 
