@@ -33,6 +33,8 @@ import sys
 import tempfile
 import time
 
+from logtail import LogTail
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("NT_SRCDIR") or os.path.dirname(HERE)
 BUILDDIR = os.environ.get("NT_BUILDDIR") or os.getcwd()
@@ -293,28 +295,13 @@ class AccessLog:
     read incrementally."""
 
     def __init__(self, path):
-        self.path = path
         # Only what is logged from now on: a server may serve several runs.
-        try:
-            self.pos = os.path.getsize(path)
-        except FileNotFoundError:
-            self.pos = 0
-        self.rest = b""
+        self.tail = LogTail(path, from_end=True)
         self.times = []
         self.other = 0
 
     def poll(self):
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.pos)
-                data = f.read()
-        except FileNotFoundError:
-            return len(self.times)
-        self.pos += len(data)
-        data = self.rest + data
-        lines = data.split(b"\n")
-        self.rest = lines.pop()
-        for line in lines:
+        for line in self.tail.new_lines():
             fields = line.split()
             if len(fields) >= 2 and fields[1] == b"200":
                 self.times.append(float(fields[0]))

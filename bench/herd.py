@@ -60,6 +60,8 @@ import sys
 import tempfile
 import time
 
+from logtail import LogTail
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("NT_SRCDIR") or os.path.dirname(HERE)
 BUILDDIR = os.environ.get("NT_BUILDDIR") or os.getcwd()
@@ -339,8 +341,7 @@ class Supervisor:
         self.retry_after = retry_after
         self.down = down
         self.proc = None
-        self.pos = 0
-        self.rest = b""
+        self.tail = LogTail(self.log_path)
         self.requests = []
         self.returncode = None
 
@@ -385,16 +386,7 @@ class Supervisor:
 
     def poll(self):
         """Reads the log lines written since the last call."""
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(self.pos)
-                data = f.read()
-        except FileNotFoundError:
-            return self.requests
-        self.pos += len(data)
-        lines = (self.rest + data).split(b"\n")
-        self.rest = lines.pop()
-        for line in lines:
+        for line in self.tail.new_lines():
             self.requests.append(json.loads(line))
         return self.requests
 
