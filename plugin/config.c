@@ -27,9 +27,11 @@
 #define MAX_CONNECT_TIMEOUT_MS 3000
 #define SECRET_LEN 64
 #define TASK_ID_LEN 24
-/* Confirm and the budgets count up to this many events per window: each
- * subject's window keeps their times. */
+/* Confirm and Budget count up to this many events per window: each
+ * subject's window keeps their times. TaskBudget's one window may hold
+ * more: the brake for a fleet. */
 #define MAX_WINDOW_COUNT 100
+#define MAX_TASK_BUDGET_COUNT 10000
 /* Requests in flight at once to one supervisor: beyond this, a typo. */
 #define MAX_CONNECTIONS 256
 /* Jobs followed at once, at most: each holds a connection to its
@@ -166,17 +168,20 @@ static int get_seconds(const nt_task_t *task, const oconfig_item_t *ci,
   return 0;
 }
 
-/* "N SECONDS": two numbers, N a whole number from 1 to max. */
+/* "N SECONDS" (Confirm: "K SECONDS"): two numbers, N a whole number from 1
+ * to max. */
 static int get_count_window(const nt_task_t *task, const oconfig_item_t *ci,
                             unsigned max, nt_count_window_t *ret) {
+  const char *count = strcasecmp(ci->key, "Confirm") == 0 ? "K" : "N";
   if (ci->values_num != 2 || ci->values[0].type != OCONFIG_TYPE_NUMBER ||
       ci->values[1].type != OCONFIG_TYPE_NUMBER) {
-    config_error(task, ci->key, "takes two numbers: N SECONDS");
+    config_error(task, ci->key, "takes two numbers: %s SECONDS", count);
     return -1;
   }
   double n = ci->values[0].value.number, seconds = ci->values[1].value.number;
   if (n < 1 || n != floor(n) || n > max) {
-    config_error(task, ci->key, "N must be a whole number from 1 to %u", max);
+    config_error(task, ci->key, "%s must be a whole number from 1 to %u", count,
+                 max);
     return -1;
   }
   if (!(seconds > 0) || seconds > 365 * 86400.0) {
@@ -648,13 +653,13 @@ static int task_option(nt_task_t *task, const oconfig_item_t *c) {
   if (strcasecmp(key, "FollowTimeout") == 0)
     return get_seconds(task, c, false, &task->follow_timeout);
   if (strcasecmp(key, "Verify") == 0)
-    return get_seconds(task, c, false, &task->verify);
+    return get_seconds(task, c, true, &task->verify);
   if (strcasecmp(key, "Confirm") == 0)
     return get_count_window(task, c, MAX_WINDOW_COUNT, &task->confirm);
   if (strcasecmp(key, "Budget") == 0)
     return get_count_window(task, c, MAX_WINDOW_COUNT, &task->budget);
   if (strcasecmp(key, "TaskBudget") == 0)
-    return get_count_window(task, c, MAX_WINDOW_COUNT, &task->task_budget);
+    return get_count_window(task, c, MAX_TASK_BUDGET_COUNT, &task->task_budget);
   if (strcasecmp(key, "URL") == 0)
     return get_url(task, c, &task->own.url);
   if (strcasecmp(key, "Customer") == 0)
@@ -1045,7 +1050,7 @@ static int task_finalize(nt_config_t *cfg, nt_task_t *task) {
     task->cooldowns = nt_cooldown_create(task->cooldown, NT_COOLDOWN_CAPACITY);
   bool windows_ok =
       make_windows(&task->confirm, NT_CONFIRM_CAPACITY, &task->confirms) &&
-      make_windows(&task->budget, NT_COOLDOWN_CAPACITY, &task->budgets) &&
+      make_windows(&task->budget, NT_BUDGET_CAPACITY, &task->budgets) &&
       make_windows(&task->task_budget, 1, &task->task_budgets);
   if (task->verify > 0)
     task->verifies = nt_verify_create(task->verify, NT_VERIFY_CAPACITY);

@@ -37,9 +37,10 @@ typedef enum {
   NT_COMPLAINT_GAVE_UP,     /* MaxAttempts spent */
   NT_COMPLAINT_EXPIRED,
   NT_COMPLAINT_DROPPED,
-  NT_COMPLAINT_GUARDS_FULL,  /* a guard's table full of running windows */
-  NT_COMPLAINT_NOT_FOLLOWED, /* FollowJob: an answer without the secret */
-  NT_COMPLAINT_VERIFY_FULL,  /* Verify: no room for a window */
+  NT_COMPLAINT_BUDGETS_FULL,  /* the Budget table full of running windows */
+  NT_COMPLAINT_NOT_FOLLOWED,  /* FollowJob: an answer without the secret */
+  NT_COMPLAINT_FOLLOW_FAILED, /* FollowJob: a result request failed */
+  NT_COMPLAINT_VERIFY_FULL,   /* Verify: no room for a window */
   NT_COMPLAINTS_NUM
 } nt_complaint_kind_t;
 

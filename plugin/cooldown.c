@@ -70,11 +70,9 @@ bool nt_cooldown_admit(nt_cooldown_t *c, const notification_t *n, double now) {
       w->start = now;
       nt_table_touch(c->windows, w);
     }
-  } else if (nt_table_size(c->windows) >= c->capacity) {
-    /* Full of open windows: forgetting one would let its identity through
-     * at once. */
-    admit = false;
   } else if ((w = nt_table_add(c->windows, key, len)) != NULL) {
+    /* When full, the table forgot the least recently touched window: the
+     * one that started earliest, as only an admission touches one. */
     w->start = now;
   }
   /* Out of memory: admit without remembering rather than lose an alert. */
@@ -91,10 +89,6 @@ void nt_cooldown_withdraw(nt_cooldown_t *c, const notification_t *n,
   if (w != NULL && w->start == now)
     nt_table_remove(c->windows, w);
   pthread_mutex_unlock(&c->lock);
-}
-
-bool nt_cooldown_full(nt_cooldown_t *c) {
-  return nt_cooldown_size(c) >= c->capacity;
 }
 
 size_t nt_cooldown_size(nt_cooldown_t *c) {

@@ -96,13 +96,13 @@ static void withdraw(nt_task_t *task, const notification_t *n, const char *key,
     nt_windows_withdraw(task->task_budgets, "", 0, now);
 }
 
-/* A guard's table is full of windows still running: new subjects are
+/* The Budget's table is full of windows still running: new subjects are
  * refused until the first ones end. */
-static void guards_full(nt_task_t *task, const char *guard, double now) {
-  nt_complain(&task->complaints[NT_COMPLAINT_GUARDS_FULL], now, LOG_WARNING,
-              "Task \"%s\": %d subjects have a %s window running: new "
+static void budgets_full(nt_task_t *task, double now) {
+  nt_complain(&task->complaints[NT_COMPLAINT_BUDGETS_FULL], now, LOG_WARNING,
+              "Task \"%s\": %d subjects have a Budget window running: new "
               "subjects are refused until the first windows end",
-              task->name, NT_COOLDOWN_CAPACITY, guard);
+              task->name, NT_BUDGET_CAPACITY);
 }
 
 /* A budget's verdict on one more job at now: a refusal is counted, and
@@ -118,7 +118,7 @@ static bool within_budget(nt_sender_t *s, nt_task_t *task, nt_windows_t *w,
     return true;
   nt_stats_add(&task->stats, NT_STAT_OVER_BUDGET, 1);
   if (isnan(until))
-    guards_full(task, "Budget", now);
+    budgets_full(task, now);
   if (!first || !report)
     return false;
   char subject[5 * DATA_MAX_NAME_LEN], when[32] = "";
@@ -129,9 +129,10 @@ static bool within_budget(nt_sender_t *s, nt_task_t *task, nt_windows_t *w,
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
   nt_event_t *e = nt_event_new(
       "budget_exhausted", NOTIF_FAILURE, task->name, n, episode,
-      "Task %s already ran %u times in %g s for %s%s; not run again until %s",
-      task->name, cw->n, cw->seconds, len > 0 ? "" : "all subjects, ", subject,
-      when);
+      "Task %s already ran %u times in %.15g s for %s; not run again until "
+      "%s%s",
+      task->name, cw->n, cw->seconds, subject, when,
+      len > 0 ? "" : " (TaskBudget: all subjects together)");
   if (e != NULL)
     nt_sender_notify(s, e);
   return false;
@@ -203,8 +204,6 @@ int nt_dispatch(nt_config_t *cfg, nt_sender_t *s, const notification_t *n,
     if (task->cooldowns != NULL) {
       if (!nt_cooldown_admit(task->cooldowns, n, now)) {
         nt_stats_add(&task->stats, NT_STAT_SUPPRESSED, 1);
-        if (nt_cooldown_full(task->cooldowns))
-          guards_full(task, "Cooldown", now);
         continue;
       }
       a.cooldown = true;

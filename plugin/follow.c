@@ -13,9 +13,12 @@
 /* What the result route is asked for: the whole job, held up to a minute. */
 #define RESULT_QUERY "/result?full&timeout=60"
 #define HOLD_SECONDS 60
-/* A "not yet" sooner than this after the request was not held: the next
- * request waits as long. */
+/* A "not yet" sooner than this after its request was not held. The first
+ * few in a row are asked again at once, as any "not yet"; past them (a
+ * proxy in between that answers for the supervisor, say) the next request
+ * waits as long: never a loop. */
 #define MIN_HOLD 1.0
+#define QUICK_NOT_YETS 3
 
 typedef struct nt_follow_s {
   struct nt_follow_s *next, *prev; /* in creation order, or the gone list */
@@ -25,6 +28,7 @@ typedef struct nt_follow_s {
   double created, deadline, not_before; /* monotonic */
   double asked;                         /* its last request's start */
   unsigned tries; /* failed requests in a row, for the backoff */
+  unsigned quick; /* "not yet"s in a row that were not held */
   bool in_flight; /* its request is under way */
   bool gone;      /* abandoned in flight: freed once its request ends */
   char about[];   /* the job's (see nt_job_t) */
@@ -186,7 +190,8 @@ void nt_follows_add(nt_follows_t *fs, const nt_job_t *job,
 static void report_end(nt_follows_t *fs, nt_follow_t *f, bool success,
                        const nt_job_info_t *info, double now) {
   nt_task_t *task = f->task;
-  const char *state = info->state[0] ? info->state : "?";
+  /* A 200 says success, whether or not its job says so. */
+  const char *state = info->state[0] ? info->state : success ? "success" : "?";
   const char *lifecycle = info->lifecycle[0] ? info->lifecycle : "?";
   double took = now - f->created;
   nt_stats_add(&task->stats,
@@ -280,14 +285,18 @@ void nt_follows_settle(nt_follows_t *fs, void *owner, const nt_http_result_t *r,
   }
   const nt_job_info_t *info = &r->job;
   bool ours = info->is_job && strcmp(info->id, f->id) == 0;
+  bool answered = ((r->status == 200 || r->status == 500) && ours) ||
+                  r->status == 303 || r->status == 408 || r->status == 404;
+  if (answered)
+    nt_outcome_follow_answered(f->task);
   if ((r->status == 200 || r->status == 500) && ours) {
     report_end(fs, f, r->status == 200, info, now);
     end_follow(fs, f);
   } else if (r->status == 303 || r->status == 408) {
-    /* Not finished yet: ask again at once, unless the supervisor did not
-     * hold the request (a proxy in between, say): then not in a loop. */
+    /* Not finished yet: ask again at once. */
     f->tries = 0;
-    f->not_before = now - f->asked < MIN_HOLD ? now + MIN_HOLD : now;
+    f->quick = now - f->asked < MIN_HOLD ? f->quick + 1 : 0;
+    f->not_before = f->quick > QUICK_NOT_YETS ? now + MIN_HOLD : now;
     if (f->not_before < fs->next_due)
       fs->next_due = f->not_before;
   } else if (r->status == 404) {
@@ -300,8 +309,9 @@ void nt_follows_settle(nt_follows_t *fs, void *owner, const nt_http_result_t *r,
     timed_out(fs, f);
   } else {
     f->tries++;
-    f->not_before =
-        now + nt_retry_wait(fs->cfg, r, f->tries, u, f->deadline - now);
+    double wait = nt_retry_wait(fs->cfg, r, f->tries, u, f->deadline - now);
+    nt_outcome_follow_failed(fs->cfg, f->task, f->id, r, wait, now);
+    f->not_before = now + wait;
     double due = f->not_before < f->deadline ? f->not_before : f->deadline;
     if (due < fs->next_due)
       fs->next_due = due;

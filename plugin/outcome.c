@@ -181,6 +181,17 @@ static void clean_message(const nt_config_t *cfg, char *msg) {
   nt_cut(msg, MESSAGE_MAX);
 }
 
+/* A failed exchange in a few words ("HTTP 503", or libcurl's error),
+ * cleaned. */
+static void failure_message(const nt_config_t *cfg, const nt_http_result_t *r,
+                            char *msg, size_t size) {
+  if (r->status > 0)
+    snprintf(msg, size, "HTTP %ld", r->status);
+  else
+    snprintf(msg, size, "%s", r->error);
+  clean_message(cfg, msg);
+}
+
 /* A job's fields come from the answer too: an id is never a secret's
  * length, but an answer could claim anything. */
 static void clean_job_info(nt_job_info_t *info) {
@@ -339,11 +350,7 @@ double nt_outcome_settle(const nt_config_t *cfg, nt_job_t *job,
   __atomic_add_fetch(&job->attempts, nt_outcome_attempts(o, r),
                      __ATOMIC_RELAXED);
   job->tries++;
-  if (r->status > 0)
-    snprintf(msg, sizeof(msg), "HTTP %ld", r->status);
-  else
-    snprintf(msg, sizeof(msg), "%s", r->error);
-  clean_message(cfg, msg);
+  failure_message(cfg, r, msg, sizeof(msg));
   if (job->attempts >= cfg->max_attempts) {
     count_gave_up(task, job, msg, now);
     return NAN;
@@ -361,6 +368,22 @@ double nt_outcome_settle(const nt_config_t *cfg, nt_job_t *job,
               "%.1f s",
               task->name, task->eff.url, msg, nt_outcome_name(o), wait);
   return now + wait;
+}
+
+void nt_outcome_follow_failed(const nt_config_t *cfg, nt_task_t *task,
+                              const char *job_id, const nt_http_result_t *r,
+                              double wait, double now) {
+  char msg[sizeof(r->error)];
+  failure_message(cfg, r, msg, sizeof(msg));
+  nt_complain(&task->complaints[NT_COMPLAINT_FOLLOW_FAILED], now, LOG_WARNING,
+              "Task \"%s\": the result of job %s could not be read: %s: "
+              "asking again in %.1f s",
+              task->name, job_id, msg, wait);
+}
+
+void nt_outcome_follow_answered(nt_task_t *task) {
+  nt_release(&task->complaints[NT_COMPLAINT_FOLLOW_FAILED], LOG_NOTICE,
+             "Task \"%s\": job results can be read again", task->name);
 }
 
 void nt_outcome_spent(const nt_job_t *job, double now) {
@@ -383,6 +406,9 @@ void nt_outcome_dropped(const nt_job_t *job, size_t limit, double now) {
 
 void nt_outcome_cancelled(const nt_config_t *cfg, const nt_job_t *jobs,
                           uint64_t episode, const char *name) {
+  nt_buf_t tasks = NT_BUF_INIT; /* the Tasks named in the one line */
+  unsigned named = 0;
+  uint64_t total = 0;
   for (size_t i = 0; jobs != NULL && i < cfg->tasks_num; i++) {
     nt_task_t *task = cfg->tasks[i];
     uint64_t n = 0;
@@ -391,10 +417,15 @@ void nt_outcome_cancelled(const nt_config_t *cfg, const nt_job_t *jobs,
     if (n == 0)
       continue;
     nt_stats_add(&task->stats, NT_STAT_CANCELLED, n);
-    NT_INFO("Task \"%s\": %s is OKAY again: cancelled %" PRIu64
-            " waiting job(s) for it",
-            task->name, name, n);
+    nt_buf_printf(&tasks, "%s\"%s\"", named++ > 0 ? ", " : "", task->name);
+    total += n;
   }
+  if (total > 0)
+    NT_INFO("Task%s %s: %s is OKAY again: cancelled %" PRIu64
+            " waiting job(s) for it",
+            named > 1 ? "s" : "",
+            tasks.failed || tasks.data == NULL ? "?" : tasks.data, name, total);
+  nt_buf_free(&tasks);
 }
 
 void nt_outcome_cancelled_unqueued(nt_task_t *task) {

@@ -99,9 +99,8 @@ void nt_outcome_dropped(const nt_job_t *job, size_t limit, double now);
  * what would be sent, cut visibly to fit one log line. */
 void nt_outcome_dry_run(const char *label, const nt_job_t *job);
 /* The OKAY that ended an episode (of the subject named name) cancelled
- * jobs: those of jobs (a list chained by next) of that episode are counted,
- * with one
- * INFO line per Task. */
+ * jobs: those of jobs (a list chained by next) of that episode are counted
+ * under their Tasks, with one INFO line naming them all. */
 void nt_outcome_cancelled(const nt_config_t *cfg, const nt_job_t *jobs,
                           uint64_t episode, const char *name);
 /* A job of an episode an OKAY had just ended was cancelled instead of
@@ -110,6 +109,13 @@ void nt_outcome_cancelled_unqueued(nt_task_t *task);
 /* A job in flight when its subject's OKAY came was cancelled once it was
  * back (rather than retried or written). */
 void nt_outcome_cancelled_later(const nt_job_t *job);
+/* A result request of the Task's follow of job_id failed (r): asked again
+ * in wait seconds. Logged once, then rate-limited. */
+void nt_outcome_follow_failed(const nt_config_t *cfg, nt_task_t *task,
+                              const char *job_id, const nt_http_result_t *r,
+                              double wait, double now);
+/* The result route answered again after failures. */
+void nt_outcome_follow_answered(nt_task_t *task);
 /* Whether the exchange r would leave its job waiting for a retry. */
 bool nt_outcome_would_retry(const nt_http_result_t *r);
 /* At shutdown: the Task's undelivered jobs, kept on disk or dropped. */

@@ -575,9 +575,15 @@ static void *spooler_main(void *arg) {
       pthread_mutex_unlock(&sp->lock);
       save_state(sp, false);
       pthread_mutex_lock(&sp->lock);
-      /* At most a second: the state is on disk within one of a change. */
-      if (!has_work(sp) && !sp->stopping)
-        nt_cond_wait_until(&sp->wake, &sp->lock, nt_now() + STATE_EVERY);
+      /* The state is on disk within STATE_EVERY of a change: a change is
+       * looked for twice as often, and once more as soon as the last
+       * save's STATE_EVERY has passed. */
+      if (!has_work(sp) && !sp->stopping) {
+        double now = nt_now(), due = sp->state_saved + STATE_EVERY;
+        double wake = now + STATE_EVERY / 2;
+        nt_cond_wait_until(&sp->wake, &sp->lock,
+                           due > now && due < wake ? due : wake);
+      }
       continue;
     }
     remove_entries(sp);

@@ -105,20 +105,12 @@ void nt_subjects_note(nt_subjects_t *s, const notification_t *n, double now,
     episode_id(key, len, start, info);
 }
 
-bool nt_subjects_episode_ended(nt_subjects_t *s, const char *key, size_t len,
-                               const char *episode) {
+bool nt_subjects_okay(nt_subjects_t *s, const char *key, size_t len) {
   pthread_mutex_lock(&s->lock);
   subject_t *sub = nt_table_find(s->table, key, len);
-  bool known = sub != NULL;
-  int64_t start = known && sub->in_episode ? sub->episode_start : 0;
+  bool okay = sub != NULL && !sub->in_episode;
   pthread_mutex_unlock(&s->lock);
-  if (!known || episode[0] == '\0')
-    return false;
-  if (start == 0)
-    return true; /* OKAY now */
-  nt_subject_info_t info;
-  episode_id(key, len, start, &info);
-  return strcmp(info.episode, episode) != 0; /* ended, another began */
+  return okay;
 }
 
 size_t nt_subjects_size(nt_subjects_t *s) {

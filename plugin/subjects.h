@@ -57,9 +57,8 @@ int nt_subjects_restore(nt_subjects_t *s, const char *fields);
 
 /* Subjects remembered, for tests. */
 size_t nt_subjects_size(nt_subjects_t *s);
-/* Whether an OKAY ended the episode of that id of the subject of key since
- * (false also for a subject no longer remembered: nothing is known). */
-bool nt_subjects_episode_ended(nt_subjects_t *s, const char *key, size_t len,
-                               const char *episode);
+/* Whether the subject of key is OKAY now: its last notification was an
+ * OKAY (false for a subject no longer remembered: nothing is known). */
+bool nt_subjects_okay(nt_subjects_t *s, const char *key, size_t len);
 
 #endif

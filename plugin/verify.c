@@ -65,8 +65,9 @@ bool nt_verify_open(nt_verify_t *v, const char *about, const char *job_id,
   return w != NULL;
 }
 
+/* seconds: the Verify time, which an unresolved verdict names. */
 static nt_event_t *event(const char *task, const char *key, const window_t *w,
-                         bool resolved, double now) {
+                         bool resolved, double seconds, double now) {
   notification_t n = {0};
   nt_about_subject(key, &n); /* a key is an about's first part */
   char subject[5 * DATA_MAX_NAME_LEN];
@@ -77,8 +78,8 @@ static nt_event_t *event(const char *task, const char *key, const window_t *w,
                          "%s is OKAY again %.1f s after job %s of Task %s",
                          subject, now - w->opened, w->job_id, task)
           : nt_event_new("unresolved", NOTIF_FAILURE, task, &n, w->episode,
-                         "%s still not OKAY %.1f s after job %s of Task %s",
-                         subject, now - w->opened, w->job_id, task);
+                         "%s still not OKAY %.15g s after job %s of Task %s",
+                         subject, seconds, w->job_id, task);
   if (e != NULL)
     snprintf(e->job_id, sizeof(e->job_id), "%s", w->job_id);
   return e;
@@ -94,7 +95,7 @@ nt_event_t *nt_verify_resolve(nt_verify_t *v, const char *task, const char *key,
     nt_table_remove(v->table, w);
   }
   pthread_mutex_unlock(&v->lock);
-  return w != NULL ? event(task, key, &copy, true, now) : NULL;
+  return w != NULL ? event(task, key, &copy, true, v->seconds, now) : NULL;
 }
 
 void nt_verify_after_job(nt_task_t *task, nt_subjects_t *subjects,
@@ -109,7 +110,9 @@ void nt_verify_after_job(nt_task_t *task, nt_subjects_t *subjects,
                 task->name, NT_VERIFY_CAPACITY, job_id);
     return;
   }
-  if (!nt_subjects_episode_ended(subjects, about, len, episode))
+  /* Its OKAY came while the job ran: the problem is gone. A subject that
+   * failed again meanwhile waits for its next OKAY. */
+  if (!nt_subjects_okay(subjects, about, len))
     return;
   nt_event_t *e =
       nt_verify_resolve(task->verifies, task->name, about, len, now);
@@ -135,7 +138,7 @@ nt_event_t *nt_verify_expire(nt_verify_t *v, const char *task, double now) {
     pthread_mutex_unlock(&v->lock);
     if (!due)
       return head;
-    nt_event_t *e = event(task, key, &copy, false, now);
+    nt_event_t *e = event(task, key, &copy, false, v->seconds, now);
     if (e != NULL) {
       *tail = e;
       tail = &e->next;

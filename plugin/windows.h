@@ -15,8 +15,10 @@
 typedef struct nt_windows_s nt_windows_t;
 
 /* Confirm counts kept per Task, at most: one forgotten only delays the
- * action (budgets keep as many as Cooldown, NT_COOLDOWN_CAPACITY). */
+ * action. */
 #define NT_CONFIRM_CAPACITY 10000
+/* Budget windows per Task, at most: as many as the subjects remembered. */
+#define NT_BUDGET_CAPACITY 100000
 
 /* Windows of n events within seconds, for at most capacity keys. The least
  * recently used is forgotten first, but a budget never forgets a window

@@ -153,14 +153,21 @@ class Ends(FollowTest):
 
     def test_not_yet_without_a_hold_is_no_loop(self):
         # Something between the plugin and the supervisor answers 408 at
-        # once: the plugin asks again a second later, not in a loop.
-        cd = self.start("result_after_ms=2500&hold_ms=1")
+        # once: the first few are asked again at once, as any "not yet";
+        # then once a second, not in a loop.
+        cd = self.start("result_after_ms=%d&hold_ms=1" % (3500 * TIME_SCALE))
         cd.putnotif("down", plugin="svc")
         (job,) = self.sup.wait_jobs(1)
-        cd.wait_log(r"job %s succeeded" % job["job_id"])
-        statuses = [r["status"] for r in self.results()]
+        cd.wait_log(r"job %s succeeded" % job["job_id"],
+                    timeout=10 * TIME_SCALE)
+        results = self.results()
+        statuses = [r["status"] for r in results]
         self.assertEqual(statuses[-1], 200)
-        self.assertLessEqual(len(statuses), 5, statuses)
+        self.assertEqual(set(statuses[:-1]), {408}, statuses)
+        arrived = [r["arrived"] for r in results]
+        self.assertLess(arrived[3] - arrived[0], 0.9 * TIME_SCALE, arrived)
+        self.assertLessEqual(len(statuses), 3 + 3.5 * TIME_SCALE + 2,
+                             statuses)
 
     def test_gone_and_timeout(self):
         # A job the supervisor no longer knows (404): abandoned, with a
@@ -340,8 +347,8 @@ class Verify(FollowTest):
                      timeout=10 * TIME_SCALE)
         (sev, host, what, message) = own_notifications(cd, "fix")[1]
         self.assertEqual((sev, host, what), ("FAILURE", "h1", "unresolved"))
-        self.assertIn("h1/svc still not OKAY", message)
-        self.assertIn("after job %s of Task fix" % job2["job_id"], message)
+        self.assertIn("h1/svc still not OKAY %g s after job %s of Task fix"
+                      % (1.5 * TIME_SCALE, job2["job_id"]), message)
         self.assertEqual(csv_latest(self.dir, "fix", "derive-resolved"), 1)
 
     def test_with_a_real_threshold_after_the_followed_job(self):
@@ -377,7 +384,34 @@ class Verify(FollowTest):
                                ("unresolved", "testhost")])
         msgs = [m for _, _, what, m in own_notifications(cd, "fix")
                 if what == "unresolved"]
-        self.assertIn("testhost/foo/gauge-y still not OKAY", msgs[0])
+        self.assertIn("testhost/foo/gauge-y still not OKAY %g s after job"
+                      % (2 * TIME_SCALE), msgs[0])
+
+    def test_okay_while_the_job_ran(self):
+        # h1's OKAY comes while its job runs: resolved as the window opens.
+        # h2's OKAY comes too, then h2 fails again (a new incident, a new
+        # job) before the first job ends: the window waits for the next
+        # OKAY, which never comes.
+        cd = self.start("result_after_ms=%d" % (1500 * TIME_SCALE),
+                        follow=("FollowJob true",
+                                "Verify %g" % (1.5 * TIME_SCALE),
+                                "CancelOnRecovery false"))
+        cd.putnotif("down", host="h1", plugin="svc")
+        cd.putnotif("down", host="h2", plugin="svc")
+        self.sup.wait_jobs(2)
+        cd.putnotif("up", severity="okay", host="h1", plugin="svc")
+        cd.putnotif("up", severity="okay", host="h2", plugin="svc")
+        cd.putnotif("down again", host="h2", plugin="svc")
+        self.sup.wait_jobs(3)
+        wait_counter(self.dir, "fix", "derive-job_succeeded", 3,
+                     timeout=10 * TIME_SCALE)
+        wait_counter(self.dir, "fix", "derive-unresolved", 1,
+                     timeout=10 * TIME_SCALE)
+        verdicts = sorted((what, host) for _, host, what, _ in
+                          own_notifications(cd, "fix")
+                          if what.endswith("resolved"))
+        self.assertEqual(verdicts, [("resolved", "h1"), ("unresolved", "h2")])
+        self.assertEqual(csv_latest(self.dir, "fix", "derive-resolved"), 1)
 
 
 if __name__ == "__main__":

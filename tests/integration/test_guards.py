@@ -102,7 +102,9 @@ class Budget(GuardTest):
                           what="the budget_exhausted notification")
         self.assertEqual([(e[1], e[2]) for e in events],
                          [("d", "budget_exhausted")])
-        self.assertIn("all subjects", events[0][3])
+        self.assertRegex(events[0][3], r"^Task fleet already ran 3 times in "
+                         r"2 s for d/svc; not run again until \S+Z "
+                         r"\(TaskBudget: all subjects together\)$")
         pause(2.2)
         cd.putnotif("down", host="f", plugin="svc")
         jobs = self.sup.wait_jobs(4)
@@ -199,13 +201,16 @@ class CancelOnRecovery(GuardTest):
     def test_okay_cancels_the_jobs_waiting_for_a_down_supervisor(self):
         # The supervisor is down: the FAILUREs' jobs wait for their retry.
         # h1 recovers: its job is cancelled and never reaches the
-        # supervisor once it is back; h2's still does, and so does h1's for
-        # a Task with CancelOnRecovery off.
+        # supervisor once it is back (for both Tasks that cancel, in one
+        # line); h2's still does, and so does h1's for a Task with
+        # CancelOnRecovery off.
         port = free_port()
         url = "http://127.0.0.1:%d" % port
         cd = self.collectd(plugin_block(url, [
             ("fix", task_options(TASK_ID, SECRET, 'Plugin "svc"',
                                  'Argument "%{host}"')),
+            ("also", task_options(TASK_ID, SECRET, 'Plugin "svc"',
+                                  'Argument "%{host}"')),
             ("keep", task_options(TASK_ID2, SECRET2, 'Plugin "svc"',
                                   'CancelOnRecovery false',
                                   'Argument "%{host}"')),
@@ -215,19 +220,22 @@ class CancelOnRecovery(GuardTest):
         cd.putnotif("down", host="h2", plugin="svc")
         cd.wait_log(r"\(not delivered\): retrying in")
         cd.putnotif("up", severity="okay", host="h1", plugin="svc")
-        line = cd.wait_log(r'Task "fix": h1/svc is OKAY again: cancelled 1 '
-                           r'waiting job')
+        line = cd.wait_log(r'Tasks "fix", "also": h1/svc is OKAY again: '
+                           r'cancelled 2 waiting job')
         self.assertEqual(len(line), 1, line)
+        self.assertEqual(len([l for l in cd.plugin_lines()
+                              if "is OKAY again: cancelled" in l]), 1)
         wait_counter(self.dir, "fix", "derive-cancelled", 1)
+        wait_counter(self.dir, "also", "derive-cancelled", 1)
         self.sup = self.supervisor(port=port)
-        jobs = self.sup.wait_jobs(3, timeout=10)
+        jobs = self.sup.wait_jobs(4, timeout=10)
         pause(1.5)  # a cancelled job would have had its retry by now
         got = sorted((json.loads(r["body"])["task"], arguments(r)[0])
                      for r in self.sup.jobs())
-        self.assertEqual(got, sorted([(TASK_ID, "h2"), (TASK_ID2, "h1"),
-                                      (TASK_ID2, "h2")]))
+        self.assertEqual(got, sorted([(TASK_ID, "h2"), (TASK_ID, "h2"),
+                                      (TASK_ID2, "h1"), (TASK_ID2, "h2")]))
         self.assertEqual(csv_latest(self.dir, "keep", "derive-cancelled"), 0)
-        self.assertEqual(len(jobs), 3)
+        self.assertEqual(len(jobs), 4)
 
 
     def test_okay_cancels_a_job_on_its_way(self):

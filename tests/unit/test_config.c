@@ -1207,9 +1207,68 @@ static void test_err_spool_dir_dot_components(void **state) {
         "SpoolDir", NULL);
 }
 
+/* The guards' and the follows' options: their forms and bounds. */
+static void test_guard_and_follow_options(void **state) {
+  (void)state;
+  nt_config_t cfg;
+  load_ok(&cfg,
+          PLUGIN(OPT("URL", S("https://s")), OPT("FollowLimit", N(500)),
+                 TASK("t", CREDS, OPT("Confirm", N(2), N(120)),
+                      OPT("Budget", N(100), N(3600)),
+                      OPT("TaskBudget", N(10000), N(0.5)),
+                      OPT("IgnoreFirstOkay", B(0)),
+                      OPT("CancelOnRecovery", S("off")), OPT("FollowJob", B(1)),
+                      OPT("FollowTimeout", N(90)), OPT("Verify", N(0)))));
+  const nt_task_t *t = cfg.tasks[0];
+  assert_int_equal(t->confirm.n, 2);
+  assert_true(t->confirm.seconds == 120);
+  assert_int_equal(t->budget.n, 100);
+  assert_int_equal(t->task_budget.n, 10000);
+  assert_true(t->task_budget.seconds == 0.5);
+  assert_false(t->ignore_first_okay);
+  assert_false(t->cancel_on_recovery);
+  assert_true(t->follow_job);
+  assert_true(t->follow_timeout == 90);
+  assert_int_equal(cfg.follow_limit, 500);
+  assert_null(t->verifies); /* Verify 0: off */
+  nt_config_free(&cfg);
+}
+
+static void test_err_guard_forms(void **state) {
+  (void)state;
+  const struct {
+    item_t option;
+    const char *name, *says;
+  } cases[] = {
+      {OPT("Confirm", N(2)), "Confirm", "takes two numbers: K SECONDS"},
+      {OPT("Confirm", N(0), N(60)), "Confirm",
+       "K must be a whole number from 1 to 100"},
+      {OPT("Budget", S("3"), N(60)), "Budget", "takes two numbers: N SECONDS"},
+      {OPT("Budget", N(101), N(60)), "Budget",
+       "N must be a whole number from 1 to 100"},
+      {OPT("Budget", N(2.5), N(60)), "Budget", "whole number"},
+      {OPT("Budget", N(2), N(0)), "Budget", "SECONDS must be a number above 0"},
+      {OPT("TaskBudget", N(10001), N(60)), "TaskBudget",
+       "N must be a whole number from 1 to 10000"},
+      {OPT("TaskBudget", N(5), N(366 * 86400)), "TaskBudget", "up to one year"},
+      {OPT("Verify", N(-1)), "Verify", "from 0 to one year"},
+      {OPT("FollowTimeout", N(0)), "FollowTimeout", "above 0"},
+      {OPT("FollowJob", N(1)), "FollowJob", "takes one boolean"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+    expect_block_error(
+        PLUGIN(OPT("URL", S("https://s")), TASK("t", CREDS, cases[i].option)),
+        cases[i].name, "t");
+    if (!fake_log_contains(cases[i].says))
+      fail_msg("%s: no \"%s\" in the error", cases[i].name, cases[i].says);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_defaults, setup),
+      cmocka_unit_test_setup(test_guard_and_follow_options, setup),
+      cmocka_unit_test_setup(test_err_guard_forms, setup),
       cmocka_unit_test_setup(test_every_global_option, setup),
       cmocka_unit_test_setup(test_booleans_true, setup),
       cmocka_unit_test_setup(test_keys_case_insensitive, setup),

@@ -144,7 +144,7 @@ static void test_long_fields(void **state) {
   nt_cooldown_free(c);
 }
 
-static void test_capacity_full_of_open_windows(void **state) {
+static void test_capacity_forgets_the_earliest(void **state) {
   (void)state;
   nt_cooldown_t *c = nt_cooldown_create(100, 3);
   notification_t a = notif(NOTIF_FAILURE, "a", "p", "", "t", "");
@@ -157,16 +157,15 @@ static void test_capacity_full_of_open_windows(void **state) {
   assert_int_equal(nt_cooldown_size(c), 3);
   /* Suppressed matches change nothing. */
   assert_false(nt_cooldown_admit(c, &a, 3));
-  /* A 4th identity while every window is open: forgetting one would let
-   * it through at once, so the newcomer waits. */
-  assert_false(nt_cooldown_admit(c, &d, 4));
+  /* A 4th identity: the window that started earliest (a's) is forgotten,
+   * and a is let through as new; then b's goes. */
+  assert_true(nt_cooldown_admit(c, &d, 4));
   assert_int_equal(nt_cooldown_size(c), 3);
-  /* a's window closes at 100: room for d, whose window then runs. */
-  assert_true(nt_cooldown_admit(c, &d, 100));
+  assert_true(nt_cooldown_admit(c, &a, 5));
+  assert_false(nt_cooldown_admit(c, &cc, 6));
+  assert_false(nt_cooldown_admit(c, &d, 6));
+  assert_true(nt_cooldown_admit(c, &b, 7));
   assert_int_equal(nt_cooldown_size(c), 3);
-  assert_false(nt_cooldown_admit(c, &b, 100.5));
-  assert_false(nt_cooldown_admit(c, &d, 150));
-  assert_true(nt_cooldown_admit(c, &a, 101)); /* b's closed at 101 */
   nt_cooldown_free(c);
 }
 
@@ -203,27 +202,21 @@ static void test_closed_windows_forgotten(void **state) {
 
 static void test_full_capacity(void **state) {
   (void)state;
-  /* The real capacity: 10 000 open windows; newcomers wait until the
-   * earliest close. */
+  /* The real capacity: 10 000 identities; the next makes the earliest
+   * forgotten. */
   nt_cooldown_t *c = nt_cooldown_create(3600, NT_COOLDOWN_CAPACITY);
+  assert_int_equal(NT_COOLDOWN_CAPACITY, 10000);
   char host[32];
-  for (int i = 0; i < NT_COOLDOWN_CAPACITY + 5; i++) {
+  for (int i = 0; i <= NT_COOLDOWN_CAPACITY; i++) {
     snprintf(host, sizeof(host), "h%d", i);
     notification_t n = notif(NOTIF_FAILURE, host, "p", "", "t", "");
-    assert_true(nt_cooldown_admit(c, &n, i * 0.001) ==
-                (i < NT_COOLDOWN_CAPACITY));
+    assert_true(nt_cooldown_admit(c, &n, i * 0.001));
   }
   assert_int_equal(nt_cooldown_size(c), NT_COOLDOWN_CAPACITY);
-  notification_t n = notif(NOTIF_FAILURE, "new", "p", "", "t", "");
-  assert_false(nt_cooldown_admit(c, &n, 3599));
-  /* h0 and h1 closed by 3600.0015: room for two. */
-  assert_true(nt_cooldown_admit(c, &n, 3600.0015));
-  n = notif(NOTIF_FAILURE, "new2", "p", "", "t", "");
-  assert_true(nt_cooldown_admit(c, &n, 3600.0015));
-  n = notif(NOTIF_FAILURE, "new3", "p", "", "t", "");
-  assert_false(nt_cooldown_admit(c, &n, 3600.0015));
-  n = notif(NOTIF_FAILURE, "h5", "p", "", "t", "");
-  assert_false(nt_cooldown_admit(c, &n, 3600.0015));
+  notification_t n = notif(NOTIF_FAILURE, "h1", "p", "", "t", "");
+  assert_false(nt_cooldown_admit(c, &n, 100));
+  n = notif(NOTIF_FAILURE, "h0", "p", "", "t", "");
+  assert_true(nt_cooldown_admit(c, &n, 100));
   nt_cooldown_free(c);
 }
 
@@ -304,7 +297,7 @@ int main(void) {
       cmocka_unit_test(test_each_field_is_identity),
       cmocka_unit_test(test_fields_do_not_run_together),
       cmocka_unit_test(test_long_fields),
-      cmocka_unit_test(test_capacity_full_of_open_windows),
+      cmocka_unit_test(test_capacity_forgets_the_earliest),
       cmocka_unit_test(test_found_window_closed),
       cmocka_unit_test(test_closed_windows_forgotten),
       cmocka_unit_test(test_full_capacity),

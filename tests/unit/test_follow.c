@@ -179,6 +179,14 @@ static void test_success_and_failure(void **state) {
   assert_string_equal(reported->job_id, JOB_ID);
   assert_string_equal(reported->next->name, "job_succeeded");
   assert_int_equal(count(f, NT_STAT_RESOLVED), 1);
+
+  /* It came, and the subject failed again before the job ended: a new
+   * incident, whose OKAY the window waits for. */
+  nt_subjects_note(f->cfg.subjects, &f->down, nt_wall(), &ended);
+  nt_follows_add(f->fs, f->job, &info, 50);
+  nt_follows_settle(f->fs, run_one(f, 50), &ok, 55, 0);
+  assert_string_equal(reported->name, "job_succeeded");
+  assert_int_equal(count(f, NT_STAT_RESOLVED), 1);
 }
 
 /* 303 and 408 ask again at once; other answers (a 500 without this job, a
@@ -220,14 +228,27 @@ static void test_ask_again_back_off_gone(void **state) {
       assert_non_null(owner);
     }
   }
-  /* A "not yet" that was not held: the next request a second later. */
+  /* The failed ones were logged (rate-limited), never with the secret. */
+  assert_true(fake_log_contains("the result of job " JOB_ID
+                                " could not be read: HTTP 500: asking again"));
+  assert_false(fake_log_contains(JOB_SECRET));
+  /* "Not yet"s that were not held: the first three in a row are asked
+   * again at once, the next a second later (a proxy answering for the
+   * supervisor is not asked in a loop). */
   nt_http_result_t quick = answer(408, "");
-  nt_follows_settle(f->fs, owner, &quick, now + 0.1, 0.5);
+  for (int i = 0; i < 3; i++) {
+    now += 0.1;
+    nt_follows_settle(f->fs, owner, &quick, now, 0.5);
+    owner = run_one(f, now);
+  }
+  now += 0.1;
+  nt_follows_settle(f->fs, owner, &quick, now, 0.5);
   double due = 1e300;
-  nt_follows_run(f->fs, now + 0.1, &due);
-  assert_true(due == now + 0.1 + 1.0);
+  nt_follows_run(f->fs, now, &due);
+  assert_true(due == now + 1.0);
   now = due;
   owner = run_one(f, now);
+  assert_true(fake_log_contains("job results can be read again"));
   assert_null(reported);
   nt_http_result_t gone = answer(404, "");
   nt_follows_settle(f->fs, owner, &gone, now, 0);
@@ -308,7 +329,7 @@ static void test_verify_windows(void **state) {
   assert_string_equal(e->name, "unresolved");
   assert_string_equal(e->job_id, "j2");
   assert_string_equal(e->episode, "00000000000000ab");
-  assert_non_null(strstr(e->message, "h/p/t still not OKAY 30.0 s after "
+  assert_non_null(strstr(e->message, "h/p/t still not OKAY 30 s after "
                                      "job j2 of Task t"));
   assert_null(e->next);
   free(e);
