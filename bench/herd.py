@@ -120,9 +120,9 @@ LoadPlugin notify_theeye
 # supervisor of 30 job requests a second keep the fleet-to-capacity ratio
 # of the full run (200 against 100) within a factor of 1.5, and the whole
 # run (start, two outages, delivery, stop) under 90 s on 2 cores.
-CHECK = dict(hosts=60, jobs=4, capacity=30, retry_after=3, outage=6,
+CHECK = dict(hosts=60, jobs=4, capacity=30, retry_after="3-6", outage=6,
              deliver_factor=3.0, seen_factor=2.5, run_deadline=85.0)
-FULL = dict(hosts=200, jobs=5, capacity=100, retry_after=5, outage=20,
+FULL = dict(hosts=200, jobs=5, capacity=100, retry_after="5-10", outage=20,
             deliver_factor=None, seen_factor=None, run_deadline=900.0)
 
 
@@ -147,8 +147,9 @@ def parse_args(argv):
     p.add_argument("--jobs", type=int, help="notifications per daemon")
     p.add_argument("--capacity", type=int,
                    help="job requests the supervisor takes per second")
-    p.add_argument("--retry-after", type=int,
-                   help="Retry-After (s) of the supervisor's 503s")
+    p.add_argument("--retry-after",
+                   help="Retry-After (s) of the supervisor's 503s: S, or "
+                   "A-B for a whole number drawn from A to B per answer")
     p.add_argument("--outage", type=float,
                    help="seconds the outage lasts after the notifications")
     p.add_argument("--retry-interval", type=float, default=1)
@@ -183,8 +184,10 @@ def parse_args(argv):
                  "timeout_ms"):
         if getattr(a, name) <= 0:
             p.error("--%s must be above 0" % name.replace("_", "-"))
-    if a.retry_after < 0 or a.outage < 0:
-        p.error("--retry-after and --outage must not be negative")
+    if not re.match(r"^\d+(-\d+)?$", str(a.retry_after)) or a.outage < 0:
+        p.error("--retry-after takes S or A-B (whole seconds); --outage "
+                "must not be negative")
+    a.retry_after = str(a.retry_after)
     return a
 
 
@@ -788,7 +791,7 @@ def plot(out_dir, kind, fig, a, compare):
         return x.replace("_", "\\_").replace("'", "")
 
     heading = ("herd: %d collectd x %d jobs, outage %s (%.0f s), capacity "
-               "%d/s, Retry-After %d s%s" % (
+               "%d/s, Retry-After %s s%s" % (
                    a.hosts, a.jobs, "503" if kind == "503" else
                    "connection refused", fig["outage_s"], a.capacity,
                    a.retry_after, (" - " + a.label) if a.label else ""))

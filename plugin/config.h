@@ -88,6 +88,9 @@ typedef struct nt_task_s {
   /* Runtime state. */
   nt_stats_t stats;
   nt_complaint_t complaints[NT_COMPLAINTS_NUM]; /* under log.c's lock */
+  /* Follows whose last result request failed (the sender's thread only):
+   * results "can be read again" once none does. */
+  unsigned follows_failing;
 } nt_task_t;
 
 typedef struct {

@@ -28,7 +28,7 @@ typedef struct nt_follow_s {
   double created, deadline, not_before; /* monotonic */
   double asked;                         /* its last request's start */
   unsigned tries; /* failed requests in a row, for the backoff */
-  unsigned quick; /* "not yet"s in a row that were not held */
+  unsigned quick; /* "not yet"s in a row, each not held */
   bool in_flight; /* its request is under way */
   bool gone;      /* abandoned in flight: freed once its request ends */
   char about[];   /* the job's (see nt_job_t) */
@@ -118,7 +118,19 @@ void nt_follows_stop(nt_follows_t *fs) { fs->stopping = true; }
 
 /* The follow is over: out of the live list, freed (or, in flight, kept
  * until its request, cut now, comes back). */
+/* The follow's result requests fail no more (answered, or it ends): once
+ * no follow of its Task fails, an answer says that results can be read
+ * again. */
+static void stop_failing(nt_follow_t *f, bool answered) {
+  if (f->tries == 0)
+    return;
+  f->tries = 0;
+  if (--f->task->follows_failing == 0 && answered)
+    nt_outcome_follow_answered(f->task);
+}
+
 static void end_follow(nt_follows_t *fs, nt_follow_t *f) {
+  stop_failing(f, false);
   unlink_from(&fs->live, f);
   fs->num--;
   if (f->in_flight) {
@@ -190,7 +202,7 @@ void nt_follows_add(nt_follows_t *fs, const nt_job_t *job,
 static void report_end(nt_follows_t *fs, nt_follow_t *f, bool success,
                        const nt_job_info_t *info, double now) {
   nt_task_t *task = f->task;
-  /* A 200 says success, whether or not its job says so. */
+  /* A 200 without a state reads as success. */
   const char *state = info->state[0] ? info->state : success ? "success" : "?";
   const char *lifecycle = info->lifecycle[0] ? info->lifecycle : "?";
   double took = now - f->created;
@@ -288,13 +300,12 @@ void nt_follows_settle(nt_follows_t *fs, void *owner, const nt_http_result_t *r,
   bool answered = ((r->status == 200 || r->status == 500) && ours) ||
                   r->status == 303 || r->status == 408 || r->status == 404;
   if (answered)
-    nt_outcome_follow_answered(f->task);
+    stop_failing(f, true);
   if ((r->status == 200 || r->status == 500) && ours) {
     report_end(fs, f, r->status == 200, info, now);
     end_follow(fs, f);
   } else if (r->status == 303 || r->status == 408) {
     /* Not finished yet: ask again at once. */
-    f->tries = 0;
     f->quick = now - f->asked < MIN_HOLD ? f->quick + 1 : 0;
     f->not_before = f->quick > QUICK_NOT_YETS ? now + MIN_HOLD : now;
     if (f->not_before < fs->next_due)
@@ -308,8 +319,10 @@ void nt_follows_settle(nt_follows_t *fs, void *owner, const nt_http_result_t *r,
   } else if (now >= f->deadline) {
     timed_out(fs, f);
   } else {
-    f->tries++;
-    double wait = nt_retry_wait(fs->cfg, r, f->tries, u, f->deadline - now);
+    if (f->tries++ == 0)
+      f->task->follows_failing++;
+    f->quick = 0;
+    double wait = nt_retry_wait(fs->cfg, r, f->tries, u);
     nt_outcome_follow_failed(fs->cfg, f->task, f->id, r, wait, now);
     f->not_before = now + wait;
     double due = f->not_before < f->deadline ? f->not_before : f->deadline;

@@ -121,10 +121,6 @@ double nt_backoff_jitter(double nominal, double u) {
   return nominal / 2 + u * (nominal / 2);
 }
 
-double nt_retry_after_jitter(double retry_after, double max_extra, double u) {
-  return retry_after + u * fmin(retry_after, max_extra);
-}
-
 double nt_retry_after_parse(const char *value, time_t now) {
   while (isspace((unsigned char)*value))
     value++;
@@ -282,17 +278,15 @@ static void count_gave_up(nt_task_t *task, const nt_job_t *job, const char *msg,
 }
 
 double nt_retry_wait(const nt_config_t *cfg, const nt_http_result_t *r,
-                     unsigned tries, double u, double left) {
-  if (r->retry_after < 0)
-    return nt_backoff_jitter(
-        nt_backoff_nominal(cfg->retry_interval, cfg->max_retry_interval, tries),
-        u);
-  /* The floor first, then the spread: a fleet told "Retry-After: 0" must
-   * not come back in step either. The spread never takes a job that could
-   * still go in time past its deadline: at most half the time left. */
-  double base = fmax(r->retry_after, cfg->retry_interval / 2);
-  double room = fmax(0, (left - base) / 2);
-  return nt_retry_after_jitter(base, fmin(cfg->max_retry_interval, room), u);
+                     unsigned tries, double u) {
+  /* The supervisor's word replaces the backoff, even beyond
+   * MaxRetryInterval: spreading a fleet's returns is its call (it may
+   * vary Retry-After from one answer to the next). */
+  if (r->retry_after >= 0)
+    return fmax(r->retry_after, cfg->retry_interval / 2);
+  return nt_backoff_jitter(
+      nt_backoff_nominal(cfg->retry_interval, cfg->max_retry_interval, tries),
+      u);
 }
 
 double nt_outcome_settle(const nt_config_t *cfg, nt_job_t *job,
@@ -355,7 +349,7 @@ double nt_outcome_settle(const nt_config_t *cfg, nt_job_t *job,
     count_gave_up(task, job, msg, now);
     return NAN;
   }
-  double wait = nt_retry_wait(cfg, r, job->tries, u, job->deadline - now);
+  double wait = nt_retry_wait(cfg, r, job->tries, u);
   if (now + wait >= job->deadline) {
     nt_outcome_expired(cfg, job, now);
     return NAN;
@@ -407,7 +401,7 @@ void nt_outcome_dropped(const nt_job_t *job, size_t limit, double now) {
 void nt_outcome_cancelled(const nt_config_t *cfg, const nt_job_t *jobs,
                           uint64_t episode, const char *name) {
   nt_buf_t tasks = NT_BUF_INIT; /* the Tasks named in the one line */
-  unsigned named = 0;
+  unsigned named = 0, more = 0;
   uint64_t total = 0;
   for (size_t i = 0; jobs != NULL && i < cfg->tasks_num; i++) {
     nt_task_t *task = cfg->tasks[i];
@@ -417,9 +411,17 @@ void nt_outcome_cancelled(const nt_config_t *cfg, const nt_job_t *jobs,
     if (n == 0)
       continue;
     nt_stats_add(&task->stats, NT_STAT_CANCELLED, n);
-    nt_buf_printf(&tasks, "%s\"%s\"", named++ > 0 ? ", " : "", task->name);
     total += n;
+    /* Named within a third of a log line: the subject and the count fit
+     * in the rest. */
+    if (tasks.len < 300)
+      nt_buf_printf(&tasks, "%s\"%s\"", named > 0 ? ", " : "", task->name);
+    else
+      more++;
+    named++;
   }
+  if (more > 0)
+    nt_buf_printf(&tasks, " and %u more", more);
   if (total > 0)
     NT_INFO("Task%s %s: %s is OKAY again: cancelled %" PRIu64
             " waiting job(s) for it",

@@ -57,14 +57,6 @@ double nt_backoff_nominal(double interval, double max_interval, unsigned tries);
 /* Uniform in [nominal/2, nominal]; u is uniform in [0, 1). */
 double nt_backoff_jitter(double nominal, double u);
 
-/* A Retry-After wait with jitter: uniform in [retry_after, retry_after +
- * min(retry_after, max_extra)), u uniform in [0, 1). Never shorter than
- * the supervisor asked; at most twice as long, and at most max_extra
- * (MaxRetryInterval) longer: a fleet told the same Retry-After at the same
- * instant (a supervisor shedding load, or one back from an outage) comes
- * back spread over that much, not in one wave. */
-double nt_retry_after_jitter(double retry_after, double max_extra, double u);
-
 /* The value of a Retry-After header: delay-seconds or an HTTP date, as
  * seconds from now (never negative). -1 when it does not parse. */
 double nt_retry_after_parse(const char *value, time_t now);
@@ -75,11 +67,10 @@ double nt_retry_after_parse(const char *value, time_t now);
 double nt_retry_after_header(const char *line, size_t len, time_t now);
 
 /* How long to wait before trying again after answer r, the tries-th
- * failure in a row, with left seconds before the deadline: the
- * supervisor's Retry-After (at least half of RetryInterval) spread by u
- * over at most half the time left, else the backoff with jitter u. */
+ * failure in a row: the supervisor's Retry-After as it says (but at least
+ * half of RetryInterval), else the backoff with jitter u. */
 double nt_retry_wait(const nt_config_t *cfg, const nt_http_result_t *r,
-                     unsigned tries, double u, double left);
+                     unsigned tries, double u);
 
 /* Settles a job after one exchange r, at the monotonic time now: counts
  * and logs the outcome under the job's Task and adds the attempts it

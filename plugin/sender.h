@@ -46,7 +46,7 @@ void nt_sender_notify(nt_sender_t *s, nt_event_t *e);
 
 /* An OKAY ended an episode (of the subject named name): the jobs of every
  * Task with CancelOnRecovery made for it and not yet seen by the
- * supervisor are cancelled (counted, one INFO line per Task), by the
+ * supervisor are cancelled (counted, one INFO line for them all), by the
  * sender's thread; from any thread. */
 void nt_sender_cancel(nt_sender_t *s, uint64_t episode, const char *name);
 

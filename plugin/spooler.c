@@ -548,6 +548,14 @@ static void save_state(nt_spooler_t *sp, bool last) {
                "spool: the remediation state is written again");
 }
 
+/* When to look for a change of the remediation state next, so that one is
+ * on disk within STATE_EVERY: twice as often as that, and as soon as the
+ * last save's STATE_EVERY has passed. Never at or before now. */
+static double state_look_at(const nt_spooler_t *sp, double now) {
+  double due = sp->state_saved + STATE_EVERY, soon = now + STATE_EVERY / 2;
+  return due > now && due < soon ? due : soon;
+}
+
 static bool has_work(const nt_spooler_t *sp) {
   return sp->removals_num > 0 || sp->lost > 0 || next_to_write(sp) != NULL;
 }
@@ -575,15 +583,8 @@ static void *spooler_main(void *arg) {
       pthread_mutex_unlock(&sp->lock);
       save_state(sp, false);
       pthread_mutex_lock(&sp->lock);
-      /* The state is on disk within STATE_EVERY of a change: a change is
-       * looked for twice as often, and once more as soon as the last
-       * save's STATE_EVERY has passed. */
-      if (!has_work(sp) && !sp->stopping) {
-        double now = nt_now(), due = sp->state_saved + STATE_EVERY;
-        double wake = now + STATE_EVERY / 2;
-        nt_cond_wait_until(&sp->wake, &sp->lock,
-                           due > now && due < wake ? due : wake);
-      }
+      if (!has_work(sp) && !sp->stopping)
+        nt_cond_wait_until(&sp->wake, &sp->lock, state_look_at(sp, nt_now()));
       continue;
     }
     remove_entries(sp);
@@ -603,9 +604,10 @@ static void *spooler_main(void *arg) {
       }
     } else if (next_to_write(sp) == NULL &&
                sp->removals_num <= sp->removals_failed) {
-      /* Entries that could not be removed wait for the next batch, or a
-       * second, rather than being tried again in a loop. */
-      nt_cond_wait_until(&sp->wake, &sp->lock, nt_now() + 1.0);
+      /* Entries that could not be removed wait for the next batch, or
+       * the next look at the state, rather than being tried again in a
+       * loop. */
+      nt_cond_wait_until(&sp->wake, &sp->lock, state_look_at(sp, nt_now()));
     }
   }
   pthread_mutex_unlock(&sp->lock);

@@ -37,10 +37,11 @@ nt_event_t *nt_verify_resolve(nt_verify_t *v, const char *task, const char *key,
                               size_t len, double now);
 
 /* After job job_id of task, for the subject of the job's about (see
- * nt_job_t): its window opens (or starts again). Should the subject's
- * incident have ended already (its OKAY came while the job ran), it is
- * resolved at once. Counted, and reported through report; a window that
- * finds no room is said once in a while. */
+ * nt_job_t): its window opens (or starts again). Should the subject be
+ * OKAY as it opens (its OKAY came while the job ran), it is resolved at
+ * once; one that failed again meanwhile waits for its next OKAY. Counted,
+ * and reported through report; a window that finds no room is said once in
+ * a while. */
 void nt_verify_after_job(nt_task_t *task, nt_subjects_t *subjects,
                          const char *about, const char *job_id, double now,
                          void (*report)(nt_event_t *e, void *arg), void *arg);

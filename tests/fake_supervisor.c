@@ -45,7 +45,10 @@
  *                  outage behind a proxy that says so; then it comes back
  *                  by itself.  down=0 ends an outage at once.
  *   shed_retry_after=V  the Retry-After of those 503s (1 unless set; empty:
- *                  none).  Status faults keep their own retry_after.
+ *                  none; A-B: each answer draws its own whole number of
+ *                  seconds from A to B, as a supervisor that spreads its
+ *                  clients' returns would).  Status faults keep their own
+ *                  retry_after.
  *   reset=1 clears these too.  --capacity N and --retry-after V set
  *   capacity= and shed_retry_after= at start-up, after --control.
  * A request a fault answers (status, hang, close, rst) is neither shed nor
@@ -898,6 +901,13 @@ static bool take_shed(const struct request *r, struct decision *d) {
     const char *v = f->shed_quiet         ? NULL
                     : f->shed_retry_after ? f->shed_retry_after
                                           : SHED_RETRY;
+    char drawn[24];
+    long lo, hi;
+    if (v != NULL && sscanf(v, "%ld-%ld", &lo, &hi) == 2 && lo >= 0 &&
+        hi >= lo) {
+      snprintf(drawn, sizeof drawn, "%ld", lo + random() % (hi - lo + 1));
+      v = drawn;
+    }
     free(d->retry_after);
     d->retry_after = v != NULL ? strdup(v) : NULL;
     if (v != NULL && d->retry_after == NULL) {
@@ -1673,7 +1683,7 @@ static void usage(FILE *out) {
         "         [--tls-cert FILE --tls-key FILE] [--control QUERY]\n"
         "         [--boot HEX] (job ids start with it; with it, the\n"
         "         result route knows the jobs of an earlier run)\n"
-        "         [--capacity N] [--retry-after V]\n"
+        "         [--capacity N] [--retry-after V|A-B]\n"
         "Listens on 127.0.0.1 only (HTTPS with --tls-cert and --tls-key).\n"
         "Faults, set by GET or POST on the same port, or at start-up with\n"
         "--control QUERY (\"close=1&refuse=1\"):\n"
@@ -1692,7 +1702,8 @@ static void usage(FILE *out) {
         "            capacity=N (job requests let through per second;\n"
         "                     the rest: 503) down=S (503 to every job\n"
         "                     request for S seconds) shed_retry_after=V\n"
-        "                     (their Retry-After; default 1, empty: none)\n"
+        "                     (their Retry-After; default 1, empty: none,\n"
+        "                     A-B: drawn from A to B per answer)\n"
         "  /_control/stats (counts; per second: seen, accepted, refused)\n"
         "--capacity N and --retry-after V are capacity=N and\n"
         "shed_retry_after=V at start-up.\n",
@@ -1774,9 +1785,10 @@ int main(int argc, char **argv) {
     return 2;
   if (capacity != NULL || shed_retry != NULL) {
     char *load = NULL;
-    /* A value with '&' or '%' would be another query: only digits fit. */
+    /* A value with '&' or '%' would be another query: only digits (and
+     * the dash of a range) fit. */
     if ((capacity != NULL && capacity[strspn(capacity, "0123456789")]) ||
-        (shed_retry != NULL && shed_retry[strspn(shed_retry, "0123456789")])) {
+        (shed_retry != NULL && shed_retry[strspn(shed_retry, "0123456789-")])) {
       usage(stderr);
       return 2;
     }

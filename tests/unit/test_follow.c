@@ -202,15 +202,18 @@ static void test_ask_again_back_off_gone(void **state) {
   } cases[] = {
       {408, "", false},
       {303, "\"See Other\"", false},
+      {0, "", true}, /* libcurl's error: see below */
       {500, "{\"message\":\"db down\"}", true},
       {200, "{\"id\":\"ffffffffffffffffffffffff\",\"state\":\"success\"}",
        true},
-      {0, "", true},
   };
   double now = 10;
   void *owner = run_one(f, now);
   for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
     nt_http_result_t r = answer(cases[i].status, cases[i].body);
+    if (r.status == 0) /* an error that quotes the route, secret and all */
+      snprintf(r.error, sizeof(r.error),
+               "Recv failure for /job/" JOB_ID "/secret/" JOB_SECRET "/result");
     now += 2; /* the supervisor held it */
     nt_follows_settle(f->fs, owner, &r, now, 0.5);
     assert_int_equal(nt_follows_num(f->fs), 1);
@@ -228,9 +231,11 @@ static void test_ask_again_back_off_gone(void **state) {
       assert_non_null(owner);
     }
   }
-  /* The failed ones were logged (rate-limited), never with the secret. */
+  /* The first failure was logged, the next ones rate-limited; never the
+   * secret. */
   assert_true(fake_log_contains("the result of job " JOB_ID
-                                " could not be read: HTTP 500: asking again"));
+                                " could not be read: Recv failure for /job/"));
+  assert_false(fake_log_contains("HTTP 500"));
   assert_false(fake_log_contains(JOB_SECRET));
   /* "Not yet"s that were not held: the first three in a row are asked
    * again at once, the next a second later (a proxy answering for the
@@ -256,6 +261,24 @@ static void test_ask_again_back_off_gone(void **state) {
   assert_int_equal(count(f, NT_STAT_FOLLOW_ABANDONED), 1);
   assert_true(fake_log_contains("is gone from the supervisor (HTTP 404)"));
   assert_null(reported);
+}
+
+/* Results "can be read again" only once no follow of the Task fails: one
+ * follow answered while another keeps failing says nothing. */
+static void test_failing_until_every_follow_is_answered(void **state) {
+  fixture_t *f = *state;
+  nt_job_info_t a = created("aaaaaaaaaaaaaaaaaaaaaaaa"),
+                b = created("bbbbbbbbbbbbbbbbbbbbbbbb");
+  nt_http_result_t bad = answer(502, ""), not_yet = answer(408, "");
+  nt_follows_add(f->fs, f->job, &a, 0);
+  nt_follows_settle(f->fs, run_one(f, 0), &bad, 0.1, 0); /* a's due at 1.1 */
+  assert_true(fake_log_contains("could not be read: HTTP 502"));
+  nt_follows_add(f->fs, f->job, &b, 0.2);
+  nt_follows_settle(f->fs, run_one(f, 0.2), &not_yet, 0.3, 0);
+  assert_false(fake_log_contains("can be read again"));
+  /* a's retry is answered: none fails now. */
+  nt_follows_settle(f->fs, run_one(f, 1.1), &not_yet, 1.2, 0);
+  assert_true(fake_log_contains("job results can be read again"));
 }
 
 static void test_timeout_and_limit(void **state) {
@@ -363,6 +386,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_timeout_and_limit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_not_followed, setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_failing_until_every_follow_is_answered, setup, teardown),
       cmocka_unit_test(test_verify_windows),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -445,30 +445,6 @@ static void test_retry_after_garbage(void **state) {
   expect_retry_after("+5", -1);
 }
 
-/* ---- Retry-After with jitter ------------------------------------------ */
-
-static void test_retry_after_jitter(void **state) {
-  (void)state;
-  /* Never below what the supervisor asked, at most twice that. */
-  assert_true(nt_retry_after_jitter(5, 60, 0) == 5);
-  assert_true(nt_retry_after_jitter(5, 60, 0.5) == 7.5);
-  double top = nt_retry_after_jitter(5, 60, nextafter(1.0, 0.0));
-  assert_true(top > 9.99);
-  assert_true(top <= 10);
-  /* The extra is capped by max_extra (MaxRetryInterval): an hour's
-   * Retry-After is not stretched to two. */
-  assert_true(nt_retry_after_jitter(3600, 60, 0.5) == 3630);
-  assert_true(nt_retry_after_jitter(3600, 60, nextafter(1.0, 0.0)) <= 3660);
-  /* "Retry-After: 0" stays 0: nothing to spread. */
-  assert_true(nt_retry_after_jitter(0, 60, 0.9) == 0);
-  for (int i = 0; i < 100; i++) {
-    double w = nt_retry_after_jitter(2, 1, i / 100.0);
-    assert_true(w >= 2 && w < 3);
-    w = nt_retry_after_jitter(2, 60, i / 100.0);
-    assert_true(w >= 2 && w < 4);
-  }
-}
-
 /* The shortest and longest waits over `steps` draws of u spread across
  * [0, 1). */
 typedef struct {
@@ -476,10 +452,10 @@ typedef struct {
 } span_t;
 
 static span_t sweep(const nt_config_t *cfg, const nt_http_result_t *r,
-                    unsigned failures, double left, int steps) {
+                    unsigned failures, int steps) {
   span_t s = {INFINITY, 0};
   for (int i = 0; i < steps; i++) {
-    double w = nt_retry_wait(cfg, r, failures, (double)i / steps, left);
+    double w = nt_retry_wait(cfg, r, failures, (double)i / steps);
     s.low = fmin(s.low, w);
     s.high = fmax(s.high, w);
   }
@@ -490,45 +466,31 @@ static void test_retry_wait_bounds(void **state) {
   (void)state;
   nt_config_t cfg = {.retry_interval = 1, .max_retry_interval = 60};
   nt_http_result_t r = answer(503, "");
-  /* Retry-After: 5, far from the deadline -> within [5, 10), spread over
-   * most of it (a fleet drawing u at random does not come back in one
-   * instant). */
+  /* Retry-After: 5 replaces the computed wait, exactly, whatever the
+   * failures in a row. */
   r.retry_after = 5;
-  span_t s = sweep(&cfg, &r, 1, INFINITY, 1000);
-  assert_true(s.low == 5);
-  assert_true(s.high > 9.9 && s.high < 10);
-  /* The number of failures in a row changes nothing: the supervisor's
-   * word, not the backoff. */
-  span_t s30 = sweep(&cfg, &r, 30, INFINITY, 1000);
-  assert_true(s30.low == s.low && s30.high == s.high);
-  assert_true(nt_retry_wait(&cfg, &r, 1, 0.25, 600) ==
-              nt_retry_wait(&cfg, &r, 30, 0.25, 600));
-  /* Beyond MaxRetryInterval: kept, and at most MaxRetryInterval more. */
+  for (unsigned n = 1; n <= 30; n++) {
+    span_t s = sweep(&cfg, &r, n, 100);
+    assert_true(s.low == 5 && s.high == 5);
+  }
+  /* Beyond MaxRetryInterval too. */
   r.retry_after = 600;
-  assert_true(nt_retry_wait(&cfg, &r, 1, 0, INFINITY) == 600);
-  assert_true(nt_retry_wait(&cfg, &r, 1, nextafter(1.0, 0.0), INFINITY) <= 660);
-  /* Near the deadline the spread shrinks to half the time left after the
-   * Retry-After, so a job that can still go in time does: 120 s asked,
-   * 150 s left -> at most 135 s. */
-  r.retry_after = 120;
-  s = sweep(&cfg, &r, 1, 150, 100);
-  assert_true(s.low == 120 && s.high <= 135);
-  /* No time left beyond it: exactly the Retry-After (the job expires). */
-  assert_true(nt_retry_wait(&cfg, &r, 1, 0.9, 100) == 120);
-  /* Below RetryInterval/2: at least RetryInterval/2, spread from there:
-   * "Retry-After: 0" to a fleet does not bring it back in step either. */
+  assert_true(nt_retry_wait(&cfg, &r, 1, 0.9) == 600);
+  /* Never below RetryInterval/2. */
   cfg.retry_interval = 2;
   r.retry_after = 0;
-  s = sweep(&cfg, &r, 1, INFINITY, 100);
-  assert_true(s.low == 1);
-  assert_true(s.high > 1.9 && s.high < 2);
-  /* Without Retry-After: the backoff, as before, whatever the time left. */
+  span_t s = sweep(&cfg, &r, 1, 100);
+  assert_true(s.low == 1 && s.high == 1);
+  r.retry_after = 0.5;
+  assert_true(nt_retry_wait(&cfg, &r, 1, 0.9) == 1);
+  /* Without Retry-After: the backoff, jittered between half and all of
+   * its nominal value. */
   cfg.retry_interval = 1;
   r.retry_after = -1;
   for (unsigned n = 1; n <= 10; n++) {
     double nominal = nt_backoff_nominal(1, 60, n);
-    s = sweep(&cfg, &r, n, 1, 100);
-    if (s.low < nominal / 2 || s.high > nominal)
+    s = sweep(&cfg, &r, n, 100);
+    if (s.low != nominal / 2 || s.high > nominal || s.high < 0.98 * nominal)
       fail_msg("try %u: waited %g to %g, nominal %g", n, s.low, s.high,
                nominal);
   }
@@ -558,7 +520,6 @@ int main(void) {
       cmocka_unit_test(test_backoff_jitter),
       cmocka_unit_test(test_retry_after),
       cmocka_unit_test(test_retry_after_garbage),
-      cmocka_unit_test(test_retry_after_jitter),
       cmocka_unit_test(test_retry_wait_bounds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
