@@ -18,40 +18,59 @@
  * only to decide, never while a line is formatted or logged. */
 static pthread_mutex_t complaints_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void nt_complain(nt_complaint_t *c, double now, int level, const char *fmt,
-                 ...) {
+static void complain(nt_complaint_t *c, long key, double now, int level,
+                     const char *fmt, va_list ap) {
   pthread_mutex_lock(&complaints_lock);
-  bool quiet = c->interval > 0 && now < c->next;
+  bool same = c->interval > 0 && key == c->key;
+  bool quiet = same && now < c->next;
   unsigned skipped = c->skipped;
   if (quiet) {
     c->skipped++;
   } else {
-    c->interval = c->interval > 0 ? c->interval * 2 : COMPLAIN_FIRST_INTERVAL;
+    c->interval = same ? c->interval * 2 : COMPLAIN_FIRST_INTERVAL;
     if (c->interval > COMPLAIN_MAX_INTERVAL)
       c->interval = COMPLAIN_MAX_INTERVAL;
     c->next = now + c->interval;
     c->skipped = 0;
+    c->key = key;
   }
   pthread_mutex_unlock(&complaints_lock);
   if (quiet)
     return;
   char msg[1024];
-  va_list ap;
-  va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
   if (skipped > 0)
     NT_LOG(level, "%s (%u more since the last report)", msg, skipped);
   else
     NT_LOG(level, "%s", msg);
 }
 
-void nt_release(nt_complaint_t *c, int level, const char *fmt, ...) {
+void nt_complain(nt_complaint_t *c, double now, int level, const char *fmt,
+                 ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  complain(c, 0, now, level, fmt, ap);
+  va_end(ap);
+}
+
+void nt_complain_about(nt_complaint_t *c, long key, double now, int level,
+                       const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  complain(c, key, now, level, fmt, ap);
+  va_end(ap);
+}
+
+bool nt_complaint_reset(nt_complaint_t *c) {
   pthread_mutex_lock(&complaints_lock);
   bool was = c->interval != 0;
   *c = (nt_complaint_t){0};
   pthread_mutex_unlock(&complaints_lock);
-  if (!was)
+  return was;
+}
+
+void nt_release(nt_complaint_t *c, int level, const char *fmt, ...) {
+  if (!nt_complaint_reset(c))
     return;
   char msg[1024];
   va_list ap;

@@ -24,10 +24,18 @@ typedef struct {
   double next;      /* monotonic time from which the next line may go out */
   double interval;  /* 0: not complaining */
   unsigned skipped; /* occurrences not logged since the last line */
+  long key;         /* what the last line was about (nt_complain_about) */
 } nt_complaint_t;
 
 void nt_complain(nt_complaint_t *c, double now, int level, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same, for a failure that key tells apart (an HTTP status): one
+ * about another key than the last line's is logged at once. */
+void nt_complain_about(nt_complaint_t *c, long key, double now, int level,
+                       const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Ends the complaint without a line; true if there was one. */
+bool nt_complaint_reset(nt_complaint_t *c);
 /* Logs the line (and resets) only if there was a complaint. */
 void nt_release(nt_complaint_t *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

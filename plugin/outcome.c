@@ -249,13 +249,22 @@ void nt_outcome_dry_run(const char *label, const nt_job_t *job) {
              tail);
 }
 
-/* Releases every outage complaint of the Task: it got through. */
+/* Releases every outage complaint of the Task, in one line: it got
+ * through. */
 static void clear_complaints(nt_task_t *task) {
-  static const nt_complaint_kind_t kinds[] = {NT_COMPLAINT_UNDELIVERED,
-                                              NT_COMPLAINT_SERVER};
+  bool outage = nt_complaint_reset(&task->complaints[NT_COMPLAINT_UNDELIVERED]);
+  outage |= nt_complaint_reset(&task->complaints[NT_COMPLAINT_SERVER]);
+  if (outage)
+    NT_NOTICE("Task \"%s\": %s delivers again", task->name, task->eff.url);
+}
+
+/* A job was created: the next refusal, rejection or job given up is news
+ * again, logged at once. */
+static void forget_failures(nt_task_t *task) {
+  static const nt_complaint_kind_t kinds[] = {
+      NT_COMPLAINT_REFUSED, NT_COMPLAINT_REJECTED, NT_COMPLAINT_GAVE_UP};
   for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds); i++)
-    nt_release(&task->complaints[kinds[i]], LOG_NOTICE,
-               "Task \"%s\": %s delivers again", task->name, task->eff.url);
+    nt_complaint_reset(&task->complaints[kinds[i]]);
 }
 
 void nt_outcome_expired(const nt_config_t *cfg, const nt_job_t *job,
@@ -302,6 +311,7 @@ double nt_outcome_settle(const nt_config_t *cfg, nt_job_t *job,
     clean_job_info(&info);
     nt_stats_add(&task->stats, NT_STAT_SENT, 1);
     clear_complaints(task);
+    forget_failures(task);
     NT_INFO("Task \"%s\": job %s created (lifecycle %s, state %s)", task->name,
             info.id, info.lifecycle, info.state);
     return NAN;
@@ -326,11 +336,12 @@ double nt_outcome_settle(const nt_config_t *cfg, nt_job_t *job,
   case NT_PERMANENT:
     nt_stats_add(&task->stats, NT_STAT_FAILED, 1);
     refusal_message(cfg, r, msg, sizeof(msg));
-    nt_complain(&task->complaints[NT_COMPLAINT_REFUSED], now, LOG_ERR,
-                "Task \"%s\": %s refused the job: "
-                "%s%.0ld%s%s: not retried",
-                task->name, task->eff.url, r->status ? "HTTP " : "", r->status,
-                r->status ? " " : "", msg);
+    nt_complain_about(&task->complaints[NT_COMPLAINT_REFUSED], r->status, now,
+                      LOG_ERR,
+                      "Task \"%s\": %s refused the job: "
+                      "%s%.0ld%s%s: not retried",
+                      task->name, task->eff.url, r->status ? "HTTP " : "",
+                      r->status, r->status ? " " : "", msg);
     return NAN;
   case NT_ABORTED:
     __atomic_add_fetch(&job->attempts, r->writes, __ATOMIC_RELAXED);

@@ -91,6 +91,32 @@ class OutcomeTest(IntegrationTest):
         wait_counter(self.dir, TASK, "derive-failed", 1)
         self.assertEqual(csv_latest(self.dir, TASK, "derive-retried"), 0)
 
+    def test_each_refusal_is_logged(self):
+        # Refusals of different kinds in a row are each logged at once; the
+        # same one again is rate-limited; once a job got through, the next
+        # refusal is news again.
+        sup, cd = self.start()
+
+        def refused(status, n):
+            sup.control(status=status, count=1)
+            cd.putnotif(self.tag())
+            sup.wait_requests(n)
+            wait_counter(self.dir, TASK, "derive-failed", n - sent[0])
+        sent = [0]
+        for n, status in enumerate((404, 400, 403, 301), 1):
+            refused(status, n)
+            cd.wait_log(r"refused the job: HTTP %d" % status)
+        refused(301, 5)
+        cd.putnotif(self.tag())
+        sup.wait_jobs(1)
+        sent[0] = 1
+        refused(301, 7)
+        self.settle()
+        for status, lines in ((404, 1), (400, 1), (403, 1), (301, 2)):
+            self.assertEqual(len(lines_at(cd, "error", r"refused the job: "
+                                          r"HTTP %d" % status)), lines,
+                             status)
+
     # ---- not delivered: retried without spending attempts ----
 
     def check_not_delivered_run(self, status):

@@ -115,6 +115,24 @@ static void test_complain_from_many_threads(void **state) {
   assert_int_equal(fake_log_count_level(LOG_NOTICE, "delivers again"), 1);
 }
 
+/* A failure told apart by its key: another key than the last line's is
+ * logged at once, the same one rate-limited; a reset ends it silently. */
+static void test_complain_about_keys(void **state) {
+  (void)state;
+  nt_complaint_t c = {0};
+  fake_log_reset();
+  nt_complain_about(&c, 404, 1.0, LOG_ERR, "HTTP 404");
+  nt_complain_about(&c, 404, 2.0, LOG_ERR, "HTTP 404");
+  nt_complain_about(&c, 400, 3.0, LOG_ERR, "HTTP 400");
+  nt_complain_about(&c, 400, 4.0, LOG_ERR, "HTTP 400");
+  assert_int_equal(fake_log_count(), 2);
+  assert_true(nt_complaint_reset(&c));
+  assert_false(nt_complaint_reset(&c));
+  nt_complain_about(&c, 400, 5.0, LOG_ERR, "HTTP 400");
+  assert_int_equal(fake_log_count(), 3);
+  assert_int_equal(fake_log_count_level(LOG_ERR, "HTTP 400"), 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_redact_every_occurrence),
@@ -122,6 +140,7 @@ int main(void) {
       cmocka_unit_test(test_redact_then_cut_leaks_no_digit),
       cmocka_unit_test(test_cut),
       cmocka_unit_test(test_complain_from_many_threads),
+      cmocka_unit_test(test_complain_about_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
