@@ -184,7 +184,10 @@ def parse_args(argv):
                  "timeout_ms"):
         if getattr(a, name) <= 0:
             p.error("--%s must be above 0" % name.replace("_", "-"))
-    if not re.match(r"^\d+(-\d+)?$", str(a.retry_after)) or a.outage < 0:
+    spread = re.match(r"^(\d+)(?:-(\d+))?$", str(a.retry_after))
+    if (not spread or (spread.group(2) is not None and
+                       int(spread.group(2)) < int(spread.group(1))) or
+            a.outage < 0):
         p.error("--retry-after takes S or A-B (whole seconds); --outage "
                 "must not be negative")
     a.retry_after = str(a.retry_after)

@@ -116,21 +116,18 @@ size_t nt_follows_num(const nt_follows_t *fs) { return fs->num; }
 
 void nt_follows_stop(nt_follows_t *fs) { fs->stopping = true; }
 
-/* The follow is over: out of the live list, freed (or, in flight, kept
- * until its request, cut now, comes back). */
-/* The follow's result requests fail no more (answered, or it ends): once
- * no follow of its Task fails, an answer says that results can be read
- * again. */
-static void stop_failing(nt_follow_t *f, bool answered) {
+/* The follow's result requests fail no more (answered, or it ends). */
+static void stop_failing(nt_follow_t *f) {
   if (f->tries == 0)
     return;
   f->tries = 0;
-  if (--f->task->follows_failing == 0 && answered)
-    nt_outcome_follow_answered(f->task);
+  f->task->follows_failing--;
 }
 
+/* The follow is over: out of the live list, freed (or, in flight, kept
+ * until its request, cut now, comes back). */
 static void end_follow(nt_follows_t *fs, nt_follow_t *f) {
-  stop_failing(f, false);
+  stop_failing(f);
   unlink_from(&fs->live, f);
   fs->num--;
   if (f->in_flight) {
@@ -299,8 +296,13 @@ void nt_follows_settle(nt_follows_t *fs, void *owner, const nt_http_result_t *r,
   bool ours = info->is_job && strcmp(info->id, f->id) == 0;
   bool answered = ((r->status == 200 || r->status == 500) && ours) ||
                   r->status == 303 || r->status == 408 || r->status == 404;
-  if (answered)
-    stop_failing(f, true);
+  /* Once no follow of the Task fails, an answer says that results can be
+   * read again (nothing when there was no complaint). */
+  if (answered) {
+    stop_failing(f);
+    if (f->task->follows_failing == 0)
+      nt_outcome_follow_answered(f->task);
+  }
   if ((r->status == 200 || r->status == 500) && ours) {
     report_end(fs, f, r->status == 200, info, now);
     end_follow(fs, f);

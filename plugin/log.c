@@ -21,18 +21,31 @@ static pthread_mutex_t complaints_lock = PTHREAD_MUTEX_INITIALIZER;
 static void complain(nt_complaint_t *c, long key, double now, int level,
                      const char *fmt, va_list ap) {
   pthread_mutex_lock(&complaints_lock);
-  bool same = c->interval > 0 && key == c->key;
-  bool quiet = same && now < c->next;
-  unsigned skipped = c->skipped;
+  /* The key's slot, else a free one, else the one due soonest. */
+  size_t at = 0;
+  for (size_t i = 0; i < NT_COMPLAINT_KEYS; i++) {
+    if (c->keys[i].interval > 0 && c->keys[i].key == key) {
+      at = i;
+      break;
+    }
+    if (c->keys[at].interval > 0 &&
+        (c->keys[i].interval == 0 || c->keys[i].next < c->keys[at].next))
+      at = i;
+  }
+  nt_complaint_key_t *k = &c->keys[at];
+  if (k->interval > 0 && k->key != key)
+    k->interval = 0; /* taken over */
+  bool quiet = k->interval > 0 && now < k->next;
+  unsigned skipped = k->skipped;
   if (quiet) {
-    c->skipped++;
+    k->skipped++;
   } else {
-    c->interval = same ? c->interval * 2 : COMPLAIN_FIRST_INTERVAL;
-    if (c->interval > COMPLAIN_MAX_INTERVAL)
-      c->interval = COMPLAIN_MAX_INTERVAL;
-    c->next = now + c->interval;
-    c->skipped = 0;
-    c->key = key;
+    k->interval = k->interval > 0 ? k->interval * 2 : COMPLAIN_FIRST_INTERVAL;
+    if (k->interval > COMPLAIN_MAX_INTERVAL)
+      k->interval = COMPLAIN_MAX_INTERVAL;
+    k->next = now + k->interval;
+    k->skipped = 0;
+    k->key = key;
   }
   pthread_mutex_unlock(&complaints_lock);
   if (quiet)
@@ -63,7 +76,9 @@ void nt_complain_about(nt_complaint_t *c, long key, double now, int level,
 
 bool nt_complaint_reset(nt_complaint_t *c) {
   pthread_mutex_lock(&complaints_lock);
-  bool was = c->interval != 0;
+  bool was = false;
+  for (size_t i = 0; i < NT_COMPLAINT_KEYS; i++)
+    was |= c->keys[i].interval != 0;
   *c = (nt_complaint_t){0};
   pthread_mutex_unlock(&complaints_lock);
   return was;

@@ -18,19 +18,25 @@
 #define NT_INFO(...) NT_LOG(LOG_INFO, __VA_ARGS__)
 #define NT_DEBUG(...) NT_LOG(LOG_DEBUG, __VA_ARGS__)
 
-/* One kind of failure of one Task. The first occurrence is logged, then at
- * most one line per interval, the interval doubling up to an hour. */
+/* One kind of failure of one Task, told apart by a key (an HTTP status;
+ * 0 for kinds with none). Per key, the first occurrence is logged, then at
+ * most one line per interval, the interval doubling up to an hour. A few
+ * keys are followed at once; a new one takes the place of the one whose
+ * next line is due soonest. */
+#define NT_COMPLAINT_KEYS 4
 typedef struct {
+  long key;
   double next;      /* monotonic time from which the next line may go out */
-  double interval;  /* 0: not complaining */
+  double interval;  /* 0: a free slot */
   unsigned skipped; /* occurrences not logged since the last line */
-  long key;         /* what the last line was about (nt_complain_about) */
+} nt_complaint_key_t;
+typedef struct {
+  nt_complaint_key_t keys[NT_COMPLAINT_KEYS];
 } nt_complaint_t;
 
 void nt_complain(nt_complaint_t *c, double now, int level, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* The same, for a failure that key tells apart (an HTTP status): one
- * about another key than the last line's is logged at once. */
+/* The same for the failure of that key. */
 void nt_complain_about(nt_complaint_t *c, long key, double now, int level,
                        const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

@@ -414,6 +414,10 @@ void nt_outcome_cancelled(const nt_config_t *cfg, const nt_job_t *jobs,
   nt_buf_t tasks = NT_BUF_INIT; /* the Tasks named in the one line */
   unsigned named = 0, more = 0;
   uint64_t total = 0;
+  /* The Tasks named in what a log line leaves beside the subject, the
+   * count and " and K more". */
+  size_t fixed = strlen(NT_LOG_PREFIX) + strlen(name) + 100;
+  size_t room = fixed < LOG_LINE_MAX - 1 ? LOG_LINE_MAX - 1 - fixed : 0;
   for (size_t i = 0; jobs != NULL && i < cfg->tasks_num; i++) {
     nt_task_t *task = cfg->tasks[i];
     uint64_t n = 0;
@@ -423,9 +427,7 @@ void nt_outcome_cancelled(const nt_config_t *cfg, const nt_job_t *jobs,
       continue;
     nt_stats_add(&task->stats, NT_STAT_CANCELLED, n);
     total += n;
-    /* Named within a third of a log line: the subject and the count fit
-     * in the rest. */
-    if (tasks.len < 300)
+    if (tasks.len + strlen(task->name) + 4 <= room)
       nt_buf_printf(&tasks, "%s\"%s\"", named > 0 ? ", " : "", task->name);
     else
       more++;

@@ -1787,8 +1787,14 @@ int main(int argc, char **argv) {
     char *load = NULL;
     /* A value with '&' or '%' would be another query: only digits (and
      * the dash of a range) fit. */
+    long lo, hi;
+    char rest;
     if ((capacity != NULL && capacity[strspn(capacity, "0123456789")]) ||
-        (shed_retry != NULL && shed_retry[strspn(shed_retry, "0123456789-")])) {
+        (shed_retry != NULL &&
+         (shed_retry[strspn(shed_retry, "0123456789-")] ||
+          (strchr(shed_retry, '-') != NULL &&
+           (sscanf(shed_retry, "%ld-%ld%c", &lo, &hi, &rest) != 2 ||
+            lo > hi))))) {
       usage(stderr);
       return 2;
     }

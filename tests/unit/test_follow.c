@@ -281,6 +281,23 @@ static void test_failing_until_every_follow_is_answered(void **state) {
   assert_true(fake_log_contains("job results can be read again"));
 }
 
+/* A failing follow that ends without an answer (FollowTimeout) fails no
+ * more: the next answer to another follow says results can be read. */
+static void test_failing_follow_ends(void **state) {
+  fixture_t *f = *state;
+  nt_job_info_t a = created("aaaaaaaaaaaaaaaaaaaaaaaa"),
+                b = created("bbbbbbbbbbbbbbbbbbbbbbbb");
+  nt_http_result_t bad = answer(502, ""), not_yet = answer(408, "");
+  nt_follows_add(f->fs, f->job, &a, 0);
+  nt_follows_settle(f->fs, run_one(f, 0), &bad, 0.1, 0);
+  double due = 1e300;
+  nt_follows_run(f->fs, 100, &due); /* a's FollowTimeout (100 s) */
+  assert_int_equal(nt_follows_num(f->fs), 0);
+  nt_follows_add(f->fs, f->job, &b, 100);
+  nt_follows_settle(f->fs, run_one(f, 100), &not_yet, 100.1, 0);
+  assert_true(fake_log_contains("job results can be read again"));
+}
+
 static void test_timeout_and_limit(void **state) {
   fixture_t *f = *state;
   nt_job_info_t a = created("aaaaaaaaaaaaaaaaaaaaaaaa"),
@@ -388,6 +405,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_not_followed, setup, teardown),
       cmocka_unit_test_setup_teardown(
           test_failing_until_every_follow_is_answered, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_failing_follow_ends, setup,
+                                      teardown),
       cmocka_unit_test(test_verify_windows),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

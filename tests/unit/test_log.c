@@ -115,8 +115,9 @@ static void test_complain_from_many_threads(void **state) {
   assert_int_equal(fake_log_count_level(LOG_NOTICE, "delivers again"), 1);
 }
 
-/* A failure told apart by its key: another key than the last line's is
- * logged at once, the same one rate-limited; a reset ends it silently. */
+/* Failures told apart by a key are rate-limited each on its own: a new key
+ * is logged at once, keys that alternate are not; a reset ends them all
+ * silently. */
 static void test_complain_about_keys(void **state) {
   (void)state;
   nt_complaint_t c = {0};
@@ -124,13 +125,23 @@ static void test_complain_about_keys(void **state) {
   nt_complain_about(&c, 404, 1.0, LOG_ERR, "HTTP 404");
   nt_complain_about(&c, 404, 2.0, LOG_ERR, "HTTP 404");
   nt_complain_about(&c, 400, 3.0, LOG_ERR, "HTTP 400");
-  nt_complain_about(&c, 400, 4.0, LOG_ERR, "HTTP 400");
+  for (int i = 0; i < 10; i++) {
+    nt_complain_about(&c, 400, 4.0, LOG_ERR, "HTTP 400");
+    nt_complain_about(&c, 404, 4.0, LOG_ERR, "HTTP 404");
+  }
   assert_int_equal(fake_log_count(), 2);
+  /* 404's interval (10 s) has passed: its own count, not 400's. */
+  nt_complain_about(&c, 404, 11.5, LOG_ERR, "HTTP 404");
+  assert_int_equal(fake_log_count(), 3);
+  assert_non_null(strstr(fake_log_line(2), "HTTP 404 (11 more since"));
+  /* More keys than slots: the one due soonest makes room. */
+  for (long key = 500; key < 500 + NT_COMPLAINT_KEYS; key++)
+    nt_complain_about(&c, key, 12.0, LOG_ERR, "another");
+  assert_int_equal(fake_log_count(), 3 + NT_COMPLAINT_KEYS);
   assert_true(nt_complaint_reset(&c));
   assert_false(nt_complaint_reset(&c));
-  nt_complain_about(&c, 400, 5.0, LOG_ERR, "HTTP 400");
-  assert_int_equal(fake_log_count(), 3);
-  assert_int_equal(fake_log_count_level(LOG_ERR, "HTTP 400"), 2);
+  nt_complain_about(&c, 400, 13.0, LOG_ERR, "HTTP 400");
+  assert_int_equal(fake_log_count(), 4 + NT_COMPLAINT_KEYS);
 }
 
 int main(void) {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * Unit tests of plugin/outcome.c: what each answer means for a job,
- * attempts, proxies' answers to CONNECT, backoff and Retry-After (and
- * the jitter of both: the bounds of every wait). */
+ * attempts, proxies' answers to CONNECT, backoff (and its jitter: the
+ * bounds of every wait) and Retry-After. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
