@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 
-from logtail import LogTail
+from common import LogTail, http, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("NT_SRCDIR") or os.path.dirname(HERE)
@@ -133,17 +133,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout, interval=0.05):
-    """Polls predicate until it returns a true value or timeout passes;
-    returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
 
 
 def run_text(args, timeout=10):
@@ -1013,15 +1002,7 @@ class Bench:
             port = int(f.read())
 
         def holding():
-            with socket.create_connection(("127.0.0.1", port), 5) as c:
-                c.sendall(b"GET /_control/stats HTTP/1.0\r\n\r\n")
-                data = b""
-                while True:
-                    chunk = c.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-            return json.loads(data.partition(b"\r\n\r\n")[2])["holding"]
+            return json.loads(http(port, "/_control/stats")[1])["holding"]
 
         def prime(cd):
             (sock,) = cd.socks(1)

@@ -60,7 +60,7 @@ import sys
 import tempfile
 import time
 
-from logtail import LogTail
+from common import LogTail, http, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("NT_SRCDIR") or os.path.dirname(HERE)
@@ -247,15 +247,6 @@ class Procs:
             self.reap(p, deadline)
 
 
-def wait_until(predicate, timeout, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
-
-
 class PortHold:
     """The supervisor's port on 127.0.0.1, kept bound (never listening)
     while no supervisor has it: connections to it are refused, as from a
@@ -281,21 +272,6 @@ class PortHold:
         if self.sock is not None:
             self.sock.close()
             self.sock = None
-
-
-def http(port, target, timeout=5):
-    """GET target from 127.0.0.1:port (no proxy): (status, body)."""
-    with socket.create_connection(("127.0.0.1", port), timeout) as s:
-        s.sendall(("GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
-                   % target).encode())
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split(b" ")[1]), body
 
 
 def proc_cpu(pid):
