@@ -279,6 +279,23 @@ void nt_follows_run(nt_follows_t *fs, double now, double *next_due) {
     *next_due = fs->next_due;
 }
 
+/* What the answer to a result request says of its follow's job. */
+typedef enum {
+  ENDED,   /* 200 or 500 with this job: it finished */
+  NOT_YET, /* 303 or 408: ask again */
+  GONE,    /* 404: the supervisor no longer knows it */
+  FAILED   /* anything else: the request failed */
+} answer_t;
+
+static answer_t classify(const nt_follow_t *f, const nt_http_result_t *r) {
+  bool ours = r->job.is_job && strcmp(r->job.id, f->id) == 0;
+  if ((r->status == 200 || r->status == 500) && ours)
+    return ENDED;
+  if (r->status == 303 || r->status == 408)
+    return NOT_YET;
+  return r->status == 404 ? GONE : FAILED;
+}
+
 void nt_follows_settle(nt_follows_t *fs, void *owner, const nt_http_result_t *r,
                        double now, double u) {
   nt_follow_t *f = owner;
@@ -292,27 +309,24 @@ void nt_follows_settle(nt_follows_t *fs, void *owner, const nt_http_result_t *r,
     end_follow(fs, f);
     return;
   }
-  const nt_job_info_t *info = &r->job;
-  bool ours = info->is_job && strcmp(info->id, f->id) == 0;
-  bool answered = ((r->status == 200 || r->status == 500) && ours) ||
-                  r->status == 303 || r->status == 408 || r->status == 404;
+  answer_t answer = classify(f, r);
   /* Once no follow of the Task fails, an answer says that results can be
    * read again (nothing when there was no complaint). */
-  if (answered) {
+  if (answer != FAILED) {
     stop_failing(f);
     if (f->task->follows_failing == 0)
       nt_outcome_follow_answered(f->task);
   }
-  if ((r->status == 200 || r->status == 500) && ours) {
-    report_end(fs, f, r->status == 200, info, now);
+  if (answer == ENDED) {
+    report_end(fs, f, r->status == 200, &r->job, now);
     end_follow(fs, f);
-  } else if (r->status == 303 || r->status == 408) {
-    /* Not finished yet: ask again at once. */
+  } else if (answer == NOT_YET) {
+    /* Ask again at once. */
     f->quick = now - f->asked < MIN_HOLD ? f->quick + 1 : 0;
     f->not_before = f->quick > QUICK_NOT_YETS ? now + MIN_HOLD : now;
     if (f->not_before < fs->next_due)
       fs->next_due = f->not_before;
-  } else if (r->status == 404) {
+  } else if (answer == GONE) {
     nt_stats_add(&f->task->stats, NT_STAT_FOLLOW_ABANDONED, 1);
     NT_WARNING("Task \"%s\": job %s is gone from the supervisor (HTTP 404): "
                "no longer followed",

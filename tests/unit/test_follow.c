@@ -263,20 +263,33 @@ static void test_ask_again_back_off_gone(void **state) {
   assert_null(reported);
 }
 
+/* A follow whose first result request fails at 0.1 (its next is due at
+ * 1.1). */
+static void follow_failing(fixture_t *f) {
+  nt_job_info_t a = created("aaaaaaaaaaaaaaaaaaaaaaaa");
+  nt_http_result_t bad = answer(502, "");
+  nt_follows_add(f->fs, f->job, &a, 0);
+  nt_follows_settle(f->fs, run_one(f, 0), &bad, 0.1, 0);
+  assert_true(fake_log_contains("could not be read: HTTP 502"));
+}
+
+/* A follow from at, its request answered "not yet" at at + 0.1. */
+static void follow_not_yet(fixture_t *f, double at) {
+  nt_job_info_t b = created("bbbbbbbbbbbbbbbbbbbbbbbb");
+  nt_http_result_t not_yet = answer(408, "");
+  nt_follows_add(f->fs, f->job, &b, at);
+  nt_follows_settle(f->fs, run_one(f, at), &not_yet, at + 0.1, 0);
+}
+
 /* Results "can be read again" only once no follow of the Task fails: one
  * follow answered while another keeps failing says nothing. */
 static void test_failing_until_every_follow_is_answered(void **state) {
   fixture_t *f = *state;
-  nt_job_info_t a = created("aaaaaaaaaaaaaaaaaaaaaaaa"),
-                b = created("bbbbbbbbbbbbbbbbbbbbbbbb");
-  nt_http_result_t bad = answer(502, ""), not_yet = answer(408, "");
-  nt_follows_add(f->fs, f->job, &a, 0);
-  nt_follows_settle(f->fs, run_one(f, 0), &bad, 0.1, 0); /* a's due at 1.1 */
-  assert_true(fake_log_contains("could not be read: HTTP 502"));
-  nt_follows_add(f->fs, f->job, &b, 0.2);
-  nt_follows_settle(f->fs, run_one(f, 0.2), &not_yet, 0.3, 0);
+  follow_failing(f);
+  follow_not_yet(f, 0.2);
   assert_false(fake_log_contains("can be read again"));
-  /* a's retry is answered: none fails now. */
+  /* The failing one's retry is answered: none fails now. */
+  nt_http_result_t not_yet = answer(408, "");
   nt_follows_settle(f->fs, run_one(f, 1.1), &not_yet, 1.2, 0);
   assert_true(fake_log_contains("job results can be read again"));
 }
@@ -285,16 +298,11 @@ static void test_failing_until_every_follow_is_answered(void **state) {
  * more: the next answer to another follow says results can be read. */
 static void test_failing_follow_ends(void **state) {
   fixture_t *f = *state;
-  nt_job_info_t a = created("aaaaaaaaaaaaaaaaaaaaaaaa"),
-                b = created("bbbbbbbbbbbbbbbbbbbbbbbb");
-  nt_http_result_t bad = answer(502, ""), not_yet = answer(408, "");
-  nt_follows_add(f->fs, f->job, &a, 0);
-  nt_follows_settle(f->fs, run_one(f, 0), &bad, 0.1, 0);
+  follow_failing(f);
   double due = 1e300;
-  nt_follows_run(f->fs, 100, &due); /* a's FollowTimeout (100 s) */
+  nt_follows_run(f->fs, 100, &due); /* its FollowTimeout (100 s) */
   assert_int_equal(nt_follows_num(f->fs), 0);
-  nt_follows_add(f->fs, f->job, &b, 100);
-  nt_follows_settle(f->fs, run_one(f, 100), &not_yet, 100.1, 0);
+  follow_not_yet(f, 100);
   assert_true(fake_log_contains("job results can be read again"));
 }
 
