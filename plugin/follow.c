@@ -281,19 +281,19 @@ void nt_follows_run(nt_follows_t *fs, double now, double *next_due) {
 
 /* What the answer to a result request says of its follow's job. */
 typedef enum {
-  ENDED,   /* 200 or 500 with this job: it finished */
-  NOT_YET, /* 303 or 408: ask again */
-  GONE,    /* 404: the supervisor no longer knows it */
-  FAILED   /* anything else: the request failed */
+  ANSWER_ENDED,   /* 200 or 500 with this job: it finished */
+  ANSWER_NOT_YET, /* 303 or 408: ask again */
+  ANSWER_GONE,    /* 404: the supervisor no longer knows it */
+  ANSWER_FAILED   /* anything else: the request failed */
 } answer_t;
 
 static answer_t classify(const nt_follow_t *f, const nt_http_result_t *r) {
   bool ours = r->job.is_job && strcmp(r->job.id, f->id) == 0;
   if ((r->status == 200 || r->status == 500) && ours)
-    return ENDED;
+    return ANSWER_ENDED;
   if (r->status == 303 || r->status == 408)
-    return NOT_YET;
-  return r->status == 404 ? GONE : FAILED;
+    return ANSWER_NOT_YET;
+  return r->status == 404 ? ANSWER_GONE : ANSWER_FAILED;
 }
 
 void nt_follows_settle(nt_follows_t *fs, void *owner, const nt_http_result_t *r,
@@ -312,21 +312,21 @@ void nt_follows_settle(nt_follows_t *fs, void *owner, const nt_http_result_t *r,
   answer_t answer = classify(f, r);
   /* Once no follow of the Task fails, an answer says that results can be
    * read again (nothing when there was no complaint). */
-  if (answer != FAILED) {
+  if (answer != ANSWER_FAILED) {
     stop_failing(f);
     if (f->task->follows_failing == 0)
       nt_outcome_follow_answered(f->task);
   }
-  if (answer == ENDED) {
+  if (answer == ANSWER_ENDED) {
     report_end(fs, f, r->status == 200, &r->job, now);
     end_follow(fs, f);
-  } else if (answer == NOT_YET) {
+  } else if (answer == ANSWER_NOT_YET) {
     /* Ask again at once. */
     f->quick = now - f->asked < MIN_HOLD ? f->quick + 1 : 0;
     f->not_before = f->quick > QUICK_NOT_YETS ? now + MIN_HOLD : now;
     if (f->not_before < fs->next_due)
       fs->next_due = f->not_before;
-  } else if (answer == GONE) {
+  } else if (answer == ANSWER_GONE) {
     nt_stats_add(&f->task->stats, NT_STAT_FOLLOW_ABANDONED, 1);
     NT_WARNING("Task \"%s\": job %s is gone from the supervisor (HTTP 404): "
                "no longer followed",
